@@ -1,0 +1,136 @@
+"""Datasets: the real MNIST shipped with the project, and small 2D sets made from a seed."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+MNIST_PATH = Path(__file__).parent / "data" / "mnist.npz"
+MNIST_SHA256 = "06af5dfe73b70e3bc1c36439982b18a8d76803db9b544f6fdf838a37fbb01b64"
+TWO_D_SETS = ("spiral", "circles", "moons", "xor", "blobs")
+MULTICLASS_SETS = ("spiral", "blobs")  # the others always have two classes
+
+
+class DatasetError(RuntimeError):
+    """The data could not be loaded; the message says how to fix it."""
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    classes: list[str]
+
+    @property
+    def input_dim(self) -> int:
+        return self.x_train.shape[1]
+
+
+def _read_only(*arrays: np.ndarray) -> None:
+    for array in arrays:
+        array.flags.writeable = False
+
+
+@lru_cache(maxsize=1)
+def load_mnist(path: Path = MNIST_PATH) -> Dataset:
+    """MNIST as the tutorial splits it: 50k train, the last 10k training images as validation,
+    and the official 10k test set. Pixels in [0, 1], float32, flattened to 784.
+
+    Loaded once per process and read-only, so every run shares the same arrays.
+    """
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise DatasetError(
+            f"MNIST file missing: {path}. Restore it with `git checkout -- {path.name}` in "
+            f"{path.parent} (it is committed with the project)."
+        ) from None
+    digest = hashlib.sha256(raw).hexdigest()
+    if digest != MNIST_SHA256:
+        raise DatasetError(
+            f"MNIST file corrupt: {path} has sha256 {digest}, expected {MNIST_SHA256}. "
+            f"Restore it with `git checkout -- {path.name}` in {path.parent}."
+        )
+    import io
+
+    with np.load(io.BytesIO(raw)) as data:
+        x_train = data["x_train"].reshape(-1, 784).astype(np.float32) / 255.0
+        y_train = data["y_train"].astype(np.int64)
+        x_test = data["x_test"].reshape(-1, 784).astype(np.float32) / 255.0
+        y_test = data["y_test"].astype(np.int64)
+    arrays = (x_train[:-10000], y_train[:-10000], x_train[-10000:], y_train[-10000:], x_test, y_test)
+    _read_only(*arrays)
+    return Dataset("mnist", *arrays, classes=[str(d) for d in range(10)])
+
+
+def make_2d(
+    name: str,
+    rng: np.random.Generator,
+    n_points: int = 600,
+    noise: float = 0.1,
+    train_ratio: float = 0.7,
+    n_classes: int = 3,
+) -> Dataset:
+    """A 2D classification set drawn from rng: n_points split train/validation by train_ratio,
+    plus a test set of the same size as the validation set drawn afterwards."""
+    n_val = max(1, round(n_points * (1 - train_ratio)))
+    n_train = n_points - n_val
+    x, y = _draw_2d(name, rng, n_points + n_val, noise, n_classes)
+    order = rng.permutation(len(x))
+    x, y = x[order].astype(np.float32), y[order]
+    classes = [str(c) for c in range(n_classes if name in MULTICLASS_SETS else 2)]
+    return Dataset(
+        name,
+        x[:n_train],
+        y[:n_train],
+        x[n_train:n_points],
+        y[n_train:n_points],
+        x[n_points:],
+        y[n_points:],
+        classes=classes,
+    )
+
+
+def _draw_2d(
+    name: str, rng: np.random.Generator, n: int, noise: float, k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """n points in roughly [-1, 1]^2 and their integer labels."""
+    if name == "spiral":  # k arms, the CS231n spiral
+        y = np.arange(n) % k
+        t = rng.uniform(0, 1, n)
+        angle = y * (2 * np.pi / k) + t * 4.0 + rng.standard_normal(n) * noise * 2
+        x = np.c_[t * np.sin(angle), t * np.cos(angle)]
+    elif name == "circles":  # an inner disc and an outer ring
+        y = np.arange(n) % 2
+        radius = np.where(y == 0, rng.uniform(0, 0.45, n), rng.uniform(0.6, 1.0, n))
+        angle = rng.uniform(0, 2 * np.pi, n)
+        x = np.c_[radius * np.cos(angle), radius * np.sin(angle)] + rng.standard_normal((n, 2)) * noise * 0.5
+    elif name == "moons":  # two interleaved half circles
+        y = np.arange(n) % 2
+        angle = rng.uniform(0, np.pi, n)
+        x = np.where(
+            (y == 0)[:, None],
+            np.c_[np.cos(angle), np.sin(angle)],
+            np.c_[1 - np.cos(angle), 0.5 - np.sin(angle)],
+        )
+        x = (x - [0.5, 0.25]) / 1.5 + rng.standard_normal((n, 2)) * noise * 0.5
+    elif name == "xor":  # the sign of x1 * x2
+        x = rng.uniform(-1, 1, (n, 2))
+        y = (x[:, 0] * x[:, 1] > 0).astype(np.int64)
+        x = x + rng.standard_normal((n, 2)) * noise * 0.5
+    elif name == "blobs":  # k gaussian clusters on a circle
+        y = np.arange(n) % k
+        centres = np.c_[np.cos(2 * np.pi * np.arange(k) / k), np.sin(2 * np.pi * np.arange(k) / k)] * 0.6
+        x = centres[y] + rng.standard_normal((n, 2)) * (0.1 + noise)
+    else:
+        raise ValueError(f"unknown 2D set {name!r}: use one of {', '.join(TWO_D_SETS)}")
+    return x, y.astype(np.int64)

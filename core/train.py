@@ -1,0 +1,74 @@
+"""Command line: train one config and print the epochs.
+
+    python -m core.train --dataset mnist --hidden 100,200 --lr 0.1 --batch-size 32 --epochs 25 --seed 42
+
+Shows a progress bar per epoch (on stderr) and a final table; with --json, prints one JSON object
+per epoch on stdout and nothing else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from core.config import Config, ConfigError, parse_config
+from core.training import Diverged, train
+
+COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "seconds")
+
+
+def parse_args(argv: list[str] | None) -> tuple[Config, bool]:
+    parser = argparse.ArgumentParser(prog="python -m core.train", description=__doc__.split("\n")[0])
+    for name in Config.__dataclass_fields__:
+        parser.add_argument("--" + name.replace("_", "-"), dest=name, metavar=name.upper())
+    parser.add_argument("--json", action="store_true", help="one JSON object per epoch on stdout")
+    args = vars(parser.parse_args(argv))
+    as_json = args.pop("json")
+    try:
+        return parse_config({k: v for k, v in args.items() if v is not None}), as_json
+    except ConfigError as error:
+        parser.error(f"--{error.field.replace('_', '-')}: {error.message}")
+
+
+def progress_bar(epoch: int, total_epochs: int):
+    def show(done: int, total: int) -> None:
+        if done % max(1, total // 50) and done != total:
+            return  # redraw about 50 times an epoch: the terminal is slower than the math
+        filled = 30 * done // total
+        bar = "#" * filled + "." * (30 - filled)
+        sys.stderr.write(f"\repoch {epoch}/{total_epochs} [{bar}] {done}/{total}")
+        sys.stderr.flush()
+
+    return show
+
+
+def main(argv: list[str] | None = None) -> int:
+    config, as_json = parse_args(argv)
+    rows = []
+    bar = None if as_json else progress_bar(1, config.epochs)
+    on_batch = None if as_json else (lambda done, total: bar(done, total))
+    try:
+        for result in train(config, on_batch=on_batch):
+            metrics = result.metrics()
+            if as_json:
+                print(json.dumps(metrics), flush=True)
+                continue
+            rows.append(metrics)
+            loss, acc, seconds = metrics["train_loss"], metrics["val_acc"], metrics["seconds"]
+            sys.stderr.write(f"  loss {loss:.4f}  val_acc {acc:.4f}  {seconds:.2f}s\n")
+            bar = progress_bar(result.epoch + 1, config.epochs)
+    except Diverged as error:
+        print(f"\nstopped: {error}", file=sys.stderr)
+        return 1
+    if not as_json:
+        print(" ".join(f"{c:>10}" for c in COLUMNS))
+        for row in rows:
+            print(" ".join(f"{row[c]:>10}" if c == "epoch" else f"{row[c]:>10.4f}" for c in COLUMNS))
+        if rows and "test_acc" in rows[-1]:
+            print(f"test accuracy {rows[-1]['test_acc']:.4f}  ({config.to_query()})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

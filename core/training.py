@@ -1,0 +1,98 @@
+"""The training loop: minibatch SGD, one result per epoch, cancellable between batches."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from core.config import Config
+from core.datasets import Dataset, load_mnist, make_2d
+from core.network import Network, build_network
+from core.optim import SGD
+
+
+class Diverged(RuntimeError):
+    """The loss became nan or inf; the message says where and what to try."""
+
+
+@dataclass
+class EpochResult:
+    epoch: int
+    train_loss: float
+    train_acc: float
+    val_loss: float
+    val_acc: float
+    seconds: float
+    network: Network = field(repr=False)
+    dataset: Dataset = field(repr=False)
+    test_loss: float | None = None  # set on the last epoch of a run that finished
+    test_acc: float | None = None
+
+    def metrics(self) -> dict[str, float | int]:
+        """The numbers of this epoch, JSON-ready (what the SSE epoch event and the CLI print)."""
+        names = ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "seconds"]
+        if self.test_acc is not None:
+            names += ["test_loss", "test_acc"]
+        return {name: getattr(self, name) for name in names}
+
+
+def load_dataset(config: Config, rng: np.random.Generator) -> Dataset:
+    if config.dataset == "mnist":
+        return load_mnist()
+    return make_2d(config.dataset, rng, config.points, config.noise, config.train_ratio, config.classes)
+
+
+def train(
+    config: Config,
+    should_stop: Callable[[], bool] = lambda: False,
+    on_batch: Callable[[int, int], None] | None = None,
+) -> Iterator[EpochResult]:
+    """Train the network that config describes, yielding after every epoch.
+
+    Same config (and so the same seed) gives bit-identical numbers. Training loss and accuracy are
+    the means over the epoch's batches, each measured before that batch's update. Stops quietly
+    when should_stop() turns true (checked between batches); raises Diverged on a nan/inf loss.
+    on_batch(done, total), if given, is called after every batch (for progress bars).
+    """
+    data_rng, init_rng, shuffle_rng = np.random.default_rng(config.seed).spawn(3)
+    data = load_dataset(config, data_rng)
+    sizes = [data.input_dim, *config.hidden, len(data.classes)]
+    network = build_network(sizes, init_rng, init=config.init)
+    optimizer = SGD(config.lr, momentum=config.momentum)
+    n, batch = len(data.x_train), config.batch_size
+    batches = math.ceil(n / batch)
+
+    for epoch in range(1, config.epochs + 1):
+        started = time.perf_counter()
+        order = shuffle_rng.permutation(n)
+        x_shuffled, y_shuffled = data.x_train[order], data.y_train[order]
+        loss_sum, correct = 0.0, 0
+        for start in range(0, n, batch):  # the last, partial batch is trained too
+            if should_stop():
+                return
+            xb, yb = x_shuffled[start : start + batch], y_shuffled[start : start + batch]
+            loss, right = network.train_step(xb, yb, optimizer)
+            if not math.isfinite(loss):
+                raise Diverged(
+                    f"The loss became {loss} at epoch {epoch} (batch {start // batch + 1}): "
+                    f"learning rate {config.lr:g} is too high for this network; try a lower one."
+                )
+            loss_sum += loss * len(yb)
+            correct += right
+            if on_batch:
+                on_batch(start // batch + 1, batches)
+        val_loss, val_acc = network.evaluate(data.x_val, data.y_val)
+        result = EpochResult(epoch, loss_sum / n, correct / n, val_loss, val_acc, 0.0, network, data)
+        if not math.isfinite(val_loss):
+            raise Diverged(
+                f"The validation loss became {val_loss} at epoch {epoch}: "
+                f"learning rate {config.lr:g} is too high for this network; try a lower one."
+            )
+        if epoch == config.epochs:
+            result.test_loss, result.test_acc = network.evaluate(data.x_test, data.y_test)
+        result.seconds = time.perf_counter() - started
+        yield result

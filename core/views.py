@@ -1,0 +1,70 @@
+"""What the network learned, as arrays the page can draw: decision grid, confusion matrix,
+misclassified examples and first-layer weights as images."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from core.datasets import Dataset
+from core.network import Network
+
+
+def grid_bounds(data: Dataset, margin: float = 0.1) -> tuple[float, float, float, float]:
+    """(x_min, x_max, y_min, y_max) around all of a 2D set's points."""
+    points = np.concatenate([data.x_train, data.x_val])
+    low, high = points.min(axis=0), points.max(axis=0)
+    pad = (high - low) * margin
+    return float(low[0] - pad[0]), float(high[0] + pad[0]), float(low[1] - pad[1]), float(high[1] + pad[1])
+
+
+def decision_grid(network: Network, data: Dataset, size: int = 50) -> dict:
+    """The predicted class and its probability on a size x size grid over the data's range.
+
+    Rows go up in y, columns go right in x (Plotly heatmap order). Probabilities are rounded
+    to 2 decimals to keep the per-epoch event small.
+    """
+    x_min, x_max, y_min, y_max = grid_bounds(data)
+    xs, ys = np.linspace(x_min, x_max, size), np.linspace(y_min, y_max, size)
+    gx, gy = np.meshgrid(xs, ys)
+    proba = network.predict_proba(np.c_[gx.ravel(), gy.ravel()].astype(np.float32))
+    return {
+        "x": [round(float(v), 4) for v in xs],
+        "y": [round(float(v), 4) for v in ys],
+        "predicted": proba.argmax(axis=1).reshape(size, size).tolist(),
+        "confidence": np.round(proba.max(axis=1), 2).reshape(size, size).tolist(),
+    }
+
+
+def confusion_matrix(network: Network, x: np.ndarray, y: np.ndarray, n_classes: int) -> list[list[int]]:
+    """counts[true][predicted]."""
+    predicted = network.predict(x)
+    counts = np.zeros((n_classes, n_classes), dtype=np.int64)
+    np.add.at(counts, (y, predicted), 1)
+    return counts.tolist()
+
+
+def misclassified(network: Network, x: np.ndarray, y: np.ndarray, count: int = 12) -> list[dict]:
+    """The first `count` wrongly classified examples: index, true and predicted label,
+    the probability given to the prediction, and (for 28x28 inputs) the pixels in 0..255."""
+    proba = network.predict_proba(x)
+    predicted = proba.argmax(axis=1)
+    wrong = np.flatnonzero(predicted != y)[:count]
+    return [
+        {
+            "index": int(i),
+            "true": int(y[i]),
+            "predicted": int(predicted[i]),
+            "probability": round(float(proba[i, predicted[i]]), 4),
+            "pixels": np.round(x[i] * 255).astype(np.uint8).tolist(),
+        }
+        for i in wrong
+    ]
+
+
+def first_layer_images(network: Network, count: int = 100) -> list[list[int]]:
+    """The first Dense layer's weights into its first `count` units, each scaled to 0..255
+    (128 = zero weight) so the page can draw them as 28x28 images."""
+    weights = network.dense_layers[0].weights[:, :count]
+    scale = np.abs(weights).max(axis=0, keepdims=True)
+    scale[scale == 0] = 1
+    return np.round(128 + 127 * weights / scale).astype(np.uint8).T.tolist()
