@@ -130,7 +130,8 @@ def parse_config(data: Mapping[str, Any] | None, limits: Limits = DEFAULT_LIMITS
         if name not in allowed and name != "dataset":
             known = name in {f.name for f in fields(Config)}
             why = f"does not apply to {dataset}" if known else "is not a config field"
-            raise ConfigError(str(name), f"'{name}' {why}; the fields are: {', '.join(allowed)}.")
+            name = str(name)[:60]
+            raise ConfigError(name, f"The field {name!r} {why}; the fields are: {', '.join(allowed)}.")
     base = defaults_for(dataset)
     if base.is_2d:
         limits = replace(limits, max_epochs=limits.max_epochs_2d)

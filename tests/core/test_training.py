@@ -1,0 +1,121 @@
+"""The training loop: one result per epoch, reproducible, cancellable, honest about divergence."""
+
+import json
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from core.config import parse_config
+from core.training import Diverged, train
+
+QUICK = {"dataset": "spiral", "hidden": [16, 16], "epochs": 5, "seed": 3}
+FIELDS = {"epoch", "train_loss", "train_acc", "val_loss", "val_acc", "seconds"}
+
+
+def numbers(results):
+    return [{k: v for k, v in r.metrics().items() if k != "seconds"} for r in results]
+
+
+def test_one_result_per_epoch_with_test_accuracy_at_the_end():
+    results = list(train(parse_config(QUICK)))
+    assert [r.epoch for r in results] == [1, 2, 3, 4, 5]
+    for r in results[:-1]:
+        assert set(r.metrics()) == FIELDS
+    assert set(results[-1].metrics()) == FIELDS | {"test_loss", "test_acc"}
+    for r in results:
+        assert all(math.isfinite(v) for v in r.metrics().values())
+        assert 0 <= r.train_acc <= 1 and 0 <= r.val_acc <= 1 and r.seconds > 0
+
+
+def test_spiral_is_learned():
+    last = list(train(parse_config({"dataset": "spiral"})))[-1]
+    assert last.val_acc > 0.9 and last.test_acc > 0.9
+
+
+def test_same_config_gives_bit_identical_numbers_and_weights():
+    first, second = list(train(parse_config(QUICK))), list(train(parse_config(QUICK)))
+    assert numbers(first) == numbers(second)
+    for a, b in zip(first[-1].network.dense_layers, second[-1].network.dense_layers, strict=True):
+        assert np.array_equal(a.weights, b.weights)
+    other_seed = list(train(parse_config({**QUICK, "seed": 4})))
+    assert numbers(other_seed) != numbers(first)
+
+
+def test_global_numpy_random_state_is_not_used():
+    np.random.seed(1)
+    first = numbers(train(parse_config(QUICK)))
+    np.random.seed(2)
+    assert numbers(train(parse_config(QUICK))) == first
+
+
+def test_last_partial_batch_is_trained():
+    config = parse_config({**QUICK, "points": 100, "train_ratio": 0.5, "batch_size": 32, "epochs": 1})
+    calls = []
+    list(train(config, on_batch=lambda done, total: calls.append((done, total))))
+    # 50 training points in batches of 32: a full batch and a partial one of 18
+    assert calls == [(1, 2), (2, 2)]
+
+
+def test_training_can_be_cancelled_between_batches():
+    checks = []
+
+    def should_stop():
+        checks.append(1)
+        return len(checks) > 60  # partway through epoch 3 (27 batches an epoch)
+
+    results = list(train(parse_config(QUICK), should_stop=should_stop))
+    assert [r.epoch for r in results] == [1, 2]
+
+
+def test_divergence_ends_with_a_clear_reason():
+    config = parse_config(
+        {
+            "dataset": "xor",
+            "lr": 3,
+            "hidden": [512, 512, 512, 512],
+            "batch_size": 1,
+            "init": "he",
+            "epochs": 3,
+        }
+    )
+    with pytest.raises(Diverged, match="learning rate 3 is too high"):
+        list(train(config))
+
+
+def run_cli(*args):
+    return subprocess.run(
+        [sys.executable, "-m", "core.train", *args], capture_output=True, text=True, timeout=60
+    )
+
+
+def test_cli_json_prints_one_object_per_epoch_and_nothing_else():
+    done = run_cli("--dataset", "moons", "--epochs", "3", "--hidden", "8,8", "--json")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.strip().splitlines()
+    rows = [json.loads(line) for line in lines]
+    assert [row["epoch"] for row in rows] == [1, 2, 3]
+    assert set(rows[0]) == FIELDS and "test_acc" in rows[-1]
+    expected = numbers(train(parse_config({"dataset": "moons", "epochs": 3, "hidden": [8, 8]})))
+    assert [{k: v for k, v in row.items() if k != "seconds"} for row in rows] == expected
+
+
+def test_cli_table_and_progress():
+    done = run_cli("--dataset", "xor", "--epochs", "2")
+    assert done.returncode == 0
+    assert "epoch 2/2 [" in done.stderr and "test accuracy" in done.stdout
+    assert done.stdout.splitlines()[0].split() == [
+        "epoch",
+        "train_loss",
+        "train_acc",
+        "val_loss",
+        "val_acc",
+        "seconds",
+    ]
+
+
+def test_cli_bad_value_names_the_flag():
+    done = run_cli("--lr", "-1")
+    assert done.returncode == 2 and "--lr" in done.stderr and done.stdout == ""
