@@ -1,0 +1,90 @@
+// The server's JSON API and its server-sent events, as small promise-returning functions.
+// Every error answer is JSON {"error", "field"?}; it becomes an ApiError with the same fields.
+
+export class ApiError extends Error {
+  constructor(message, { status = 0, field = null, retryAfter = null } = {}) {
+    super(message);
+    this.status = status;
+    this.field = field;
+    this.retryAfter = retryAfter;
+  }
+}
+
+async function request(method, url, body) {
+  const options = { method, headers: { Accept: "application/json" } };
+  if (body !== undefined) {
+    options.headers["Content-Type"] = "application/json";
+    options.body = JSON.stringify(body);
+  }
+  let response;
+  try {
+    response = await fetch(url, options);
+  } catch {
+    throw new ApiError("The server cannot be reached. Is it running?");
+  }
+  let data = null;
+  try {
+    data = await response.json();
+  } catch {
+    data = null;
+  }
+  if (!response.ok) {
+    const message = (data && data.error) || `The server answered ${response.status}.`;
+    throw new ApiError(message, {
+      status: response.status,
+      field: data && data.field,
+      retryAfter: response.headers.get("Retry-After"),
+    });
+  }
+  return data;
+}
+
+const runPath = (id) => `/api/runs/${encodeURIComponent(id)}`;
+
+export const createRun = (config) => request("POST", "/api/runs", config);
+export const getRun = (id) => request("GET", runPath(id));
+export const getViews = (id) => request("GET", `${runPath(id)}/views`);
+export const stopRun = (id) => request("POST", `${runPath(id)}/stop`);
+export const predict = (id, payload) => request("POST", `${runPath(id)}/predict`, payload);
+export const weightsUrl = (id) => `${runPath(id)}/weights.npz`;
+export const metricsUrl = (id) => `${runPath(id)}/metrics.csv`;
+
+/**
+ * Follows a run's event stream. handlers: {status(data), epoch(data), done(data), error(message)}.
+ * EventSource reconnects by itself after a network hiccup and sends Last-Event-ID, so the server
+ * replays exactly the missing epochs. Returns a function that closes the stream.
+ */
+export function streamRun(eventsUrl, handlers) {
+  const source = new EventSource(eventsUrl);
+  let finished = false;
+  const parse = (event) => {
+    try {
+      return JSON.parse(event.data);
+    } catch {
+      return null;
+    }
+  };
+  source.addEventListener("status", (event) => {
+    const data = parse(event);
+    if (data && handlers.status) handlers.status(data);
+  });
+  source.addEventListener("epoch", (event) => {
+    const data = parse(event);
+    if (data && handlers.epoch) handlers.epoch(data);
+  });
+  source.addEventListener("done", (event) => {
+    finished = true;
+    source.close(); // the server closes the stream after "done"; do not reconnect
+    if (handlers.done) handlers.done(parse(event) || {});
+  });
+  source.addEventListener("error", () => {
+    // CONNECTING means EventSource is retrying on its own; CLOSED means it gave up (e.g. a 404).
+    if (!finished && source.readyState === EventSource.CLOSED && handlers.error) {
+      handlers.error("Lost the connection to this run's updates. Reload the page to try again.");
+    }
+  });
+  return () => {
+    finished = true;
+    source.close();
+  };
+}

@@ -1,0 +1,154 @@
+// The decision boundary of a 2D set: the predicted class on a grid (tinted by its probability)
+// with the training points (filled) and validation points (rings) on top. Drawn on a canvas.
+
+export const CLASS_COLORS = ["#f08c2e", "#2b7bb9", "#3a9e6f", "#8e5cc2", "#d9534f", "#6c7a89"];
+
+function rgb(hex) {
+  const n = parseInt(hex.slice(1), 16);
+  return [(n >> 16) & 255, (n >> 8) & 255, n & 255];
+}
+const CLASS_RGB = CLASS_COLORS.map(rgb);
+
+/** Bounds around the points with a 10% margin, as core.views.grid_bounds does. */
+function boundsOf(points) {
+  if (!points.length) return { x0: -1, x1: 1, y0: -1, y1: 1 };
+  let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
+  for (const [x, y] of points) {
+    x0 = Math.min(x0, x); x1 = Math.max(x1, x);
+    y0 = Math.min(y0, y); y1 = Math.max(y1, y);
+  }
+  const px = (x1 - x0) * 0.1 || 1, py = (y1 - y0) * 0.1 || 1;
+  return { x0: x0 - px, x1: x1 + px, y0: y0 - py, y1: y1 + py };
+}
+
+export class DecisionMap {
+  constructor(canvas) {
+    this.canvas = canvas;
+    this.points = { train: [], val: [] };
+    this.grid = null;
+    this.classes = 2;
+    this.frame = 0;
+    new ResizeObserver(() => this.schedule()).observe(canvas);
+  }
+
+  setPoints(points, classes) {
+    this.points = { train: points.train || [], val: points.val || [] };
+    if (classes) this.classes = classes;
+    this.schedule();
+  }
+
+  setGrid(grid, epoch) {
+    this.grid = grid;
+    this.gridEpoch = epoch ?? null;
+    this.schedule();
+  }
+
+  clear() {
+    this.grid = null;
+    this.gridEpoch = null;
+    this.schedule();
+  }
+
+  // Many epochs can arrive in one frame; draw once per frame with the latest grid.
+  schedule() {
+    if (this.frame) return;
+    this.frame = requestAnimationFrame(() => {
+      this.frame = 0;
+      this.draw();
+    });
+  }
+
+  draw() {
+    const canvas = this.canvas;
+    const ratio = window.devicePixelRatio || 1;
+    const size = Math.max(1, Math.round(canvas.clientWidth * ratio));
+    if (canvas.width !== size) {
+      canvas.width = size;
+      canvas.height = size;
+    }
+    const ctx = canvas.getContext("2d");
+    ctx.fillStyle = "#ffffff";
+    ctx.fillRect(0, 0, size, size);
+    const all = [...this.points.train, ...this.points.val];
+    const grid = this.grid;
+    const bounds = grid
+      ? { x0: grid.x[0], x1: grid.x[grid.x.length - 1], y0: grid.y[0], y1: grid.y[grid.y.length - 1] }
+      : boundsOf(all);
+    if (grid) this.drawGrid(ctx, grid, size);
+    this.drawPoints(ctx, bounds, size, ratio);
+    canvas.dataset.gridEpoch = grid && this.gridEpoch != null ? String(this.gridEpoch) : "";
+    canvas.dataset.points = String(all.length);
+  }
+
+  drawGrid(ctx, grid, size) {
+    const rows = grid.predicted.length, cols = grid.predicted[0].length;
+    const image = new ImageData(cols, rows);
+    const chance = 1 / Math.max(2, this.classes);
+    for (let r = 0; r < rows; r += 1) {
+      const row = rows - 1 - r; // grid rows go up in y; canvas rows go down
+      for (let c = 0; c < cols; c += 1) {
+        const cls = grid.predicted[r][c];
+        const confidence = grid.confidence[r][c];
+        const strength = Math.max(0, Math.min(1, (confidence - chance) / (1 - chance)));
+        const alpha = 0.12 + 0.5 * strength;
+        const [red, green, blue] = CLASS_RGB[cls % CLASS_RGB.length];
+        const i = (row * cols + c) * 4;
+        image.data[i] = Math.round(255 + (red - 255) * alpha);
+        image.data[i + 1] = Math.round(255 + (green - 255) * alpha);
+        image.data[i + 2] = Math.round(255 + (blue - 255) * alpha);
+        image.data[i + 3] = 255;
+      }
+    }
+    // Upscale the small grid smoothly: draw it on a canvas of its own size, then stretch.
+    const small = document.createElement("canvas");
+    small.width = cols;
+    small.height = rows;
+    small.getContext("2d").putImageData(image, 0, 0);
+    ctx.imageSmoothingEnabled = true;
+    ctx.imageSmoothingQuality = "high";
+    ctx.drawImage(small, 0, 0, size, size);
+  }
+
+  drawPoints(ctx, bounds, size, ratio) {
+    const sx = (x) => ((x - bounds.x0) / (bounds.x1 - bounds.x0)) * size;
+    const sy = (y) => size - ((y - bounds.y0) / (bounds.y1 - bounds.y0)) * size;
+    const radius = Math.max(2.2, size / 130);
+    ctx.lineWidth = 1 * ratio;
+    for (const [x, y, label] of this.points.train) {
+      ctx.beginPath();
+      ctx.arc(sx(x), sy(y), radius, 0, 2 * Math.PI);
+      ctx.fillStyle = CLASS_COLORS[label % CLASS_COLORS.length];
+      ctx.fill();
+      ctx.strokeStyle = "rgba(255,255,255,0.9)";
+      ctx.stroke();
+    }
+    ctx.lineWidth = 1.6 * ratio;
+    for (const [x, y, label] of this.points.val) {
+      ctx.beginPath();
+      ctx.arc(sx(x), sy(y), radius, 0, 2 * Math.PI);
+      ctx.fillStyle = "rgba(255,255,255,0.85)";
+      ctx.fill();
+      ctx.strokeStyle = CLASS_COLORS[label % CLASS_COLORS.length];
+      ctx.stroke();
+    }
+  }
+}
+
+/** A small preview of a 2D set (points only) for the dataset picker. */
+export function drawPreview(canvas, points) {
+  const ratio = window.devicePixelRatio || 1;
+  const size = Math.round((canvas.clientWidth || 48) * ratio);
+  canvas.width = size;
+  canvas.height = size;
+  const ctx = canvas.getContext("2d");
+  ctx.fillStyle = "#ffffff";
+  ctx.fillRect(0, 0, size, size);
+  const b = boundsOf(points);
+  for (const [x, y, label] of points) {
+    ctx.beginPath();
+    ctx.arc(((x - b.x0) / (b.x1 - b.x0)) * size, size - ((y - b.y0) / (b.y1 - b.y0)) * size,
+      1.6 * ratio, 0, 2 * Math.PI);
+    ctx.fillStyle = CLASS_COLORS[label % CLASS_COLORS.length];
+    ctx.fill();
+  }
+}

@@ -1,0 +1,61 @@
+// The words of the status line: what the run is doing, and what to try when it went wrong.
+
+import { formatNumber } from "./state.js";
+
+const percent = (value) => `${(value * 100).toFixed(1)}%`;
+
+/** A hint for a failure reason, e.g. a lower learning rate when the loss blew up. */
+export function hintFor(reason, config) {
+  const text = String(reason || "").toLowerCase();
+  if (/diverg|nan|inf|overflow|blew up|exploded/.test(text)) {
+    const lower = config && config.lr ? formatNumber(Math.max(0.0001, +(config.lr / 10).toPrecision(2))) : "0.01";
+    return `Try a lower learning rate, for example ${lower}.`;
+  }
+  if (/memory|time|limit|cap/.test(text)) return "Try fewer epochs or a smaller network.";
+  return "Check the settings and train again.";
+}
+
+/** {text, tone} for a run: tone is one of idle, busy, good, warn, bad (CSS colours the line). */
+export function describeStatus(run) {
+  if (!run) return { text: "Ready. Choose a network and press Train.", tone: "idle" };
+  const seen = run.epochs.length;
+  const total = run.total;
+  switch (run.status) {
+    case "queued":
+      return {
+        text: run.position ? `Queued: position ${run.position} in line.` : "Queued: starting soon.",
+        tone: "busy",
+      };
+    case "running":
+      return { text: seen ? `Training: epoch ${seen} of ${total}.` : "Training: preparing the data…", tone: "busy" };
+    case "done":
+      return {
+        text: typeof run.test_acc === "number"
+          ? `Done: test accuracy ${percent(run.test_acc)} after ${seen} epochs.`
+          : `Done after ${seen} epochs.`,
+        tone: "good",
+      };
+    case "stopped":
+      return { text: `Stopped after epoch ${seen}.`, tone: "warn" };
+    case "interrupted":
+      return {
+        text: `Interrupted after epoch ${seen}: the server restarted during this run. Its epochs are kept; train again to finish.`,
+        tone: "warn",
+      };
+    case "failed":
+      return { text: `Failed: ${run.reason || "the run stopped with an error."} ${hintFor(run.reason, run.config)}`, tone: "bad" };
+    default:
+      return { text: run.status || "", tone: "idle" };
+  }
+}
+
+/** "about 12 s left" from the mean seconds per epoch so far. */
+export function etaText(epochs, total) {
+  const done = epochs.length;
+  if (!done || done >= total) return "";
+  const seconds = epochs.reduce((sum, e) => sum + (e.seconds || 0), 0) / done;
+  const left = seconds * (total - done);
+  if (left < 1) return "under 1 s left";
+  if (left < 90) return `about ${Math.round(left)} s left`;
+  return `about ${Math.round(left / 60)} min left`;
+}
