@@ -1,0 +1,84 @@
+"""A run as the API shows it: ids, the network's shape from its config, and the public JSON."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+from core.config import Config, defaults_for
+from core.datasets import MULTICLASS_SETS
+
+# secrets.token_urlsafe(9): 72 random bits in 12 URL-safe characters.
+RUN_ID = r"[A-Za-z0-9_-]{12}"
+RUN_ID_RE = re.compile(RUN_ID)
+
+
+def new_run_id() -> str:
+    return secrets.token_urlsafe(9)
+
+
+def config_from_dict(data: dict[str, Any]) -> Config:
+    """A stored (already validated and normalised) config back into a Config."""
+    values = dict(data)
+    values["hidden"] = tuple(values["hidden"])
+    return replace(defaults_for(values["dataset"]), **values)
+
+
+def class_count(config: Config) -> int:
+    if config.dataset == "mnist":
+        return 10
+    return config.classes if config.dataset in MULTICLASS_SETS else 2
+
+
+def network_sizes(config: Config) -> list[int]:
+    """Units per layer, input first, known before training: [784, 100, 200, 10] for the tutorial."""
+    return [784 if config.dataset == "mnist" else 2, *config.hidden, class_count(config)]
+
+
+def parameter_count(sizes: list[int]) -> int:
+    return sum(n_in * n_out + n_out for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True))
+
+
+def iso(timestamp: float | None) -> str | None:
+    """ISO 8601 in UTC with milliseconds, e.g. 2025-01-31T12:00:00.123Z."""
+    if timestamp is None:
+        return None
+    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def urls(run_id: str) -> dict[str, str]:
+    return {
+        "url": f"/runs/{run_id}",
+        "events": f"/api/runs/{run_id}/events",
+        "weights_url": f"/api/runs/{run_id}/weights.npz",
+        "metrics_url": f"/api/runs/{run_id}/metrics.csv",
+    }
+
+
+def run_json(run: dict[str, Any], epochs: list[dict], position: int | None) -> dict[str, Any]:
+    """The public view of a stored run (GET /api/runs/<id>)."""
+    config = config_from_dict(run["config"])
+    sizes = network_sizes(config)
+    data = {
+        "id": run["id"],
+        "status": run["status"],
+        "config": run["config"],
+        "query": run["query"],
+        "epochs": epochs,
+        "total_epochs": run["total_epochs"],
+        "created_at": iso(run["created_at"]),
+        "started_at": iso(run["started_at"]),
+        "finished_at": iso(run["finished_at"]),
+        "reason": run["reason"],
+        "test_acc": run["test_acc"],
+        "test_loss": run["test_loss"],
+        "sizes": sizes,
+        "parameter_count": parameter_count(sizes),
+        **urls(run["id"]),
+    }
+    if run["status"] == "queued":
+        data["position"] = position
+    return data

@@ -1,0 +1,63 @@
+"""Settings: every knob of the server, read from environment variables with documented defaults.
+
+`from_env()` turns the environment into the Flask config keys the app reads; `create_app(config)`
+lays an explicit dict (tests) over them. A bad value stops the start-up with a message naming the
+variable, rather than a server that half works.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from typing import Any
+
+
+class SettingsError(ValueError):
+    """A setting has a value the server cannot work with; the message names it."""
+
+
+# (environment variable, Flask config key, parser, default, what it is): the README table mirrors this.
+SETTINGS: list[tuple[str, str, Callable[[str], Any], Any, str]] = [
+    ("PORT", "PORT", int, 5000, "port of `python -m server` (127.0.0.1) and of the Procfile (0.0.0.0)"),
+    ("PLAYGROUND_DB", "DATABASE", str, None, "SQLite file (default: instance/playground.sqlite3)"),
+    ("PLAYGROUND_WORKERS", "WORKERS", int, os.cpu_count() or 1, "training threads per server process"),
+    ("PLAYGROUND_QUEUE", "QUEUE_SIZE", int, 16, "runs that may wait per process; past it POST answers 429"),
+    ("PLAYGROUND_MAX_BODY", "MAX_CONTENT_LENGTH", int, 1_000_000, "largest request body in bytes (413)"),
+    ("PLAYGROUND_HEARTBEAT", "SSE_HEARTBEAT", float, 15.0, "seconds between `: ping` comments on a stream"),
+    ("PLAYGROUND_POLL", "SSE_POLL", float, 0.15, "seconds between store polls of a stream"),
+    ("PLAYGROUND_STALE", "OWNER_STALE", float, 10.0, "seconds without heartbeat before a process is dead"),
+    ("PLAYGROUND_PRELOAD_MNIST", "PRELOAD_MNIST", lambda v: v.strip() == "1", False, "1: load MNIST at boot"),
+]
+
+
+def from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The Flask config keys for the settings above, from environ (default: os.environ)."""
+    environ = os.environ if environ is None else environ
+    config: dict[str, Any] = {}
+    for variable, key, parse, default, _ in SETTINGS:
+        raw = environ.get(variable, "").strip()
+        if not raw:
+            config[key] = default
+            continue
+        try:
+            config[key] = parse(raw)
+        except ValueError:
+            kind = {"int": "a whole number", "float": "a number"}.get(parse.__name__, "a value")
+            raise SettingsError(f"{variable}={raw!r} is not valid: expected {kind}.") from None
+    return config
+
+
+def check(config: Mapping[str, Any]) -> None:
+    """Refuse settings that cannot work, naming the setting."""
+    rules = [
+        ("WORKERS", config["WORKERS"] >= 1, "at least 1"),
+        ("QUEUE_SIZE", config["QUEUE_SIZE"] >= 0, "0 or more"),
+        ("MAX_CONTENT_LENGTH", config["MAX_CONTENT_LENGTH"] >= 1024, "at least 1024"),
+        ("SSE_HEARTBEAT", config["SSE_HEARTBEAT"] > 0, "above 0"),
+        ("SSE_POLL", 0 < config["SSE_POLL"] <= 5, "between 0 and 5"),
+        ("OWNER_STALE", config["OWNER_STALE"] >= 2, "at least 2 (seconds)"),
+    ]
+    for key, ok, expected in rules:
+        if not ok:
+            variable = next(v for v, k, *_ in SETTINGS if k == key)
+            raise SettingsError(f"{variable} (config {key}) must be {expected}, got {config[key]!r}.")

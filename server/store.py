@@ -1,0 +1,304 @@
+"""The run store: SQLite holds every run, its epochs and its latest weights.
+
+Every server process (each gunicorn worker) opens the same file, so any process can answer for any
+run. WAL mode lets readers (streams) go on while a trainer writes; the busy timeout makes writers wait
+for each other instead of failing. Each thread gets its own connection (sqlite3 connections must not
+be shared between threads). Status changes are conditional UPDATEs, so two processes can never both
+move the same run (for example "stop" racing "start").
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+ACTIVE = ("queued", "running")
+FINAL = ("done", "stopped", "failed", "interrupted")
+BUSY_TIMEOUT_SECONDS = 10.0
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY,
+    config TEXT NOT NULL,              -- normalised config, JSON
+    query TEXT NOT NULL,               -- its canonical query string
+    status TEXT NOT NULL,              -- queued, running, done, stopped, failed, interrupted
+    owner TEXT NOT NULL,               -- the process that trains it (see server.owners)
+    total_epochs INTEGER NOT NULL,
+    epochs_done INTEGER NOT NULL DEFAULT 0,
+    stop_requested INTEGER NOT NULL DEFAULT 0,
+    created_at REAL NOT NULL,
+    started_at REAL,
+    finished_at REAL,
+    reason TEXT,                       -- why it failed, stopped or was interrupted
+    test_loss REAL,
+    test_acc REAL
+);
+CREATE INDEX IF NOT EXISTS runs_active ON runs (status, owner) WHERE status IN ('queued', 'running');
+CREATE TABLE IF NOT EXISTS epochs (
+    run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    epoch INTEGER NOT NULL,
+    metrics TEXT NOT NULL,             -- the numbers, JSON
+    event BLOB NOT NULL,               -- the SSE epoch event's data (numbers + view), zlib'd JSON
+    PRIMARY KEY (run_id, epoch)
+);
+CREATE TABLE IF NOT EXISTS weights (  -- the latest weights of each run, overwritten every epoch
+    run_id TEXT PRIMARY KEY REFERENCES runs (id) ON DELETE CASCADE,
+    epoch INTEGER NOT NULL,
+    npz BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS owners (   -- one row per server process, with its last heartbeat
+    owner TEXT PRIMARY KEY,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    heartbeat REAL NOT NULL
+);
+"""
+
+
+class Store:
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self._local = threading.local()
+        self._connections: list[tuple[threading.Thread, sqlite3.Connection]] = []
+        self._connections_lock = threading.Lock()
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._create_schema()
+
+    # --- connections ---------------------------------------------------------------------------
+
+    def db(self) -> sqlite3.Connection:
+        """This thread's connection (opened on first use)."""
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = sqlite3.connect(
+                self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
+            )
+            connection.row_factory = sqlite3.Row
+            connection.execute("PRAGMA foreign_keys = ON")
+            connection.execute("PRAGMA synchronous = NORMAL")  # WAL: durable across a process crash
+            self._local.connection = connection
+            with self._connections_lock:  # close the connections of threads that have ended
+                alive = []
+                for thread, other in self._connections:
+                    if thread.is_alive():
+                        alive.append((thread, other))
+                    else:
+                        other.close()
+                self._connections = alive + [(threading.current_thread(), connection)]
+        return connection
+
+    def close(self) -> None:
+        """Close every connection this store opened (at shutdown, once its threads are done)."""
+        with self._connections_lock:
+            for _, connection in self._connections:
+                connection.close()
+            self._connections = []
+        self._local = threading.local()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction; BEGIN IMMEDIATE takes the write lock up front (no deadlock later)."""
+        db = self.db()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    def _create_schema(self) -> None:
+        db = self.db()
+        deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+        while True:  # two workers booting at once may both try to switch to WAL
+            try:
+                db.execute("PRAGMA journal_mode = WAL")
+                break
+            except sqlite3.OperationalError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        with self._write() as db:
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    db.execute(statement)
+
+    # --- runs ----------------------------------------------------------------------------------
+
+    def create_run(self, run_id: str, config: dict, query: str, owner: str, total_epochs: int) -> None:
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO runs (id, config, query, status, owner, total_epochs, created_at) "
+                "VALUES (?, ?, ?, 'queued', ?, ?, ?)",
+                (run_id, json.dumps(config), query, owner, total_epochs, time.time()),
+            )
+
+    def get_run(self, run_id: str) -> dict[str, Any] | None:
+        row = self.db().execute("SELECT rowid AS seq, * FROM runs WHERE id = ?", (run_id,)).fetchone()
+        if row is None:
+            return None
+        run = dict(row)
+        run["config"] = json.loads(run["config"])
+        return run
+
+    def status(self, run_id: str) -> tuple[str, int] | None:
+        """(status, epochs_done): the cheap question a stream asks every poll."""
+        row = self.db().execute("SELECT status, epochs_done FROM runs WHERE id = ?", (run_id,)).fetchone()
+        return None if row is None else (row[0], row[1])
+
+    def queue_position(self, run_id: str) -> int | None:
+        """1 = next to start, counting the queued runs of the same process created before it."""
+        row = (
+            self.db()
+            .execute(
+                "SELECT COUNT(*) FROM runs AS other, runs AS this "
+                "WHERE this.id = ? AND this.status = 'queued' AND other.status = 'queued' "
+                "AND other.owner = this.owner AND other.rowid <= this.rowid",
+                (run_id,),
+            )
+            .fetchone()
+        )
+        return row[0] or None
+
+    def start(self, run_id: str) -> bool:
+        """queued -> running; False if it is no longer queued (stopped meanwhile)."""
+        with self._write() as db:
+            cursor = db.execute(
+                "UPDATE runs SET status = 'running', started_at = ? WHERE id = ? AND status = 'queued'",
+                (time.time(), run_id),
+            )
+        return cursor.rowcount == 1
+
+    def finish(
+        self,
+        run_id: str,
+        status: str,
+        reason: str | None = None,
+        test_loss: float | None = None,
+        test_acc: float | None = None,
+    ) -> bool:
+        """queued/running -> a final status; False if the run had already ended."""
+        assert status in FINAL, status
+        with self._write() as db:
+            cursor = db.execute(
+                "UPDATE runs SET status = ?, reason = ?, test_loss = ?, test_acc = ?, finished_at = ? "
+                "WHERE id = ? AND status IN ('queued', 'running')",
+                (status, reason, test_loss, test_acc, time.time(), run_id),
+            )
+        return cursor.rowcount == 1
+
+    def stop_queued(self, run_id: str, reason: str) -> bool:
+        """queued -> stopped, whichever process queued it; False if it is not queued (any more)."""
+        with self._write() as db:
+            cursor = db.execute(
+                "UPDATE runs SET status = 'stopped', reason = ?, finished_at = ? "
+                "WHERE id = ? AND status = 'queued'",
+                (reason, time.time(), run_id),
+            )
+        return cursor.rowcount == 1
+
+    def request_stop(self, run_id: str) -> None:
+        """Ask the owner to stop a running run (the owner may be another process)."""
+        with self._write() as db:
+            db.execute("UPDATE runs SET stop_requested = 1 WHERE id = ? AND status = 'running'", (run_id,))
+
+    def should_stop(self, run_id: str) -> bool:
+        """True when a stop was requested, or the run is no longer running (say, marked interrupted)."""
+        row = self.db().execute("SELECT stop_requested, status FROM runs WHERE id = ?", (run_id,)).fetchone()
+        return row is None or bool(row[0]) or row[1] != "running"
+
+    def active_runs(self) -> list[tuple[str, str, str]]:
+        """(id, status, owner) of every queued or running run."""
+        rows = (
+            self.db()
+            .execute(
+                "SELECT id, status, owner FROM runs WHERE status IN ('queued', 'running') ORDER BY rowid"
+            )
+            .fetchall()
+        )
+        return [tuple(row) for row in rows]
+
+    # --- epochs and weights --------------------------------------------------------------------
+
+    def add_epoch(self, run_id: str, epoch: int, metrics: dict, event: str, weights: bytes) -> None:
+        """One transaction: the epoch's numbers, its SSE event and the weights after it."""
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO epochs (run_id, epoch, metrics, event) VALUES (?, ?, ?, ?)",
+                (run_id, epoch, json.dumps(metrics), zlib.compress(event.encode(), 1)),
+            )
+            db.execute(
+                "INSERT OR REPLACE INTO weights (run_id, epoch, npz) VALUES (?, ?, ?)",
+                (run_id, epoch, weights),
+            )
+            db.execute("UPDATE runs SET epochs_done = ? WHERE id = ?", (epoch, run_id))
+
+    def metrics(self, run_id: str) -> list[dict]:
+        rows = (
+            self.db()
+            .execute("SELECT metrics FROM epochs WHERE run_id = ? ORDER BY epoch", (run_id,))
+            .fetchall()
+        )
+        return [json.loads(row[0]) for row in rows]
+
+    def events_after(self, run_id: str, epoch: int) -> list[tuple[int, str]]:
+        """(epoch, event data) of every epoch after `epoch`, in order: exactly what a stream missed."""
+        rows = (
+            self.db()
+            .execute(
+                "SELECT epoch, event FROM epochs WHERE run_id = ? AND epoch > ? ORDER BY epoch",
+                (run_id, epoch),
+            )
+            .fetchall()
+        )
+        return [(row[0], zlib.decompress(row[1]).decode()) for row in rows]
+
+    def weights(self, run_id: str) -> tuple[int, bytes] | None:
+        """(epoch, .npz bytes) of the latest weights, or None before the first epoch."""
+        row = self.db().execute("SELECT epoch, npz FROM weights WHERE run_id = ?", (run_id,)).fetchone()
+        return None if row is None else (row[0], bytes(row[1]))
+
+    def weights_epoch(self, run_id: str) -> int | None:
+        row = self.db().execute("SELECT epoch FROM weights WHERE run_id = ?", (run_id,)).fetchone()
+        return None if row is None else row[0]
+
+    # --- owners (server processes) ------------------------------------------------------------
+
+    def beat(self, owner: str, host: str, pid: int) -> None:
+        with self._write() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO owners (owner, host, pid, heartbeat) VALUES (?, ?, ?, ?)",
+                (owner, host, pid, time.time()),
+            )
+
+    def owners(self) -> dict[str, dict[str, Any]]:
+        rows = self.db().execute("SELECT * FROM owners").fetchall()
+        return {row["owner"]: dict(row) for row in rows}
+
+    def forget_owner(self, owner: str) -> None:
+        with self._write() as db:
+            db.execute("DELETE FROM owners WHERE owner = ?", (owner,))
+
+    def interrupt(self, owner: str, reason: str) -> list[str]:
+        """Mark the queued and running runs of a dead process `interrupted`; their epochs stay."""
+        with self._write() as db:
+            ids = [
+                row[0]
+                for row in db.execute(
+                    "SELECT id FROM runs WHERE owner = ? AND status IN ('queued', 'running')", (owner,)
+                )
+            ]
+            db.execute(
+                "UPDATE runs SET status = 'interrupted', reason = ?, finished_at = ? "
+                "WHERE owner = ? AND status IN ('queued', 'running')",
+                (reason, time.time(), owner),
+            )
+            db.execute("DELETE FROM owners WHERE owner = ?", (owner,))
+        return ids
