@@ -1,0 +1,201 @@
+"""The JSON API under /api: start, watch, stop and inspect runs; list the datasets.
+
+Run ids in URLs are matched by a strict pattern (the `run_id` converter), so anything else is a 404
+before it can reach the store.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import time
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from core.config import ConfigError, parse_config
+from server import insights
+from server.catalog import datasets_json
+from server.errors import ApiError
+from server.runner import RETRY_AFTER_SECONDS, QueueFull, Runner
+from server.runs import config_from_dict, run_json, urls
+from server.sse import disconnect_probe, parse_last_event_id, run_events
+from server.store import ACTIVE, Store
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+STOP_WAIT_SECONDS = 3.0  # POST .../stop answers once the run has ended, or after this long
+CSV_COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "seconds", "test_loss", "test_acc")
+
+
+def store() -> Store:
+    return current_app.extensions["playground"].store
+
+
+def runner() -> Runner:
+    return current_app.extensions["playground"].runner
+
+
+def _reject_constant(name: str) -> None:
+    raise ApiError(400, f"The body contains {name}, which is not a JSON number; send finite numbers.", "body")
+
+
+def read_json() -> Any:
+    """The request body as JSON: strict UTF-8, no NaN/Infinity, bounded by MAX_CONTENT_LENGTH (413)."""
+    raw = request.get_data(cache=False)
+    if not raw.strip():
+        raise ApiError(400, "The body is empty: send a JSON object.", "body")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ApiError(400, "The body is not UTF-8 text; send JSON.", "body") from None
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except RecursionError:
+        raise ApiError(400, "The body's JSON is nested too deeply.", "body") from None
+    except ValueError as error:
+        where = (
+            f" (line {error.lineno}, column {error.colno})" if isinstance(error, json.JSONDecodeError) else ""
+        )
+        raise ApiError(400, f"The body is not valid JSON{where}.", "body") from None
+
+
+def get_run(run_id: str) -> dict:
+    run = store().get_run(run_id)
+    if run is None:
+        raise ApiError(404, f"No run with id {run_id}: it never existed or was removed.")
+    return run
+
+
+def public_run(run: dict) -> dict:
+    position = store().queue_position(run["id"]) if run["status"] == "queued" else None
+    return run_json(run, store().metrics(run["id"]), position)
+
+
+def no_cache(response: Response) -> Response:
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@bp.post("/runs")
+def start_run() -> tuple[Response, int, dict]:
+    body = read_json()
+    try:
+        config = parse_config(body, current_app.config["LIMITS"])
+    except ConfigError as error:
+        raise ApiError(400, error.message, error.field) from None
+    try:
+        run_id = runner().submit(config.to_dict(), config.to_query(), config.epochs)
+    except QueueFull as error:
+        message = f"The server is busy: {error} Try again in {RETRY_AFTER_SECONDS} seconds."
+        raise ApiError(429, message, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}) from None
+    links = urls(run_id)
+    body = {
+        "id": run_id,
+        "url": links["url"],
+        "events": links["events"],
+        "config": config.to_dict(),
+        "query": config.to_query(),
+        "status": "queued",
+    }
+    return jsonify(body), 201, {"Location": f"/api/runs/{run_id}"}
+
+
+@bp.get("/runs/<run_id:run_id>")
+def show_run(run_id: str) -> Response:
+    return no_cache(jsonify(public_run(get_run(run_id))))
+
+
+@bp.get("/runs/<run_id:run_id>/events")
+def events(run_id: str) -> Response:
+    get_run(run_id)
+    raw = request.headers.get("Last-Event-ID", request.args.get("last_event_id"))
+    try:
+        after = parse_last_event_id(raw)
+    except ValueError:
+        raise ApiError(
+            400, "Last-Event-ID must be an epoch number (a whole number).", "Last-Event-ID"
+        ) from None
+    pg = current_app.extensions["playground"]
+    stream = run_events(
+        pg.store,
+        pg.notifier,
+        run_id,
+        after,
+        heartbeat=current_app.config["SSE_HEARTBEAT"],
+        poll=current_app.config["SSE_POLL"],
+        client_gone=disconnect_probe(request.environ),
+    )
+    response = Response(stream, mimetype="text/event-stream")
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["X-Accel-Buffering"] = "no"  # nginx and friends: do not hold events back
+    return response
+
+
+@bp.post("/runs/<run_id:run_id>/stop")
+def stop_run(run_id: str) -> Response:
+    """Stop a queued or running run; for a run that already ended, a no-op. Answers with the run."""
+    run = get_run(run_id)
+    if run["status"] in ACTIVE:
+        runner().stop(run_id)
+        deadline = time.monotonic() + STOP_WAIT_SECONDS
+        while store().status(run_id)[0] in ACTIVE and time.monotonic() < deadline:
+            time.sleep(0.02)
+        run = get_run(run_id)
+    return no_cache(jsonify(public_run(run)))
+
+
+@bp.post("/runs/<run_id:run_id>/predict")
+def predict(run_id: str) -> Response:
+    run = get_run(run_id)
+    config = config_from_dict(run["config"])
+    try:
+        x = insights.parse_inputs(read_json(), config)
+    except insights.InputError as error:
+        raise ApiError(400, error.message, error.field) from None
+    epoch = store().weights_epoch(run_id)
+    if epoch is None:
+        raise ApiError(409, "This run has no weights yet: it can predict once its first epoch is done.")
+    net = insights.network(run_id, epoch, lambda: store().weights(run_id)[1])
+    return jsonify({**insights.predict(net, config, x), "epoch": epoch})
+
+
+@bp.get("/runs/<run_id:run_id>/views")
+def views(run_id: str) -> Response:
+    run = get_run(run_id)
+    config = config_from_dict(run["config"])
+    epoch = store().weights_epoch(run_id)
+    data = insights.views(run_id, config, epoch, lambda: store().weights(run_id)[1])
+    return no_cache(jsonify(data))
+
+
+@bp.get("/runs/<run_id:run_id>/weights.npz")
+def weights(run_id: str) -> Response:
+    get_run(run_id)
+    stored = store().weights(run_id)
+    if stored is None:
+        raise ApiError(409, "This run has no weights yet: they are saved after its first epoch.")
+    epoch, npz = stored
+    response = Response(npz, mimetype="application/octet-stream")
+    response.headers["Content-Disposition"] = f'attachment; filename="run-{run_id}-epoch-{epoch}.npz"'
+    return no_cache(response)
+
+
+@bp.get("/runs/<run_id:run_id>/metrics.csv")
+def metrics_csv(run_id: str) -> Response:
+    get_run(run_id)
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(store().metrics(run_id))
+    response = Response(out.getvalue(), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="run-{run_id}-metrics.csv"'
+    return no_cache(response)
+
+
+@bp.get("/datasets")
+def datasets() -> Response:
+    response = jsonify(datasets_json(current_app.config["LIMITS"]))
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response

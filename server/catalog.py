@@ -1,0 +1,55 @@
+"""GET /api/datasets: each dataset's shape, classes, sensible defaults and a small preview."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from core.config import DATASETS, Limits, defaults_for
+from core.datasets import load_mnist
+from server.insights import dataset_for
+
+PREVIEW_POINTS = 150
+
+
+def _mnist_preview() -> list[dict[str, Any]]:
+    """The first test image of each digit."""
+    data = load_mnist()
+    firsts = [int(np.flatnonzero(data.y_test == digit)[0]) for digit in range(10)]
+    return [
+        {"label": int(data.y_test[i]), "pixels": np.round(data.x_test[i] * 255).astype(np.uint8).tolist()}
+        for i in firsts
+    ]
+
+
+def _describe(name: str, limits: Limits) -> dict[str, Any]:
+    config = defaults_for(name)
+    if name == "mnist":
+        return {
+            "name": name,
+            "kind": "image",
+            "input_shape": [28, 28],
+            "classes": [str(d) for d in range(10)],
+            "defaults": config.to_dict(),
+            "max_epochs": limits.max_epochs,
+            "preview": _mnist_preview(),
+        }
+    data = dataset_for(config)  # the default config's own points: the preview is what it trains on
+    x, y = data.x_train[:PREVIEW_POINTS], data.y_train[:PREVIEW_POINTS]
+    return {
+        "name": name,
+        "kind": "2d",
+        "input_shape": [2],
+        "classes": data.classes,
+        "defaults": config.to_dict(),
+        "max_epochs": limits.max_epochs_2d,
+        "preview": [[round(float(a), 3), round(float(b), 3), int(c)] for (a, b), c in zip(x, y, strict=True)],
+    }
+
+
+@lru_cache(maxsize=4)
+def datasets_json(limits: Limits) -> dict[str, Any]:
+    return {"datasets": [_describe(name, limits) for name in DATASETS], "limits": asdict(limits)}

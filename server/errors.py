@@ -1,0 +1,113 @@
+"""Errors: JSON with a sentence (and the field at fault) for the API, a small HTML page for pages.
+
+Whatever goes wrong, a client never sees a traceback: unexpected exceptions are logged here and
+answered with a generic 500.
+"""
+
+from __future__ import annotations
+
+import logging
+from html import escape
+
+from flask import Flask, Response, jsonify, render_template, request
+from jinja2 import TemplateNotFound
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    """Raise in a view to answer `status` with {"error": message, "field": field}."""
+
+    def __init__(
+        self, status: int, message: str, field: str | None = None, headers: dict | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.field = field
+        self.headers = headers or {}
+
+
+def error_response(
+    status: int, message: str, field: str | None = None, headers: dict | None = None
+) -> Response:
+    body = {"error": message}
+    if field is not None:
+        body["field"] = field
+    response = jsonify(body)
+    response.status_code = status
+    response.headers.update(headers or {})
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.path == "/healthz"
+
+
+def _sentence(error: HTTPException) -> tuple[str, str | None]:
+    """A human sentence for a werkzeug HTTP error (its own descriptions talk about 'the server')."""
+    code = error.code or 500
+    if code == 404:
+        if request.path.startswith("/api/runs/"):
+            return "No run with this id: run ids are 12 letters, digits, '-' or '_'.", None
+        return f"Nothing here: {request.path} is not an API route.", None
+    if code == 405:
+        allowed = ", ".join(m for m in (error.valid_methods or []) if m not in ("HEAD", "OPTIONS"))
+        return f"{request.method} is not allowed on {request.path}; use {allowed}.", None
+    if code == 413:
+        limit = request.max_content_length
+        return f"The request body is too large: the limit is {limit} bytes.", "body"
+    if code == 400:
+        detail = (error.description or "bad request").rstrip(".")
+        return f"The request could not be read: {detail}.", None
+    return f"{error.name}.", None
+
+
+def page_response(code: int, title: str, text: str) -> Response:
+    """A small HTML error page (for the page routes; the API answers JSON)."""
+    title, text = escape(title), escape(text)
+    html = (
+        f'<!doctype html><html lang="en"><meta charset="utf-8"><title>{title}</title><body><main>'
+        f'<h1>{title}</h1><p>{text}</p><p><a href="/">Back to the playground</a></p></main></body></html>'
+    )
+    return Response(html, status=code, mimetype="text/html")
+
+
+def not_found_page(title: str, message: str) -> Response:
+    """The page helper's 404 template when there is one, else the small built-in page."""
+    try:
+        return Response(render_template("404.html", title=title, message=message), status=404)
+    except TemplateNotFound:
+        return page_response(404, title, message)
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(ApiError)
+    def api_error(error: ApiError) -> Response:
+        return error_response(error.status, error.message, error.field, error.headers)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> Response:
+        code = error.code or 500
+        if _wants_json():
+            message, field = _sentence(error)
+            headers = (
+                {"Allow": ", ".join(error.valid_methods)} if code == 405 and error.valid_methods else None
+            )
+            return error_response(code, message, field, headers)
+        if code == 404:
+            return not_found_page("Nothing here", "There is no page at this address.")
+        return page_response(code, error.name, error.description or error.name)
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception) -> Response:
+        log.exception("unexpected error on %s %s", request.method, request.path)
+        if _wants_json():
+            return error_response(
+                500, "Something went wrong in the server; it has been logged. Please try again."
+            )
+        return page_response(
+            500, "Server error", "Something went wrong in the server; it has been logged. Please try again."
+        )
