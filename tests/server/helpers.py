@@ -1,0 +1,28 @@
+"""Configs and waits shared by the server tests."""
+
+from __future__ import annotations
+
+import time
+
+FAST_2D = {"dataset": "spiral", "epochs": 5, "points": 100}  # a few milliseconds
+SLOW_2D = {"dataset": "spiral", "points": 5000, "batch_size": 1, "epochs": 1000}  # ~0.3 s an epoch
+SMALL_MNIST = {"dataset": "mnist", "hidden": [32], "batch_size": 256, "epochs": 2}  # ~0.2 s an epoch
+DIVERGES = {"dataset": "xor", "lr": 3.0, "hidden": [512, 512, 512], "init": "he", "momentum": 0.99}
+FINAL = ("done", "stopped", "failed", "interrupted")
+
+
+def start(client, config: dict) -> dict:
+    response = client.post("/api/runs", json=config)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def wait_for(client, run_id: str, until=lambda run: run["status"] in FINAL, limit: float = 60) -> dict:
+    """Poll GET /api/runs/<id> until `until(run)`; returns that run."""
+    deadline = time.monotonic() + limit
+    while True:
+        run = client.get(f"/api/runs/{run_id}").get_json()
+        if until(run):
+            return run
+        assert time.monotonic() < deadline, f"run {run_id} is still {run['status']} after {limit} s"
+        time.sleep(0.02)
