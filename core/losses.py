@@ -31,3 +31,23 @@ def grad_softmax_crossentropy_with_logits(logits: np.ndarray, y: np.ndarray) -> 
     grad = softmax(logits)
     grad[np.arange(len(y)), y] -= 1
     return grad / len(y)
+
+
+def softmax_crossentropy_and_grad_inplace(logits: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Per-sample losses and the gradient of their batch mean, in one pass over the logits.
+
+    The same numbers as softmax_crossentropy_with_logits and grad_softmax_crossentropy_with_logits
+    (the same operations in the same order), but the exponentials are computed once and the gradient
+    is written over `logits` instead of into new arrays: the training step's fast path uses this.
+    """
+    rows = np.arange(len(y))
+    logits -= logits.max(axis=1, keepdims=True)  # shifted, as in log_softmax
+    true_class = logits[rows, y]  # a copy: the shifted logit of each sample's label
+    np.exp(logits, out=logits)
+    sums = logits.sum(axis=1, keepdims=True)
+    losses = np.log(sums[:, 0])
+    losses -= true_class  # -log_softmax at the label
+    logits /= sums  # softmax
+    logits[rows, y] -= 1
+    logits /= len(y)
+    return losses

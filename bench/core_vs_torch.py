@@ -1,0 +1,180 @@
+"""One epoch of the tutorial config, NumPy core vs PyTorch (CPU), timed in the same command.
+
+    pip install -r requirements-bench.txt
+    python bench/core_vs_torch.py                       # batch 32 and 256, 5 repetitions each
+    python bench/core_vs_torch.py --batch-sizes 32 --repeats 9 --compile
+
+The tutorial config: MNIST 784-100-200-10, ReLU, Xavier-normal init, plain SGD with lr 0.1 on the
+batch-mean cross-entropy, shuffled every epoch, the last partial batch trained. The core runs
+core.training.train (the code the playground runs); PyTorch runs the plain eager loop a user would
+write with nn.Linear, nn.ReLU, nn.CrossEntropyLoss and optim.SGD, on the same float32 data, already
+tensors. Both time the same work: shuffle, every batch (forward, loss, backward, update, and the running
+loss and accuracy that train() reports), then loss and accuracy on the 10k validation images. Building
+the network and loading the data are outside the timing for both.
+
+Repetitions alternate core and torch (and which goes first), so a slow spell of the machine hits both;
+the medians and their ratio are printed. Both use the same number of threads (--threads, default: what
+NumPy's BLAS uses). On a 2-core machine other running processes skew the figures: run it on an idle one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anywhere
+
+from core.config import Config  # noqa: E402
+from core.datasets import load_mnist  # noqa: E402
+from core.training import train  # noqa: E402
+
+try:
+    import torch
+    from torch import nn
+except ImportError:
+    sys.exit("PyTorch is missing: pip install -r requirements-bench.txt")
+
+HIDDEN = (100, 200)
+LR = 0.1
+
+
+def blas_info() -> dict:
+    """NumPy's BLAS library, kernel and threads (threadpoolctl, if installed, can tell)."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return {}
+    for pool in threadpool_info():
+        if pool["user_api"] == "blas" and "numpy" in pool["filepath"]:
+            return pool
+    return {}
+
+
+def set_blas_threads(threads: int) -> None:
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(threads, user_api="blas")
+
+
+def core_epoch(batch_size: int, seed: int) -> tuple[float, float, float]:
+    """Seconds, train loss and val accuracy of the first epoch of core.training.train."""
+    # epochs=2 and stop after the first: the last epoch would also evaluate the test set.
+    run = train(Config(dataset="mnist", hidden=HIDDEN, lr=LR, batch_size=batch_size, epochs=2, seed=seed))
+    result = next(run)
+    run.close()
+    return result.seconds, result.train_loss, result.val_acc
+
+
+class TorchRun:
+    """The idiomatic eager PyTorch loop, on tensors made once."""
+
+    def __init__(self, compile_model: bool = False) -> None:
+        data = load_mnist()
+        self.x, self.y = torch.tensor(data.x_train), torch.tensor(data.y_train)
+        self.x_val, self.y_val = torch.tensor(data.x_val), torch.tensor(data.y_val)
+        self.compile_model = compile_model
+
+    def make_model(self, seed: int) -> nn.Module:
+        torch.manual_seed(seed)
+        sizes = [784, *HIDDEN, 10]
+        layers: list[nn.Module] = []
+        for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+            linear = nn.Linear(n_in, n_out)
+            nn.init.xavier_normal_(linear.weight)  # std sqrt(2/(in+out)), as the core
+            nn.init.zeros_(linear.bias)
+            layers.append(linear)
+            if i < len(sizes) - 2:
+                layers.append(nn.ReLU())
+        model = nn.Sequential(*layers)
+        return torch.compile(model) if self.compile_model else model
+
+    def epoch(self, batch_size: int, seed: int) -> tuple[float, float, float]:
+        model = self.make_model(seed)
+        optimizer = torch.optim.SGD(model.parameters(), lr=LR)
+        loss_fn = nn.CrossEntropyLoss()  # mean over the batch
+        generator = torch.Generator().manual_seed(seed)
+        n = len(self.x)
+        started = time.perf_counter()
+        order = torch.randperm(n, generator=generator)
+        loss_sum, correct = 0.0, 0
+        for start in range(0, n, batch_size):  # the last, partial batch too
+            index = order[start : start + batch_size]
+            xb, yb = self.x[index], self.y[index]
+            optimizer.zero_grad()
+            logits = model(xb)
+            loss = loss_fn(logits, yb)
+            loss.backward()
+            optimizer.step()
+            loss_sum += loss.item() * len(yb)
+            correct += (logits.argmax(dim=1) == yb).sum().item()
+        with torch.no_grad():  # validation, in chunks of 2048 like core's Network.evaluate
+            val_loss, val_correct = 0.0, 0
+            for start in range(0, len(self.x_val), 2048):
+                logits = model(self.x_val[start : start + 2048])
+                yb = self.y_val[start : start + 2048]
+                val_loss += nn.functional.cross_entropy(logits, yb, reduction="sum").item()
+                val_correct += (logits.argmax(dim=1) == yb).sum().item()
+        seconds = time.perf_counter() - started
+        return seconds, loss_sum / n, val_correct / len(self.x_val)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[32, 256])
+    parser.add_argument("--repeats", type=int, default=5, help="timed epochs per side and batch size")
+    parser.add_argument("--threads", type=int, help="BLAS and torch threads (default: NumPy's BLAS count)")
+    parser.add_argument("--compile", action="store_true", help="also time torch.compile (not the ratio)")
+    args = parser.parse_args()
+
+    if args.threads:
+        set_blas_threads(args.threads)
+    blas = blas_info()
+    threads = args.threads or blas.get("num_threads") or os.cpu_count()
+    torch.set_num_threads(threads)
+    load_mnist()
+    print(f"python {platform.python_version()}, numpy {np.__version__}, torch {torch.__version__}")
+    print(
+        f"NumPy BLAS: {blas.get('internal_api', '?')} {blas.get('version', '')} kernel "
+        f"{blas.get('architecture', '?')}, {threads} threads; torch threads {torch.get_num_threads()}"
+    )
+    for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
+        print(f"  {name}={os.environ.get(name, '(unset)')}")
+    print(f"load average at start: {os.getloadavg()[0]:.2f} (on 2 cores, anything else running skews it)")
+    print("timed per epoch, both sides: shuffle + all batches + train loss/acc + validation loss/acc\n")
+
+    sides = {"core": core_epoch, "torch": TorchRun().epoch}
+    if args.compile:
+        sides["torch.compile"] = TorchRun(compile_model=True).epoch
+    for batch_size in args.batch_sizes:
+        for run in sides.values():  # warm-up: first-touch memory, lazy init, compilation
+            run(batch_size, 0)
+        times: dict[str, list[float]] = {name: [] for name in sides}
+        last: dict[str, tuple[float, float]] = {}
+        for rep in range(args.repeats):
+            names = list(sides) if rep % 2 == 0 else list(reversed(sides))  # alternate who goes first
+            for name in names:
+                seconds, train_loss, val_acc = sides[name](batch_size, rep + 1)
+                times[name].append(seconds)
+                last[name] = (train_loss, val_acc)
+        medians = {name: statistics.median(values) for name, values in times.items()}
+        print(f"batch {batch_size}:")
+        for name, values in times.items():
+            runs = " ".join(f"{v:.3f}" for v in values)
+            loss, acc = last[name]
+            median = medians[name]
+            print(f"  {name:14s} median {median:.3f} s/epoch  [{runs}]  loss {loss:.3f} val_acc {acc:.4f}")
+        print(f"  ratio core/torch: {medians['core'] / medians['torch']:.2f}")
+        if args.compile:
+            print(f"  ratio core/torch.compile: {medians['core'] / medians['torch.compile']:.2f}")
+    print(f"\nload average at end: {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,134 @@
+"""The fast training step computes what the plain layer-by-layer step does; train() stays reproducible."""
+
+import numpy as np
+import pytest
+
+from core import fast_step, training
+from core.config import parse_config
+from core.datasets import load_mnist
+from core.fast_step import FastTrainStep
+from core.layers import Dense, ReLU
+from core.losses import (
+    grad_softmax_crossentropy_with_logits,
+    softmax_crossentropy_and_grad_inplace,
+    softmax_crossentropy_with_logits,
+)
+from core.network import Network, build_network
+from core.optim import SGD
+
+
+def twin_networks(sizes, seed=0, init="xavier"):
+    return (build_network(sizes, np.random.default_rng(seed), init=init) for _ in range(2))
+
+
+def assert_same_parameters(a: Network, b: Network) -> None:
+    for plain, fast in zip(a.dense_layers, b.dense_layers, strict=True):
+        for name in ("weights", "biases", "grad_weights", "grad_biases"):
+            x, y = getattr(plain, name), getattr(fast, name)
+            assert y.dtype == np.float32, name
+            np.testing.assert_allclose(y, x, rtol=1e-5, atol=1e-6, err_msg=name)
+
+
+@pytest.mark.parametrize(
+    ("sizes", "momentum"),
+    [([784, 100, 200, 10], 0.0), ([784, 100, 200, 10], 0.9), ([784, 10], 0.0), ([784, 8, 8, 8, 8, 10], 0.5)],
+)
+def test_fast_step_gives_the_weights_of_the_plain_step(sizes, momentum):
+    data = load_mnist()
+    plain, fast = twin_networks(sizes)
+    plain_sgd, fast_sgd = SGD(0.1, momentum=momentum), SGD(0.1, momentum=momentum)
+    step = FastTrainStep(fast, fast_sgd, max_batch=32)
+    # 20 full batches, then a partial one of 7 (it uses the first rows of the buffers)
+    for start, size in [(i * 32, 32) for i in range(20)] + [(640, 7)]:
+        x, y = data.x_train[start : start + size], data.y_train[start : start + size]
+        plain_loss, plain_correct = plain.train_step(x, y, plain_sgd)
+        fast_loss, fast_correct = step(x, y)
+        assert fast_loss == pytest.approx(plain_loss, rel=1e-6)
+        assert fast_correct == plain_correct
+        assert_same_parameters(plain, fast)
+
+
+def test_fast_step_on_a_2d_set_with_he_init():
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((50, 2)).astype(np.float32)
+    y = rng.integers(0, 3, 50)
+    plain, fast = twin_networks([2, 16, 16, 3], init="he")
+    plain_sgd, fast_sgd = SGD(0.3), SGD(0.3)
+    step = FastTrainStep(fast, fast_sgd, max_batch=16)
+    for _ in range(30):
+        for start in range(0, 50, 16):
+            plain.train_step(x[start : start + 16], y[start : start + 16], plain_sgd)
+            step(x[start : start + 16], y[start : start + 16])
+    assert_same_parameters(plain, fast)
+
+
+def test_fused_loss_and_gradient_equal_the_separate_functions():
+    rng = np.random.default_rng(1)
+    logits = (rng.standard_normal((33, 10)) * 20).astype(np.float32)
+    logits[0] = 1000.0  # stable for huge logits too
+    y = rng.integers(0, 10, 33)
+    expected_losses = softmax_crossentropy_with_logits(logits, y)
+    expected_grad = grad_softmax_crossentropy_with_logits(logits, y)
+    grad = logits.copy()
+    losses = softmax_crossentropy_and_grad_inplace(grad, y)
+    np.testing.assert_allclose(losses, expected_losses, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(grad, expected_grad, rtol=1e-6, atol=1e-8)
+    assert losses.dtype == grad.dtype == np.float32
+    assert np.isfinite(losses).all()
+
+
+def test_optimizer_leaves_the_gradients_alone():
+    layer = Dense(3, 2, rng=np.random.default_rng(0))
+    layer.grad_weights[:] = 2.0
+    layer.grad_biases[:] = 1.0
+    before = layer.weights.copy()
+    SGD(0.25).step([layer])
+    assert (layer.grad_weights == 2.0).all() and (layer.grad_biases == 1.0).all()
+    np.testing.assert_allclose(layer.weights, before - 0.5)
+    assert layer.weights.dtype == np.float32
+
+
+def test_only_dense_relu_stacks_take_the_fast_path():
+    rng = np.random.default_rng(0)
+    assert FastTrainStep.supports(build_network([2, 4, 4, 3], rng))
+    odd = Network([Dense(2, 4, rng=rng), ReLU(), ReLU(), Dense(4, 3, rng=rng)])
+    assert not FastTrainStep.supports(odd)
+    with pytest.raises(ValueError, match="Dense, ReLU"):
+        FastTrainStep(odd, SGD(0.1), max_batch=8)
+
+
+QUICK = {"dataset": "spiral", "hidden": [16, 16], "epochs": 4, "seed": 7, "batch_size": 16}
+
+
+def run(config):
+    results = list(training.train(parse_config(config)))
+    metrics = [{k: v for k, v in r.metrics().items() if k != "seconds"} for r in results]
+    return metrics, results[-1].network
+
+
+def test_train_with_the_fast_path_matches_train_with_the_plain_step(monkeypatch):
+    fast_metrics, fast_network = run(QUICK)
+    monkeypatch.setattr(fast_step.FastTrainStep, "supports", staticmethod(lambda network: False))
+    plain_metrics, plain_network = run(QUICK)
+    for fast, plain in zip(fast_metrics, plain_metrics, strict=True):
+        assert fast == pytest.approx(plain, rel=1e-5, abs=1e-6)
+    for a, b in zip(fast_network.dense_layers, plain_network.dense_layers, strict=True):
+        np.testing.assert_allclose(a.weights, b.weights, rtol=1e-5, atol=1e-6)
+
+
+def test_train_is_bit_identical_for_the_same_seed():
+    first_metrics, first_network = run(QUICK)
+    second_metrics, second_network = run(QUICK)
+    assert first_metrics == second_metrics
+    for a, b in zip(first_network.dense_layers, second_network.dense_layers, strict=True):
+        assert np.array_equal(a.weights, b.weights) and np.array_equal(a.biases, b.biases)
+
+
+def test_mnist_epoch_is_bit_identical_for_the_same_seed():
+    config = {"dataset": "mnist", "epochs": 1, "batch_size": 256, "seed": 11}
+    first_metrics, first_network = run(config)
+    second_metrics, second_network = run(config)
+    assert first_metrics == second_metrics
+    assert first_metrics[0]["val_acc"] > 0.85  # one epoch at batch 256 already learns most digits
+    for a, b in zip(first_network.dense_layers, second_network.dense_layers, strict=True):
+        assert np.array_equal(a.weights, b.weights)
