@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 
 FAST_2D = {"dataset": "spiral", "epochs": 5, "points": 100}  # a few milliseconds
-SLOW_2D = {"dataset": "spiral", "points": 5000, "batch_size": 1, "epochs": 1000}  # ~0.3 s an epoch
+# ~0.3 s an epoch, 1000 epochs: runs until stopped. A small rate: batches of 1 at 0.3 can diverge.
+SLOW_2D = {"dataset": "spiral", "points": 5000, "batch_size": 1, "epochs": 1000, "lr": 0.03}
 SMALL_MNIST = {"dataset": "mnist", "hidden": [32], "batch_size": 256, "epochs": 2}  # ~0.2 s an epoch
 DIVERGES = {"dataset": "xor", "lr": 3.0, "hidden": [512, 512, 512], "init": "he", "momentum": 0.99}
 FINAL = ("done", "stopped", "failed", "interrupted")
@@ -24,5 +25,6 @@ def wait_for(client, run_id: str, until=lambda run: run["status"] in FINAL, limi
         run = client.get(f"/api/runs/{run_id}").get_json()
         if until(run):
             return run
+        assert run["status"] != "failed", run["reason"]
         assert time.monotonic() < deadline, f"run {run_id} is still {run['status']} after {limit} s"
         time.sleep(0.02)

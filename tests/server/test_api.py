@@ -100,6 +100,7 @@ def test_a_huge_body_answers_413_json(make_app):
 def test_full_queue_answers_429_with_retry_after(make_app):
     client = make_app(WORKERS=1, QUEUE_SIZE=1).test_client()
     running = start(client, SLOW_2D)
+    wait_for(client, running["id"], lambda run: run["status"] == "running")
     queued = start(client, SLOW_2D)
     refused = client.post("/api/runs", json=SLOW_2D)
     assert refused.status_code == 429
