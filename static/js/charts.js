@@ -4,31 +4,55 @@
 
 const FONT_STACK = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif';
 
-/** Plotly.js is loaded by a classic async <script id="plotly-js">; wait for it without blocking the page. */
+// Plotly.js is 4.8 MB of script: compiling it takes the main thread for a while, so the page
+// paints its controls first and only then runs it (the template preloads it meanwhile).
+let resolvePlotly, rejectPlotly;
+const plotly = new Promise((resolve, reject) => {
+  resolvePlotly = resolve;
+  rejectPlotly = reject;
+});
+let plotlyRequested = false;
+
+/** Insert the Plotly <script> (same-origin, so a strict CSP allows it); safe to call twice. */
+export function loadPlotly() {
+  if (plotlyRequested) return plotly;
+  plotlyRequested = true;
+  if (window.Plotly) {
+    resolvePlotly(window.Plotly);
+    return plotly;
+  }
+  const preload = document.getElementById("plotly-preload");
+  const script = document.createElement("script");
+  script.src = preload ? preload.href : "/vendor/plotly.min.js";
+  script.addEventListener("load", () => resolvePlotly(window.Plotly));
+  script.addEventListener("error", () => rejectPlotly(new Error("Plotly.js could not be loaded.")));
+  document.head.append(script);
+  return plotly;
+}
+
+/** Resolves with window.Plotly once loadPlotly() has run and the script has loaded. */
 export function plotlyReady() {
-  if (window.Plotly) return Promise.resolve(window.Plotly);
-  return new Promise((resolve, reject) => {
-    const script = document.getElementById("plotly-js");
-    if (!script) {
-      reject(new Error("The page has no Plotly script."));
-      return;
-    }
-    script.addEventListener("load", () => resolve(window.Plotly));
-    script.addEventListener("error", () => reject(new Error("Plotly.js could not be loaded.")));
-  });
+  return plotly;
 }
 
 const METRICS = {
-  loss: { train: "train_loss", val: "val_loss", yTitle: "Cross-entropy loss", format: ".3f" },
+  loss: { train: "train_loss", val: "val_loss", yTitle: "Cross-entropy", format: ".3f" },
   accuracy: { train: "train_acc", val: "val_acc", yTitle: "Accuracy", format: ".1%" },
 };
 
-function layout(kind, empty, total) {
+/** Epochs 1..total with a little room on both sides, so the end points are not cut. */
+function xRange(total) {
+  const last = Math.max(1, total);
+  const pad = Math.max(0.15, (last - 1) * 0.03);
+  return [1 - pad, last + pad];
+}
+
+function layout(kind, empty, total, note) {
   const metric = METRICS[kind];
   const accuracy = kind === "accuracy";
   return {
     font: { family: FONT_STACK, size: 12, color: "#3c4043" },
-    margin: { l: 56, r: 12, t: 8, b: 40 },
+    margin: { l: 60, r: 14, t: 8, b: 44 }, // fixed: automargin keeps redrawing on narrow screens
     paper_bgcolor: "rgba(0,0,0,0)",
     plot_bgcolor: "#ffffff",
     showlegend: false,
@@ -38,9 +62,8 @@ function layout(kind, empty, total) {
       title: { text: "Epoch", standoff: 6 },
       gridcolor: "#eef0f2",
       zeroline: false,
-      range: [0, Math.max(1, total)], // the curves grow left to right towards the last epoch
+      range: xRange(total), // the curves grow left to right towards the last epoch
       tickformat: "d",
-      automargin: true,
     },
     yaxis: {
       title: { text: metric.yTitle, standoff: 6 },
@@ -51,11 +74,10 @@ function layout(kind, empty, total) {
       // Empty charts get a sensible frame; then the range follows the data, kept within 0..1 for accuracy.
       range: empty ? [0, accuracy ? 1 : 2.5] : undefined,
       autorange: empty ? false : true,
-      autorangeoptions: accuracy ? { minallowed: 0, maxallowed: 1 } : { minallowed: 0 },
-      automargin: true,
+      autorangeoptions: accuracy ? { clipmin: 0, clipmax: 1 } : { clipmin: 0 },
     },
     annotations: empty
-      ? [{ text: "Press Train to watch it learn", showarrow: false, xref: "paper", yref: "paper",
+      ? [{ text: note, showarrow: false, xref: "paper", yref: "paper",
           x: 0.5, y: 0.5, font: { size: 13, color: "#80868b" } }]
       : [],
   };
@@ -98,9 +120,11 @@ class MetricChart {
     for (const run of overlays) data.push(...traces(this.kind, run, false));
     this.currentIndex = data.length;
     if (current) data.push(...traces(this.kind, current, true));
-    const empty = !current && overlays.length === 0;
-    const total = Math.max(current ? current.total : 0, ...overlays.map((r) => r.total || r.epochs.length), empty ? this.emptyTotal || 10 : 1);
-    return Plotly.react(this.element, data, layout(this.kind, empty, total), {
+    const empty = !data.some((trace) => trace.x.length > 0);
+    const note = current ? current.note || "Waiting for the first epoch…" : "Press Train to watch it learn";
+    const totals = [current ? current.total : 0, ...overlays.map((run) => run.total || run.epochs.length)];
+    const total = Math.max(...totals) || this.emptyTotal || 10;
+    return Plotly.react(this.element, data, layout(this.kind, empty, total, note), {
       displayModeBar: false,
       responsive: true,
     });
@@ -151,7 +175,9 @@ export class MetricCharts {
   /** New epochs of the current run; drawn with extendTraces. */
   addEpochs(epochs) {
     if (!this.current || epochs.length === 0) return this.queue;
+    const first = this.current.epochs.length === 0 && this.overlays.every((run) => !run.epochs.length);
     this.current.epochs.push(...epochs);
+    if (first) return this.redraw(); // the empty frame's fixed axes give way to the data's
     const batch = [...epochs];
     return this.enqueue((Plotly) => Promise.all(this.charts.map((c) => c.extend(Plotly, batch))));
   }
@@ -166,6 +192,13 @@ export class MetricCharts {
   setOverlays(runs) {
     this.overlays = runs;
     return this.redraw();
+  }
+
+  /** The words shown on empty charts of the current run (e.g. when it failed before epoch 1). */
+  setNote(note) {
+    if (!this.current || this.current.note === note) return this.queue;
+    this.current.note = note;
+    return this.current.epochs.length ? this.queue : this.redraw();
   }
 
   /** Recolour or relabel the current run without touching its data. */

@@ -2,7 +2,7 @@
 // Data flows one way: controls -> config -> POST /api/runs -> SSE epochs -> charts and views.
 
 import * as api from "./api.js";
-import { MetricCharts } from "./charts.js";
+import { MetricCharts, loadPlotly } from "./charts.js";
 import { Controls } from "./controls.js";
 import { DigitPad, ProbabilityBars } from "./digits.js";
 import { DecisionMap, drawPreview } from "./heatmap.js";
@@ -251,6 +251,9 @@ function renderProgress() {
     if (downloadable) link.href = url(run.id);
   }
   if (run) runList.update(run.id, { status: run.status, test_acc: run.test_acc });
+  if (run && !seen) {
+    charts.setNote(isFinal(run.status) ? "No epoch was recorded" : run.status === "queued" ? "Queued…" : "Waiting for the first epoch…");
+  }
 }
 
 // --- views: decision boundary (2D) and MNIST views ----------------------------------------------------
@@ -464,3 +467,5 @@ function start() {
 }
 
 start();
+// Paint the controls first; then load Plotly (it takes a few hundred ms to compile).
+requestAnimationFrame(() => setTimeout(loadPlotly, 0));

@@ -16,8 +16,8 @@ export function renderConfusion(table, counts, classes) {
   const names = classes || counts.map((_, i) => String(i));
   const head = cell("thead");
   const headRow = cell("tr");
-  const corner = cell("th", "true ↓ / predicted →", "corner");
-  corner.scope = "col";
+  const corner = cell("th", undefined, "corner");
+  corner.append(cell("span", "true digit by row, predicted digit by column", "visually-hidden"));
   headRow.append(corner);
   for (const name of names) {
     const th = cell("th", name);

@@ -9,7 +9,7 @@ export function hintFor(reason, config) {
   const text = String(reason || "").toLowerCase();
   if (/diverg|nan|inf|overflow|blew up|exploded/.test(text)) {
     const lower = config && config.lr ? formatNumber(Math.max(0.0001, +(config.lr / 10).toPrecision(2))) : "0.01";
-    return `Try a lower learning rate, for example ${lower}.`;
+    return /lower/.test(text) ? `For example ${lower}.` : `Try a lower learning rate, for example ${lower}.`;
   }
   if (/memory|time|limit|cap/.test(text)) return "Try fewer epochs or a smaller network.";
   return "Check the settings and train again.";
