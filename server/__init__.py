@@ -4,28 +4,22 @@ Run it locally with `python -m server`; the hosted demo runs the Procfile's guni
 """
 
 import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
-# One BLAS thread per training thread: the server trains several runs at once (and gunicorn runs
-# several processes), and OpenBLAS's own threads then fight over the cores: on 2 busy cores an MNIST
-# epoch took 10x longer. Must be set before numpy is imported; an explicit setting wins.
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+from flask import Flask, jsonify
+from werkzeug.routing import BaseConverter
 
-from collections.abc import Mapping  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
-
-from flask import Flask, jsonify  # noqa: E402
-from werkzeug.routing import BaseConverter  # noqa: E402
-
-from core.config import DEFAULT_LIMITS  # noqa: E402
-from server import api, assets, errors, pages  # noqa: E402
-from server.compress import gzip_response  # noqa: E402
-from server.notify import Notifier  # noqa: E402
-from server.runner import Runner  # noqa: E402
-from server.runs import RUN_ID  # noqa: E402
-from server.settings import check, from_env  # noqa: E402
-from server.store import Store  # noqa: E402
+from core.config import DEFAULT_LIMITS
+from server import api, assets, errors, pages
+from server.compress import gzip_response
+from server.notify import Notifier
+from server.runner import Runner
+from server.runs import RUN_ID
+from server.settings import check, from_env
+from server.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 
