@@ -64,6 +64,9 @@ function layout(kind, empty, total, note) {
       zeroline: false,
       range: xRange(total), // the curves grow left to right towards the last epoch
       tickformat: "d",
+      // Few epochs: one tick per epoch (automatic ticks would repeat "1" across a short range).
+      tickmode: total <= 12 ? "array" : "auto",
+      tickvals: total <= 12 ? Array.from({ length: Math.max(1, total) }, (_, i) => i + 1) : undefined,
     },
     yaxis: {
       title: { text: metric.yTitle, standoff: 6 },

@@ -1,7 +1,7 @@
 // This browser's runs (kept in localStorage) and runs opened by link: a list with checkboxes to
 // overlay their curves on the charts, one colour per run, and a legend saying how their configs differ.
 
-import { describe, differingFields } from "./state.js";
+import { describe, differingFields, telling } from "./state.js";
 
 const KEY = "nn-playground.runs.v1";
 const KEEP = 12;
@@ -98,7 +98,7 @@ export class RunList {
   /** Labels naming only what differs between the runs on the charts. */
   labels(current) {
     const shown = [...(current ? [current] : []), ...this.overlayRuns()];
-    const fields = differingFields(shown.map((r) => r.config));
+    const fields = telling(differingFields(shown.map((r) => r.config)));
     const result = new Map();
     for (const run of shown) result.set(run.id, fields.length ? describe(run.config, fields) : "same config");
     return result;
@@ -130,7 +130,7 @@ export class RunList {
       const label = document.createElement("label");
       label.htmlFor = box.id;
       label.className = "run-label";
-      const fields = current && current.id !== run.id ? differingFields([current.config, run.config]) : [];
+      const fields = current && current.id !== run.id ? telling(differingFields([current.config, run.config])) : [];
       const what = document.createElement("span");
       what.className = "run-what";
       what.textContent = run.id === this.currentId

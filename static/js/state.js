@@ -225,6 +225,14 @@ export function differingFields(configs) {
   });
 }
 
+/**
+ * The fields worth naming when telling runs apart: what differs, but when the dataset differs
+ * everything else does too, so then just the dataset, the layers and the learning rate.
+ */
+export function telling(fields) {
+  return fields.includes("dataset") ? ["dataset", "hidden", "lr"] : fields;
+}
+
 /** A short description of a config restricted to some fields: "lr 0.3 · hidden 16-16". */
 export function describe(config, fields) {
   return fields
