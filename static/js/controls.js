@@ -144,13 +144,25 @@ export class Controls {
       const message = errors[field];
       paragraph.hidden = !message;
       paragraph.textContent = message || "";
-      const inputs = field === "hidden" ? this.layerInputs() : [$(field)].filter(Boolean);
+      const inputs = field === "hidden" ? this.badLayers() : [$(field)].filter(Boolean);
       for (const input of inputs) {
         if (input.type === "radio") continue;
         if (message) input.setAttribute("aria-invalid", "true");
         else input.removeAttribute("aria-invalid");
       }
     }
+  }
+
+  /** The layer inputs to mark: those whose own value is bad, or all of them (too many layers). */
+  badLayers() {
+    const inputs = this.layerInputs();
+    for (const input of inputs) input.removeAttribute("aria-invalid");
+    const max = this.catalog.limits.max_units;
+    const bad = inputs.filter((input) => {
+      const value = Number(input.value.trim());
+      return input.value.trim() === "" || !Number.isInteger(value) || value < 1 || value > max;
+    });
+    return bad.length ? bad : inputs;
   }
 
   /** Focus the first field with an error (for keyboard users after a refused Train). */

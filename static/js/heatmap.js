@@ -22,8 +22,10 @@ function boundsOf(points) {
 }
 
 export class DecisionMap {
-  constructor(canvas) {
+  constructor(canvas, note) {
     this.canvas = canvas;
+    this.note = note; // "a preview of the data", shown until there is a run
+    this.hasRun = false;
     this.points = { train: [], val: [] };
     this.grid = null;
     this.classes = 2;
@@ -43,7 +45,9 @@ export class DecisionMap {
     this.schedule();
   }
 
-  clear() {
+  /** hasRun: the points are the run's own (not the dataset preview). */
+  clear(hasRun = false) {
+    this.hasRun = hasRun;
     this.grid = null;
     this.gridEpoch = null;
     this.schedule();
@@ -77,6 +81,7 @@ export class DecisionMap {
     if (grid) this.drawGrid(ctx, grid, size);
     this.drawPoints(ctx, bounds, size, ratio);
     canvas.dataset.gridEpoch = grid && this.gridEpoch != null ? String(this.gridEpoch) : "";
+    if (this.note) this.note.hidden = Boolean(grid) || this.hasRun;
     canvas.dataset.points = String(all.length);
   }
 

@@ -18,7 +18,7 @@ const catalog = new Catalog(page.datasets);
 
 const controls = new Controls($("controls"), catalog, onControlsChanged);
 const charts = new MetricCharts($("loss-chart"), $("accuracy-chart"));
-const decisionMap = new DecisionMap($("boundary"));
+const decisionMap = new DecisionMap($("boundary"), $("boundary-note"));
 const bars = new ProbabilityBars($("prob-bars"), $("prob-summary"));
 const pad = new DigitPad($("digit-pad"), onDigitDrawn);
 const runList = new RunList($("run-list"), $("runs-empty"), refreshOverlays);
@@ -259,7 +259,7 @@ function renderProgress() {
 // --- views: decision boundary (2D) and MNIST views ----------------------------------------------------
 
 function resetViews() {
-  decisionMap.clear();
+  decisionMap.clear(true);
   $("confusion").replaceChildren();
   $("confusion-empty").hidden = false;
   $("mistakes").replaceChildren();

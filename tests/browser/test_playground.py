@@ -123,9 +123,13 @@ def test_a_config_url_fills_the_controls(page: Page) -> None:
     expect_query(page, query)
     expect(page.locator("#network-caption")).to_have_text("2 → 8 → 4 → 2 → 2 · 76 parameters")
 
-    # Changing a control rewrites the URL in canonical form.
+    # Changing a control rewrites the URL in canonical form; Copy link copies it.
     page.get_by_label("Seed", exact=True).fill("8")
     expect_query(page, query.replace("seed=7", "seed=8"))
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.get_by_role("button", name="Copy link").click()
+    expect(page.locator("#copy-feedback")).to_have_text("Link copied.")
+    assert page.evaluate("() => navigator.clipboard.readText()") == page.url
     screenshots(page, "config-url")
 
 
