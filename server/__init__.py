@@ -20,17 +20,25 @@ from server.runner import Runner
 from server.runs import RUN_ID
 from server.settings import check, from_env
 from server.store import Store
+from server.watcher import StoreWatcher
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass
 class Playground:
-    """What the views share: the store, this process's notifier and runner."""
+    """What the views share: the store, this process's notifier, runner and store watcher."""
 
     store: Store
     notifier: Notifier
     runner: Runner
+    watcher: StoreWatcher
+
+    def close(self) -> None:
+        """Stop training (running runs end `interrupted`) and watching, and close the store."""
+        self.runner.shutdown()
+        self.watcher.stop()
+        self.store.close()
 
 
 class RunIdConverter(BaseConverter):
@@ -46,6 +54,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     app.config.update(settings)
     app.config.setdefault("LIMITS", DEFAULT_LIMITS)
+    app.config.setdefault("SSE_FALLBACK", 1.0)  # a stream reads the store at least this often
     app.config.setdefault("STATIC_ROOT", str(ROOT / "static"))
     if not app.config["DATABASE"]:
         app.config["DATABASE"] = os.path.join(app.instance_path, "playground.sqlite3")
@@ -62,7 +71,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         stale_seconds=app.config["OWNER_STALE"],
         preload_mnist=app.config["PRELOAD_MNIST"],
     )
-    app.extensions["playground"] = Playground(store, notifier, runner)
+    watcher = StoreWatcher(store, notifier, interval=app.config["SSE_POLL"])
+    app.extensions["playground"] = Playground(store, notifier, runner, watcher)
 
     app.url_map.converters["run_id"] = RunIdConverter
     app.register_blueprint(pages.bp)
@@ -78,4 +88,5 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         return jsonify({"ok": True, "streams": notifier.streams(), **runner.counts()})
 
     runner.start()
+    watcher.start()
     return app

@@ -28,7 +28,7 @@ def main() -> int:
         server = make_server("127.0.0.1", port, app, threaded=True)
     except OSError as error:
         print(f"error: cannot listen on 127.0.0.1:{port} ({error.strerror}); try PORT=5001", file=sys.stderr)
-        app.extensions["playground"].runner.shutdown()
+        app.extensions["playground"].close()
         return 1
     print(f"NumPy NN Playground: http://127.0.0.1:{port}  (Ctrl-C to stop)", flush=True)
     signal.signal(signal.SIGTERM, _interrupt)  # `kill` shuts down as cleanly as Ctrl-C
@@ -38,7 +38,7 @@ def main() -> int:
         pass
     finally:
         server.server_close()
-        app.extensions["playground"].runner.shutdown()
+        app.extensions["playground"].close()
     return 0
 
 

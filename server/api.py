@@ -124,7 +124,7 @@ def events(run_id: str) -> Response:
         run_id,
         after,
         heartbeat=current_app.config["SSE_HEARTBEAT"],
-        poll=current_app.config["SSE_POLL"],
+        fallback=current_app.config["SSE_FALLBACK"],
         client_gone=disconnect_probe(request.environ),
     )
     response = Response(stream, mimetype="text/event-stream")

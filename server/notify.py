@@ -1,9 +1,9 @@
 """In-process wake-ups: a trainer tells this process's streams that a run changed.
 
-Streams also poll the store (a run may be trained by another process); the notification only makes
-the common case, the same process, fast. Each run has its own condition, so an epoch of one run does
-not wake the viewers of every other run. A version number per run closes the gap between a stream
-reading the store and going to sleep: if the version moved meanwhile, it does not sleep.
+A run trained by another process changes only in the store: server.watcher looks there for this
+process's viewers and wakes them through the same notifier. Each run has its own condition, so an
+epoch of one run does not wake the viewers of every other run. A version number per run closes the
+gap between a stream reading the store and going to sleep: if it moved meanwhile, it does not sleep.
 """
 
 from __future__ import annotations
@@ -61,6 +61,11 @@ class Notifier:
                 entry.watchers -= 1
                 if entry.watchers == 0:
                     del self._runs[run_id]
+
+    def watched(self) -> list[str]:
+        """The runs that have a viewer in this process."""
+        with self._lock:
+            return list(self._runs)
 
     def streams(self) -> int:
         """How many streams of this process are open (for tests and /healthz)."""

@@ -1,10 +1,10 @@
 """The job runner: a bounded pool of training threads fed by a bounded queue.
 
 POST /api/runs puts a run in this process's queue (or refuses with QueueFull); a training thread
-takes it, trains it with core.training.train and writes every epoch to the store, then wakes this
-process's streams. A run ends `done`, `stopped` (on request), `failed` (diverged: the reason says
-why; any other error: a generic reason, details in the server log) or `interrupted` (the server
-shut down). Nothing a run does can kill a training thread.
+takes it and trains it with core.training.train, handing every epoch to a Recorder (which stores it
+and wakes this process's streams). A run ends `done`, `stopped` (on request), `failed` (diverged:
+the reason says why; any other error: a generic reason, details in the server log) or `interrupted`
+(the server shut down). Nothing a run does can kill a training thread.
 
 A keeper thread writes this process's heartbeat and interrupts the runs of dead processes.
 """
@@ -12,7 +12,6 @@ A keeper thread writes this process's heartbeat and interrupts the runs of dead 
 from __future__ import annotations
 
 import atexit
-import json
 import logging
 import threading
 import time
@@ -20,10 +19,10 @@ import weakref
 from collections import deque
 
 from core.datasets import load_mnist
-from core.training import Diverged, EpochResult, train
-from core.views import confusion_matrix, decision_grid
+from core.training import Diverged, train
 from server.notify import Notifier
 from server.owners import Identity, recover
+from server.recorder import Recorder
 from server.runs import config_from_dict, new_run_id
 from server.store import Store
 
@@ -37,18 +36,6 @@ RETRY_AFTER_SECONDS = 10
 
 class QueueFull(RuntimeError):
     """Every training thread is busy and the queue is full."""
-
-
-def epoch_event(result: EpochResult) -> dict:
-    """The SSE epoch event's data: the numbers, plus what the page draws live for this dataset."""
-    data = dict(result.metrics())
-    if result.dataset.name == "mnist":
-        data["confusion"] = confusion_matrix(
-            result.network, result.dataset.x_val, result.dataset.y_val, len(result.dataset.classes)
-        )
-    else:
-        data["grid"] = decision_grid(result.network, result.dataset)
-    return data
 
 
 class Runner:
@@ -196,18 +183,24 @@ class Runner:
                     flag.set()
             return flag.is_set()
 
-        last = None
+        recorder = Recorder(self.store, self.notifier, run_id)
+        last, outcome = None, None
         try:
             for result in train(config_from_dict(config), should_stop):
-                event = json.dumps(epoch_event(result))
-                self.store.add_epoch(run_id, result.epoch, result.metrics(), event, result.network.to_bytes())
-                self.notifier.changed(run_id)
+                recorder.add(result)
                 last = result
         except Diverged as error:
-            return "failed", str(error), last
+            outcome = ("failed", str(error))
         except Exception:
             log.exception("run %s failed", run_id)
-            return "failed", GENERIC_FAILURE, last
+            outcome = ("failed", GENERIC_FAILURE)
+        try:
+            recorder.close()  # every epoch is stored before the run's status changes
+        except Exception:
+            log.exception("run %s: could not record its epochs", run_id)
+            outcome = ("failed", GENERIC_FAILURE)
+        if outcome is not None:
+            return *outcome, last
         if last is not None and last.test_acc is not None:
             return "done", None, last
         if self._closing.is_set():

@@ -24,7 +24,7 @@ SETTINGS: list[tuple[str, str, Callable[[str], Any], Any, str]] = [
     ("PLAYGROUND_QUEUE", "QUEUE_SIZE", int, 16, "runs that may wait per process; past it POST answers 429"),
     ("PLAYGROUND_MAX_BODY", "MAX_CONTENT_LENGTH", int, 1_000_000, "largest request body in bytes (413)"),
     ("PLAYGROUND_HEARTBEAT", "SSE_HEARTBEAT", float, 15.0, "seconds between `: ping` comments on a stream"),
-    ("PLAYGROUND_POLL", "SSE_POLL", float, 0.15, "seconds between store polls of a stream"),
+    ("PLAYGROUND_POLL", "SSE_POLL", float, 0.05, "seconds between looks at the store for others' runs"),
     ("PLAYGROUND_STALE", "OWNER_STALE", float, 10.0, "seconds without heartbeat before a process is dead"),
     ("PLAYGROUND_PRELOAD_MNIST", "PRELOAD_MNIST", lambda v: v.strip() == "1", False, "1: load MNIST at boot"),
 ]

@@ -2,11 +2,10 @@
 
 The stream sends `retry:` first, then the recorded epochs after the client's Last-Event-ID (all of
 them for a new viewer), then each new epoch as it is stored, `status` events when the status or the
-queue position changes, and `done` last. Between events it sleeps on the in-process notification
-(fast when this process trains the run) for at most one poll interval (when another process does).
+queue position changes, and `done` last. Between events it sleeps on the in-process notifier.
 
-A viewer that leaves is noticed within a poll interval by peeking at its socket (end of file), or at
-the latest when the next heartbeat write fails; the generator then returns and frees the thread.
+A viewer that leaves is noticed at the next wake-up by peeking at its socket (end of file), at the
+latest after `fallback` seconds, or when a write fails; the generator then returns and frees its thread.
 """
 
 from __future__ import annotations
@@ -77,10 +76,14 @@ def run_events(
     run_id: str,
     after: int,
     heartbeat: float,
-    poll: float,
     client_gone: Callable[[], bool] = lambda: False,
+    fallback: float = 1.0,
 ) -> Iterator[str]:
-    """The event stream of one run, starting after epoch `after`."""
+    """The event stream of one run, starting after epoch `after`.
+
+    It sleeps until the notifier says the run changed (woken by this process's recorder, or by the
+    store watcher for runs of other processes), at most `fallback` seconds, then reads the store.
+    """
     yield f"retry: {RETRY_MS}\n\n"
     last_write = time.monotonic()
     last_status = None
@@ -110,7 +113,7 @@ def run_events(
             if now - last_write >= heartbeat:
                 yield ": ping\n\n"
                 last_write = now
-            watch.wait(seen, max(0.0, min(poll, last_write + heartbeat - now)))
+            watch.wait(seen, max(0.0, min(fallback, last_write + heartbeat - now)))
 
 
 def _status_data(store: Store, run_id: str, status: str, position: int | None) -> dict:

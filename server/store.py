@@ -153,6 +153,21 @@ class Store:
         row = self.db().execute("SELECT status, epochs_done FROM runs WHERE id = ?", (run_id,)).fetchone()
         return None if row is None else (row[0], row[1])
 
+    def states(self, run_ids: list[str]) -> dict[str, tuple]:
+        """(status, epochs_done, queue position or None) of many runs in one query: what streams wait for."""
+        states: dict[str, tuple] = {}
+        for start in range(0, len(run_ids), 500):  # SQLite caps the number of ? parameters
+            chunk = run_ids[start : start + 500]
+            rows = self.db().execute(
+                "SELECT this.id, this.status, this.epochs_done, CASE WHEN this.status = 'queued' THEN "
+                "(SELECT COUNT(*) FROM runs AS other WHERE other.status = 'queued' "
+                "AND other.owner = this.owner AND other.rowid <= this.rowid) END "
+                f"FROM runs AS this WHERE this.id IN ({', '.join('?' * len(chunk))})",
+                chunk,
+            )
+            states.update((row[0], tuple(row[1:])) for row in rows)
+        return states
+
     def queue_position(self, run_id: str) -> int | None:
         """1 = next to start, counting the queued runs of the same process created before it."""
         row = (

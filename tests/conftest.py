@@ -38,8 +38,7 @@ def make_app(tmp_path: Path) -> Iterator[Callable]:
 
     yield make
     for app in apps:
-        app.extensions["playground"].runner.shutdown()
-        app.extensions["playground"].store.close()
+        app.extensions["playground"].close()
 
 
 @pytest.fixture
