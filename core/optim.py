@@ -23,19 +23,21 @@ class SGD:
     def step(self, layers: list[Layer]) -> None:
         for layer in layers:
             for name in layer.parameter_names:
-                param, grad = getattr(layer, name), getattr(layer, "grad_" + name)
-                # lr * grad goes into a buffer made once: a new array every batch costs more than the
-                # multiplication on small batches. The layer's gradient itself is left untouched.
-                step = self._buffer(self._step, param, np.empty_like)
-                np.multiply(grad, self.learning_rate, out=step)
-                if self.momentum:
-                    v = self._buffer(self._velocity, param, np.zeros_like)
-                    v *= self.momentum
-                    v -= step
-                    param += v
-                else:
-                    # In place: the layer keeps the same array, so views of it stay valid.
-                    param -= step
+                self.update(getattr(layer, name), getattr(layer, "grad_" + name))
+
+    def update(self, param: np.ndarray, grad: np.ndarray) -> None:
+        """param -= learning_rate * grad (with momentum, if set), in place: views of param stay valid."""
+        # lr * grad goes into a buffer made once: a new array every batch costs more than the
+        # multiplication on small batches. The gradient itself is left untouched.
+        step = self._buffer(self._step, param, np.empty_like)
+        np.multiply(grad, self.learning_rate, out=step)
+        if self.momentum:
+            velocity = self._buffer(self._velocity, param, np.zeros_like)
+            velocity *= self.momentum
+            velocity -= step
+            param += velocity
+        else:
+            param -= step
 
     def _buffer(
         self, buffers: dict[int, np.ndarray], param: np.ndarray, make: Callable[[np.ndarray], np.ndarray]
