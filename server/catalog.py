@@ -9,20 +9,19 @@ from typing import Any
 import numpy as np
 
 from core.config import DATASETS, Limits, defaults_for
-from core.datasets import load_mnist
+from core.datasets import MNIST_PATH
 from server.insights import dataset_for
 
 PREVIEW_POINTS = 150
 
 
 def _mnist_preview() -> list[dict[str, Any]]:
-    """The first test image of each digit."""
-    data = load_mnist()
-    firsts = [int(np.flatnonzero(data.y_test == digit)[0]) for digit in range(10)]
-    return [
-        {"label": int(data.y_test[i]), "pixels": np.round(data.x_test[i] * 255).astype(np.uint8).tolist()}
-        for i in firsts
-    ]
+    """The first test image of each digit, read straight from the file's test arrays (50 ms), not
+    through load_mnist (a second and 220 MB), so that the first page view of a process stays quick."""
+    with np.load(MNIST_PATH) as data:
+        x_test, y_test = data["x_test"], data["y_test"]
+    firsts = [int(np.flatnonzero(y_test == digit)[0]) for digit in range(10)]
+    return [{"label": int(y_test[i]), "pixels": x_test[i].reshape(784).tolist()} for i in firsts]
 
 
 def _describe(name: str, limits: Limits) -> dict[str, Any]:

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from core.config import defaults_for
+from core.datasets import load_mnist
 from core.network import Network
 from server.runs import RUN_ID_RE
 from tests.server.helpers import DIVERGES, FAST_2D, SLOW_2D, SMALL_MNIST, start, wait_for
@@ -370,7 +371,10 @@ def test_datasets(client):
     assert mnist["kind"] == "image" and mnist["input_shape"] == [28, 28] and len(mnist["classes"]) == 10
     assert mnist["defaults"] == defaults_for("mnist").to_dict() and mnist["max_epochs"] == 100
     assert [p["label"] for p in mnist["preview"]] == list(range(10))
-    assert all(len(p["pixels"]) == 784 and max(p["pixels"]) <= 255 for p in mnist["preview"])
+    data = load_mnist()
+    for preview in mnist["preview"]:
+        first = int(np.flatnonzero(data.y_test == preview["label"])[0])
+        np.testing.assert_array_equal(preview["pixels"], np.round(data.x_test[first] * 255))
     spiral = by_name["spiral"]
     assert spiral["kind"] == "2d" and spiral["input_shape"] == [2] and spiral["classes"] == ["0", "1", "2"]
     assert by_name["moons"]["classes"] == ["0", "1"] and spiral["max_epochs"] == 1000
