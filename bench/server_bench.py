@@ -12,6 +12,7 @@
    a fresh subprocess (interpreter start and data load included) is printed for reference.
 2. The time from POST /api/runs to the first `epoch` event on the stream, for the default spiral
    config, over --samples runs; the median is the figure. Goal: < 300 ms.
+3. GET /healthz every 50 ms while two MNIST runs train at once: p50 and p95 of its answer time.
 
 Loopback only; it starts and stops its own server on a free port with a temporary database.
 On a 2-core machine other busy processes skew the figures: run it on an idle one.
@@ -129,6 +130,21 @@ def train_through_server(url: str, config: dict) -> tuple[float, float, dict]:
     raise SystemExit("the stream ended without done")
 
 
+def healthz_under_training(url: str, config: dict) -> list[float]:
+    """/healthz answer times (s) while two runs of config train; stops when both are done."""
+    created = [post_run(url, {**config, "seed": seed}) for seed in (1, 2)]
+    time.sleep(0.5)  # both have started
+    delays = []
+    while True:
+        started = time.perf_counter()
+        urllib.request.urlopen(url + "/healthz", timeout=10).read()
+        delays.append(time.perf_counter() - started)
+        runs = [json.loads(urllib.request.urlopen(f"{url}/api/runs/{run['id']}").read()) for run in created]
+        if all(run["status"] != "running" and run["status"] != "queued" for run in runs):
+            return delays
+        time.sleep(0.05)
+
+
 def cli_args(config: dict) -> list[str]:
     args = []
     for name, value in config.items():
@@ -190,6 +206,8 @@ def main() -> None:
             firsts.append(first)
             totals.append(total)
 
+        health = sorted(healthz_under_training(url, {**mnist, "epochs": 2}))
+
     fresh = cli_subprocess(mnist)
     cli_median, server_median = statistics.median(cli_times), statistics.median(server_times)
     ratio = server_median / cli_median
@@ -204,6 +222,9 @@ def main() -> None:
     print(f"default spiral config, {args.samples} runs:")
     print(f"  POST -> first epoch event, median     {first_ms:7.1f} ms  (p95 {p95:.1f} ms; goal < 300 ms)")
     print(f"  POST -> done, median                  {1000 * statistics.median(totals):7.1f} ms")
+    health_p50, health_p95 = 1000 * statistics.median(health), 1000 * health[int(0.95 * (len(health) - 1))]
+    print(f"/healthz while 2 MNIST runs train, {len(health)} requests:")
+    print(f"  p50 {health_p50:.1f} ms, p95 {health_p95:.1f} ms")
     summary = {
         "cli_s": round(cli_median, 3),
         "server_s": round(server_median, 3),
@@ -211,6 +232,8 @@ def main() -> None:
         "cli_subprocess_s": round(fresh, 3),
         "first_epoch_ms_median": round(first_ms, 1),
         "first_epoch_ms_p95": round(p95, 1),
+        "healthz_ms_p50": round(health_p50, 1),
+        "healthz_ms_p95": round(health_p95, 1),
     }
     print(json.dumps(summary))
 
