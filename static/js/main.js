@@ -434,6 +434,8 @@ function start() {
   $("stop").addEventListener("click", stop);
   $("copy-link").addEventListener("click", copyLink);
   $("fork").addEventListener("click", fork);
+  // Back after a Fork returns to the run's address: show that page as it is.
+  window.addEventListener("popstate", () => location.reload());
   $("clear-pad").addEventListener("click", () => pad.clear());
   $("sample-digit").addEventListener("click", () => {
     const samples = mnistSamples();
