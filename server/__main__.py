@@ -26,8 +26,10 @@ def main() -> int:
     port = app.config["PORT"]
     try:
         server = make_server("127.0.0.1", port, app, threaded=True)
-    except OSError as error:
-        print(f"error: cannot listen on 127.0.0.1:{port} ({error.strerror}); try PORT=5001", file=sys.stderr)
+    except (OSError, SystemExit):  # werkzeug explains a busy port, then exits
+        print(
+            f"Cannot listen on 127.0.0.1:{port}; choose another port, e.g. PORT={port + 1}", file=sys.stderr
+        )
         app.extensions["playground"].close()
         return 1
     print(f"NumPy NN Playground: http://127.0.0.1:{port}  (Ctrl-C to stop)", flush=True)
