@@ -123,7 +123,10 @@ def parse_inputs(body: Any, config: Config) -> np.ndarray:
             raise InputError(key, f"{key}[{i}] must be a list of {width} numbers.")
         if not all(type(value) in (int, float) for value in row):  # type(): true/false are not numbers
             raise InputError(key, f"{key}[{i}] must hold only numbers.")
-    x = np.array(rows, dtype=np.float64)
+    try:
+        x = np.array(rows, dtype=np.float64)
+    except OverflowError:  # an integer too large for a float
+        raise InputError(key, f"{key} holds a number far too large.") from None
     if not np.isfinite(x).all():
         raise InputError(key, f"{key} must hold finite numbers.")
     if not config.is_2d and (x.min() < 0 or x.max() > 1):
