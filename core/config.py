@@ -155,6 +155,8 @@ def _number(name: str, raw: Any) -> float:
             raise ConfigError(name, f"{name} must be a number, got {raw[:40]!r}.") from None
     if not isinstance(raw, (int, float)):
         raise ConfigError(name, f"{name} must be a number.")
+    if isinstance(raw, int) and abs(raw) > 2**53:  # too big for a float, and for any field here
+        raise ConfigError(name, f"{name} is far too large.")
     if not math.isfinite(raw):
         raise ConfigError(name, f"{name} must be a finite number.")
     return float(raw)

@@ -94,6 +94,9 @@ def error_field(data, limits=None):
         ({"epochs": 0}, "epochs"),
         ({"epochs": 101}, "epochs"),
         ({"epochs": 10**30}, "epochs"),
+        ({"epochs": 10**400}, "epochs"),  # too big to turn into a float
+        ({"hidden": [10**400]}, "hidden"),
+        ({"seed": -(10**400)}, "seed"),
         ({"dataset": "spiral", "epochs": 1001}, "epochs"),
         ({"seed": -1}, "seed"),
         ({"seed": 2**32}, "seed"),
