@@ -7,7 +7,7 @@ arrays and walking memory cost more than the multiplications themselves:
 - every intermediate array lives in a buffer made once and reused (a smaller last batch uses the first
   rows of each buffer);
 - ReLU works in place, and its backward masks with the saved output (output > 0 exactly where input > 0);
-- loss, accuracy and the loss gradient come from one pass over the logits;
+- loss, accuracy and the loss gradient are computed together, the gradient over the logits' buffer;
 - the first layer's input gradient (d loss / d pixels) is skipped: nothing uses it.
 The gradients still land in each Dense layer's grad_weights/grad_biases and the optimizer still applies
 them, exactly as in the plain step.

@@ -34,7 +34,7 @@ def grad_softmax_crossentropy_with_logits(logits: np.ndarray, y: np.ndarray) -> 
 
 
 def softmax_crossentropy_and_grad_inplace(logits: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Per-sample losses and the gradient of their batch mean, in one pass over the logits.
+    """Per-sample losses and the gradient of their batch mean, computed together.
 
     The same numbers as softmax_crossentropy_with_logits and grad_softmax_crossentropy_with_logits
     (the same operations in the same order), but the exponentials are computed once and the gradient

@@ -6,6 +6,7 @@ import math
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -73,11 +74,12 @@ def train(
     optimizer = SGD(config.lr, momentum=config.momentum)
     n, batch = len(data.x_train), config.batch_size
     batches = math.ceil(n / batch)
-    # Same arithmetic as network.train_step, faster (see core/fast_step.py).
+    # Same arithmetic as network.train_step, faster (see core/fast_step.py); other layer types (none yet)
+    # would take the plain layer-by-layer step.
     if FastTrainStep.supports(network):
         train_step = FastTrainStep(network, optimizer, max_batch=min(batch, n))
     else:
-        train_step = lambda xb, yb: network.train_step(xb, yb, optimizer)  # noqa: E731
+        train_step = partial(network.train_step, optimizer=optimizer)
 
     for epoch in range(1, config.epochs + 1):
         started = time.perf_counter()
