@@ -49,9 +49,16 @@ class EpochResult:
         return {name: getattr(self, name) for name in names}
 
 
-def load_dataset(config: Config, rng: np.random.Generator) -> Dataset:
+def random_streams(seed: int) -> list[np.random.Generator]:
+    """Three independent streams from one seed: the data, the initial weights, the shuffling."""
+    return np.random.default_rng(seed).spawn(3)
+
+
+def dataset_for(config: Config) -> Dataset:
+    """The run's data, exactly as train() draws it (MNIST is shared; 2D sets come from the seed)."""
     if config.dataset == "mnist":
         return load_mnist()
+    rng = random_streams(config.seed)[0]
     return make_2d(config.dataset, rng, config.points, config.noise, config.train_ratio, config.classes)
 
 
@@ -67,8 +74,8 @@ def train(
     when should_stop() turns true (checked between batches); raises Diverged on a nan/inf loss.
     on_batch(done, total), if given, is called after every batch (for progress bars).
     """
-    data_rng, init_rng, shuffle_rng = np.random.default_rng(config.seed).spawn(3)
-    data = load_dataset(config, data_rng)
+    _, init_rng, shuffle_rng = random_streams(config.seed)
+    data = dataset_for(config)
     sizes = [data.input_dim, *config.hidden, len(data.classes)]
     network = build_network(sizes, init_rng, init=config.init)
     optimizer = SGD(config.lr, momentum=config.momentum)
@@ -88,21 +95,21 @@ def train(
         for start in range(0, n, batch):  # the last, partial batch is trained too
             if should_stop():
                 return
-            # Gathering each batch's rows as it comes is cheaper than one shuffled copy of the whole
-            # set (MNIST: 157 MB written, then read again): the rows go straight to the cache.
-            rows = order[start : start + batch]
-            xb, yb = data.x_train[rows], data.y_train[rows]
-            loss, right = train_step(xb, yb)
+            # A diverging run overflows before its loss turns nan; we report that ourselves (Diverged),
+            # so numpy's overflow warnings would only be noise in the logs.
+            with np.errstate(over="ignore", invalid="ignore"):
+                loss, right = train_step(*batch_rows(data, order[start : start + batch]))
             if not math.isfinite(loss):
                 raise Diverged(
                     f"The loss became {loss} at epoch {epoch} (batch {start // batch + 1}): "
                     f"learning rate {config.lr:g} is too high for this network; try a lower one."
                 )
-            loss_sum += loss * len(yb)
+            loss_sum += loss * min(batch, n - start)
             correct += right
             if on_batch:
                 on_batch(start // batch + 1, batches)
-        val_loss, val_acc = network.evaluate(data.x_val, data.y_val)
+        with np.errstate(over="ignore", invalid="ignore"):
+            val_loss, val_acc = network.evaluate(data.x_val, data.y_val)
         result = EpochResult(epoch, loss_sum / n, correct / n, val_loss, val_acc, 0.0, network, data)
         if not math.isfinite(val_loss):
             raise Diverged(
@@ -113,3 +120,9 @@ def train(
             result.test_loss, result.test_acc = network.evaluate(data.x_test, data.y_test)
         result.seconds = time.perf_counter() - started
         yield result
+
+
+def batch_rows(data: Dataset, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The batch's examples. Gathering each batch's rows as it comes is cheaper than one shuffled copy
+    of the whole set (MNIST: 157 MB written, then read again): the rows go straight to the cache."""
+    return data.x_train[rows], data.y_train[rows]

@@ -10,7 +10,7 @@ import numpy as np
 
 from core.config import DATASETS, Limits, defaults_for
 from core.datasets import MNIST_PATH
-from server.insights import dataset_for
+from core.training import dataset_for
 
 PREVIEW_POINTS = 150
 

@@ -15,9 +15,8 @@ from typing import Any
 import numpy as np
 
 from core.config import Config
-from core.datasets import Dataset
 from core.network import Network
-from core.training import load_dataset
+from core.training import dataset_for
 from core.views import confusion_matrix, decision_grid, first_layer_images, misclassified
 from server.runs import class_count, network_sizes, parameter_count
 
@@ -32,15 +31,6 @@ class InputError(ValueError):
         super().__init__(message)
         self.field = field
         self.message = message
-
-
-def dataset_for(config: Config) -> Dataset:
-    """The run's data, drawn as core.training.train draws it (the first of three seeded streams).
-
-    tests/server checks that this agrees with train's own dataset.
-    """
-    data_rng = np.random.default_rng(config.seed).spawn(3)[0]
-    return load_dataset(config, data_rng)
 
 
 class LRU:
