@@ -105,7 +105,7 @@ def defaults_for(dataset: str) -> Config:
     return Config(dataset=dataset, hidden=(16, 16), lr=0.3, batch_size=16, epochs=100)
 
 
-def parse_query(query: str) -> Config:
+def parse_query(query: str, limits: Limits = DEFAULT_LIMITS) -> Config:
     """Parse a query string such as `dataset=mnist&hidden=100,200&lr=0.1`."""
     pairs = parse_qsl(query.lstrip("?"), keep_blank_values=True)
     seen: dict[str, str] = {}
@@ -113,7 +113,7 @@ def parse_query(query: str) -> Config:
         if name in seen:
             raise ConfigError(name, f"{name} is given more than once.")
         seen[name] = value
-    return parse_config(seen)
+    return parse_config(seen, limits)
 
 
 def parse_config(data: Mapping[str, Any] | None, limits: Limits = DEFAULT_LIMITS) -> Config:

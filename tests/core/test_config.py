@@ -133,3 +133,5 @@ def test_limits_can_be_tightened():
     assert error_field({"hidden": [100]}, tight) == "hidden"
     assert error_field({"epochs": 6}, tight) == "epochs"
     assert parse_config({"hidden": [64], "epochs": 5}, tight).epochs == 5
+    with pytest.raises(ConfigError):
+        parse_query("hidden=100", tight)
