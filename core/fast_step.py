@@ -9,8 +9,9 @@ arrays and walking memory cost more than the multiplications themselves:
 - ReLU works in place, and its backward masks with the saved output (output > 0 exactly where input > 0);
 - loss, accuracy and the loss gradient are computed together, the gradient over the logits' buffer;
 - the first layer's input gradient (d loss / d pixels) is skipped: nothing uses it.
+- the parameters (and the gradients) of all layers share one array, so the optimizer makes one update.
 The gradients still land in each Dense layer's grad_weights/grad_biases and the optimizer still applies
-them, exactly as in the plain step.
+them, with the same arithmetic as the plain step.
 """
 
 from __future__ import annotations
@@ -39,6 +40,10 @@ class FastTrainStep:
         self.outputs = [np.empty((max_batch, width), dtype) for width in widths]
         self.grads = [np.empty((max_batch, width), dtype) for width in widths[:-1]]
         self.masks = [np.empty((max_batch, width), bool) for width in widths[:-1]]
+        # All the parameters in one array and all the gradients in another, the layers' arrays being views
+        # into them: the optimizer then updates the whole network in one call instead of one per array.
+        self.parameters = share_one_array(self.dense, ("weights", "biases"))
+        self.gradients = share_one_array(self.dense, ("grad_weights", "grad_biases"))
 
     @staticmethod
     def supports(network: Network) -> bool:
@@ -79,5 +84,22 @@ class FastTrainStep:
             np.multiply(grad_input, mask, out=grad_input)
             grad = grad_input
 
-        self.optimizer.step(self.network.layers)
+        self.optimizer.update(self.parameters, self.gradients)  # = optimizer.step(network.layers)
         return loss, correct
+
+
+def share_one_array(layers: list[Dense], names: tuple[str, ...]) -> np.ndarray:
+    """Copy the layers' arrays called `names` into one flat array; each attribute becomes a view into it.
+
+    The values and shapes stay the same (layer.weights is still an [in, out] array), so code reading or
+    writing the layers in place sees no difference.
+    """
+    flat = np.concatenate([getattr(layer, name).ravel() for layer in layers for name in names])
+    start = 0
+    for layer in layers:
+        for name in names:
+            shape = getattr(layer, name).shape
+            size = int(np.prod(shape))
+            setattr(layer, name, flat[start : start + size].reshape(shape))
+            start += size
+    return flat
