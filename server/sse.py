@@ -4,6 +4,9 @@ The stream sends `retry:` first, then the recorded epochs after the client's Las
 them for a new viewer), then each new epoch as it is stored, `status` events when the status or the
 queue position changes, and `done` last. Between events it sleeps on the in-process notifier.
 
+If the store cannot answer for a while (busy, read-only), the stream keeps its viewer and tries
+again at the next wake-up; the events it then sends are the same, in order, none twice.
+
 A viewer that leaves is noticed at the next wake-up by peeking at its socket (end of file), at the
 latest after `fallback` seconds, or when a write fails; the generator then returns and frees its thread.
 """
@@ -18,7 +21,7 @@ import time
 from collections.abc import Callable, Iterator
 
 from server.notify import Notifier
-from server.store import FINAL, Store
+from server.store import FINAL, Store, StoreUnavailable
 
 RETRY_MS = 2000  # how long a browser waits before reconnecting
 
@@ -90,23 +93,26 @@ def run_events(
     with notifier.watch(run_id) as watch:
         while True:
             seen = watch.version
-            state = store.status(run_id)  # status and epoch count come from one row: consistent
-            if state is None:
-                return
-            status, epochs_done = state
-            if epochs_done > after:
-                for epoch, data in store.events_after(run_id, after):
-                    yield format_event("epoch", data, epoch)
-                    after = epoch
-                last_write = time.monotonic()
-            position = store.queue_position(run_id) if status == "queued" else None
-            if (status, position) != last_status:
-                last_status = (status, position)
-                yield format_event("status", json.dumps(_status_data(store, run_id, status, position)))
-                last_write = time.monotonic()
-            if status in FINAL:
-                yield format_event("done", json.dumps(_done_data(store, run_id, status)))
-                return
+            try:
+                state = store.status(run_id)  # status and epoch count come from one row: consistent
+                if state is None:
+                    return
+                status, epochs_done = state
+                if epochs_done > after:
+                    for epoch, data in store.events_after(run_id, after):
+                        yield format_event("epoch", data, epoch)
+                        after = epoch
+                    last_write = time.monotonic()
+                position = store.queue_position(run_id) if status == "queued" else None
+                if (status, position) != last_status:
+                    last_status = (status, position)
+                    yield format_event("status", json.dumps(_status_data(store, run_id, status, position)))
+                    last_write = time.monotonic()
+                if status in FINAL:
+                    yield format_event("done", json.dumps(_done_data(store, run_id, status)))
+                    return
+            except StoreUnavailable:  # busy or read-only for a while: keep the viewer, look again later
+                pass
             if client_gone():
                 return
             now = time.monotonic()

@@ -5,6 +5,10 @@ run. WAL mode lets readers (streams) go on while a trainer writes; the busy time
 for each other instead of failing. Each thread gets its own connection (sqlite3 connections must not
 be shared between threads). Status changes are conditional UPDATEs, so two processes can never both
 move the same run (for example "stop" racing "start").
+
+When SQLite cannot answer (the file stays locked longer than the busy timeout, or it is read-only),
+every statement on the store's connections raises StoreUnavailable: the API answers it with a 503
+and a sentence, never a trace. A failed write is rolled back whole, so the file is never left half-written.
 """
 
 from __future__ import annotations
@@ -19,9 +23,44 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from server.errors import ApiError
+
 ACTIVE = ("queued", "running")
 FINAL = ("done", "stopped", "failed", "interrupted")
 BUSY_TIMEOUT_SECONDS = 10.0
+
+BUSY_MESSAGE = "The run store is busy; try again in a moment."
+READ_ONLY_MESSAGE = "The run store is read-only at the moment: runs can be viewed, but nothing new is saved."
+BROKEN_MESSAGE = "The run store cannot be reached at the moment; try again later."
+
+
+class StoreUnavailable(ApiError):
+    """SQLite could not answer (busy, read-only, disk trouble): a 503 with a sentence, retry later."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(503, message, headers={"Retry-After": "2"})
+
+
+def unavailable(error: sqlite3.OperationalError) -> StoreUnavailable:
+    """The sentence for what SQLite said (its messages: 'database is locked', 'attempt to write a
+    readonly database', 'disk I/O error', 'unable to open database file', ...)."""
+    text = str(error).lower()
+    if "locked" in text or "busy" in text:
+        return StoreUnavailable(BUSY_MESSAGE)
+    if "readonly" in text or "read-only" in text:
+        return StoreUnavailable(READ_ONLY_MESSAGE)
+    return StoreUnavailable(BROKEN_MESSAGE)
+
+
+class _Connection(sqlite3.Connection):
+    """A connection whose failing statements raise StoreUnavailable (also for code outside Store)."""
+
+    def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
+        try:
+            return super().execute(sql, parameters)
+        except sqlite3.OperationalError as error:
+            raise unavailable(error) from error
+
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -77,9 +116,16 @@ class Store:
         """This thread's connection (opened on first use)."""
         connection = getattr(self._local, "connection", None)
         if connection is None:
-            connection = sqlite3.connect(
-                self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
-            )
+            try:
+                connection = sqlite3.connect(
+                    self.path,
+                    timeout=BUSY_TIMEOUT_SECONDS,
+                    isolation_level=None,
+                    check_same_thread=False,
+                    factory=_Connection,
+                )
+            except sqlite3.OperationalError as error:
+                raise unavailable(error) from error
             connection.row_factory = sqlite3.Row
             connection.execute("PRAGMA foreign_keys = ON")
             connection.execute("PRAGMA synchronous = NORMAL")  # WAL: durable across a process crash
@@ -109,10 +155,11 @@ class Store:
         db.execute("BEGIN IMMEDIATE")
         try:
             yield db
+            db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            if db.in_transaction:  # all or nothing, also when COMMIT itself failed
+                db.execute("ROLLBACK")
             raise
-        db.execute("COMMIT")
 
     def _create_schema(self) -> None:
         db = self.db()
@@ -121,7 +168,7 @@ class Store:
             try:
                 db.execute("PRAGMA journal_mode = WAL")
                 break
-            except sqlite3.OperationalError:
+            except StoreUnavailable:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.05)

@@ -1,0 +1,77 @@
+"""Looking at server processes from the outside, through /proc (Linux): workers, their use of
+threads, file descriptors and memory, and which worker holds a given client connection."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+
+def children(pid: int) -> list[int]:
+    """The direct children of a process (gunicorn's master -> its workers)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            found += [int(child) for child in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return sorted(found)
+
+
+def wait_for_workers(master: int, count: int, limit: float = 30, exclude: tuple[int, ...] = ()) -> list[int]:
+    """The master's workers once there are `count` of them (none of `exclude`), and each answers."""
+    deadline = time.monotonic() + limit
+    while True:
+        workers = [pid for pid in children(master) if pid not in exclude]
+        if len(workers) == count:
+            return workers
+        assert time.monotonic() < deadline, f"{master} has workers {children(master)}, wanted {count}"
+        time.sleep(0.1)
+
+
+def status_field(pid: int, name: str) -> int:
+    """A number from /proc/<pid>/status: Threads, VmRSS (kB), VmHWM (kB, the peak RSS)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(name + ":"):
+            return int(line.split()[1])
+    raise KeyError(name)
+
+
+def usage(pid: int) -> dict[str, int]:
+    """Threads, open file descriptors and resident memory (kB) of one process."""
+    return {
+        "threads": status_field(pid, "Threads"),
+        "fds": len(os.listdir(f"/proc/{pid}/fd")),
+        "rss_kb": status_field(pid, "VmRSS"),
+    }
+
+
+def _socket_inode(server_port: int, client_port: int) -> str | None:
+    """The inode of the server's end of the loopback connection from client_port."""
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local_port = int(fields[1].split(":")[1], 16)
+        remote_port = int(fields[2].split(":")[1], 16)
+        if local_port == server_port and remote_port == client_port:
+            return fields[9]
+    return None
+
+
+def serving_pid(server_port: int, client_port: int, candidates: list[int]) -> int | None:
+    """Which of the candidate processes (workers) holds the server's end of this connection."""
+    inode = _socket_inode(server_port, client_port)
+    if inode is None:
+        return None
+    target = f"socket:[{inode}]"
+    for pid in candidates:
+        try:
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                try:
+                    if os.readlink(f"/proc/{pid}/fd/{fd}") == target:
+                        return pid
+                except OSError:
+                    pass
+        except OSError:
+            pass
+    return None

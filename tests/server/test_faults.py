@@ -1,0 +1,261 @@
+"""Faults: a worker killed mid-run, the whole server restarted, the SQLite file busy or read-only.
+
+Each test starts gunicorn exactly as the Procfile says (or the app in-process for the store faults),
+on a loopback port and a temporary database. PLAYGROUND_STALE=2 makes the keepers look every 0.4 s,
+so a dead worker's runs are interrupted within a second or so.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import threading
+import time
+import urllib.request
+
+import pytest
+
+from server.store import BUSY_MESSAGE, READ_ONLY_MESSAGE
+from tests.server.helpers import FAST_2D, FINAL, SLOW_2D, start, wait_for
+from tests.server.procs import serving_pid, wait_for_workers
+from tests.server.sse_client import Event, SocketStream, stream_until_done
+
+QUICK_DEATH = {"PLAYGROUND_STALE": "2"}
+ONE_EACH = {**QUICK_DEATH, "WEB_CONCURRENCY": "2", "PLAYGROUND_WORKERS": "1"}  # a run each, no more
+SHORT_2D = {**SLOW_2D, "epochs": 8}  # ~0.3 s an epoch: still running when a worker dies, then done
+
+
+class Viewer:
+    """An event stream read by a thread of its own, so a test can watch several at once."""
+
+    def __init__(self, url: str, headers: dict[str, str] | None = None) -> None:
+        self.stream = SocketStream(url, headers, timeout=60)
+        self.client_port = self.stream.connection.sock.getsockname()[1]
+        self.events: list[Event] = []
+        self.ended = threading.Event()
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self) -> None:
+        try:
+            for event in self.stream.events():
+                self.events.append(event)
+                if event.event == "done":
+                    break
+        except (OSError, AttributeError, ValueError):
+            pass  # the worker died under us, or the test closed the stream
+        finally:
+            self.ended.set()
+
+    def epochs(self) -> list[int]:
+        return [int(event.id) for event in self.events if event.event == "epoch"]
+
+    def close(self) -> None:
+        self.stream.close()
+
+
+def run_row(db, run_id: str) -> tuple:
+    with sqlite3.connect(db) as connection:
+        return connection.execute(
+            "SELECT status, reason, owner, (SELECT COUNT(*) FROM epochs WHERE run_id = ?) "
+            "FROM runs WHERE id = ?",
+            (run_id, run_id),
+        ).fetchone()
+
+
+def owner_pid(server, run_id: str) -> int:
+    """The pid of the worker training the run (queued runs wait in the shared queue, owned by none)."""
+    wait_run(server, run_id, lambda run: run["status"] != "queued")
+    return int(run_row(server.db, run_id)[2].split(":")[1])
+
+
+def wait_run(server, run_id: str, until, limit: float = 60) -> dict:
+    deadline = time.monotonic() + limit
+    while True:
+        status, run = server.request("GET", f"/api/runs/{run_id}")
+        assert status == 200, run
+        if until(run):
+            return run
+        assert time.monotonic() < deadline, f"run {run_id}: {run['status']} after {limit} s"
+        time.sleep(0.05)
+
+
+def healthz_ok(server) -> bool:
+    with urllib.request.urlopen(server.url + "/healthz", timeout=5) as response:
+        return response.status == 200
+
+
+def integrity_ok(db) -> bool:
+    with sqlite3.connect(db) as connection:
+        return connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_kill_9_of_one_worker_interrupts_its_run_and_nothing_else(procfile_server):
+    server = procfile_server(ONE_EACH)
+    master = server.process.pid
+    workers = wait_for_workers(master, 2)
+    status, victim = server.request("POST", "/api/runs", SLOW_2D)
+    assert status == 201
+    doomed = owner_pid(server, victim["id"])
+    status, survivor = server.request("POST", "/api/runs", SHORT_2D)  # the other worker's run
+    assert status == 201
+    survivor_pid = owner_pid(server, survivor["id"])
+    assert {doomed, survivor_pid} == set(workers)
+    wait_run(server, victim["id"], lambda run: len(run["epochs"]) >= 2)
+
+    # Viewers of the doomed run: at least one served by each worker (connections land anywhere).
+    viewers: dict[int, Viewer] = {}
+    for _ in range(40):
+        viewer = Viewer(server.url + victim["events"])
+        pid = serving_pid(server.port, viewer.client_port, workers)
+        if pid in viewers or pid is None:
+            viewer.close()
+        else:
+            viewers[pid] = viewer
+        if len(viewers) == 2:
+            break
+    assert set(viewers) == set(workers), f"viewers on {set(viewers)} of {workers}"
+    time.sleep(0.3)  # both have read the replay
+
+    os.kill(doomed, signal.SIGKILL)
+    killed_at = time.monotonic()
+
+    # The viewer on the other worker hears it: status interrupted, then done, within seconds.
+    far = viewers[survivor_pid]
+    assert far.ended.wait(10), [e.event for e in far.events]
+    assert time.monotonic() - killed_at < 5
+    tail = [e for e in far.events if e.event in ("status", "done")][-2:]
+    assert [e.event for e in tail] == ["status", "done"]
+    assert tail[0].json()["status"] == "interrupted" and tail[1].json()["status"] == "interrupted"
+    assert "kept" in tail[1].json()["reason"]
+
+    # The viewer on the dead worker lost its connection; reconnecting (as EventSource does) resumes.
+    near = viewers[doomed]
+    assert near.ended.wait(10)
+    assert not near.events or near.events[-1].event != "done"
+    seen = near.epochs()
+    resumed = stream_until_done(
+        server.url + victim["events"], {"Last-Event-ID": str(seen[-1] if seen else 0)}, limit=20
+    )
+    assert resumed[-1].json()["status"] == "interrupted"
+    assert seen + [int(e.id) for e in resumed if e.event == "epoch"] == far.epochs()
+
+    # The run's recorded epochs are kept, in order.
+    run = wait_run(server, victim["id"], lambda run: run["status"] in FINAL, limit=5)
+    assert run["status"] == "interrupted"
+    assert [e["epoch"] for e in run["epochs"]] == far.epochs() and len(run["epochs"]) >= 2
+
+    # The master replaced the worker; the other worker's run finished; the server works as before.
+    assert len(wait_for_workers(master, 2, exclude=(doomed,))) == 2
+    finished = wait_run(server, survivor["id"], lambda run: run["status"] in FINAL)
+    assert finished["status"] == "done" and len(finished["epochs"]) == SHORT_2D["epochs"]
+    assert healthz_ok(server)
+    status, fresh = server.request("POST", "/api/runs", FAST_2D)
+    events = stream_until_done(server.url + fresh["events"])
+    assert events[-1].json()["status"] == "done"
+    for viewer in viewers.values():
+        viewer.close()
+    assert integrity_ok(server.db)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "sigkill"])
+def test_a_full_restart_interrupts_runs_keeping_epochs(procfile_server, sig):
+    first = procfile_server({**QUICK_DEATH, "PLAYGROUND_WORKERS": "1", "WEB_CONCURRENCY": "1"})
+    _, done = first.request("POST", "/api/runs", FAST_2D)
+    wait_run(first, done["id"], lambda run: run["status"] == "done")
+    _, running = first.request("POST", "/api/runs", SLOW_2D)
+    _, queued = first.request("POST", "/api/runs", SLOW_2D)  # one training thread: this one waits
+    wait_run(first, running["id"], lambda run: len(run["epochs"]) >= 2)
+    assert run_row(first.db, queued["id"])[0] == "queued"
+    if sig == signal.SIGKILL:
+        first.kill()
+    else:
+        first.stop()
+    recorded = run_row(first.db, running["id"])[3]
+
+    second = procfile_server(QUICK_DEATH, db=first.db)
+    status, run = second.request("GET", f"/api/runs/{running['id']}")
+    assert run["status"] == "interrupted" and "kept" in run["reason"]
+    assert [e["epoch"] for e in run["epochs"]] == list(range(1, recorded + 1))
+    # The waiting run is not lost: interrupted, or (the shared queue outlived a quick restart) trained now.
+    assert second.request("GET", f"/api/runs/{queued['id']}")[1]["status"] in ("interrupted", "running")
+    _, old = second.request("GET", f"/api/runs/{done['id']}")
+    assert old["status"] == "done" and len(old["epochs"]) == FAST_2D["epochs"]
+    events = stream_until_done(second.url + running["events"])
+    assert [int(e.id) for e in events if e.event == "epoch"] == list(range(1, recorded + 1))
+    assert events[-1].json()["status"] == "interrupted"
+    _, fresh = second.request("POST", "/api/runs", FAST_2D)
+    assert stream_until_done(second.url + fresh["events"])[-1].json()["status"] == "done"
+    assert integrity_ok(first.db)
+
+
+# --- the SQLite file busy or read-only (the app in-process, so the test can hold the lock) ----------
+
+
+def test_a_busy_store_answers_503_and_loses_nothing(app, client, tmp_path):
+    db = tmp_path / "playground.sqlite3"
+    earlier = start(client, FAST_2D)["id"]
+    wait_for(client, earlier)
+    app.extensions["playground"].store.db().execute("PRAGMA busy_timeout = 300")  # this thread's requests
+    blocker = sqlite3.connect(db, isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")  # another process writing for longer than the busy timeout
+    try:
+        response = client.post("/api/runs", json=FAST_2D)
+        assert response.status_code == 503
+        assert response.get_json() == {"error": BUSY_MESSAGE}
+        assert "Retry-After" in response.headers
+        assert client.post(f"/api/runs/{earlier}/stop").status_code in (200, 503)
+        # Readers are not blocked by a writer (WAL): runs and their streams still show.
+        run = client.get(f"/api/runs/{earlier}").get_json()
+        assert run["status"] == "done" and len(run["epochs"]) == FAST_2D["epochs"]
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    later = start(client, FAST_2D)["id"]
+    assert wait_for(client, later)["status"] == "done"
+    assert integrity_ok(db)
+    assert len(client.get(f"/api/runs/{earlier}").get_json()["epochs"]) == FAST_2D["epochs"]
+
+
+def test_a_read_only_store_answers_503_and_still_shows_runs(app, client, tmp_path):
+    db = tmp_path / "playground.sqlite3"
+    earlier = start(client, FAST_2D)["id"]
+    wait_for(client, earlier)
+    connection = app.extensions["playground"].store.db()  # the connection this thread's requests use
+    connection.execute("PRAGMA query_only = ON")  # the file opened read-only
+    try:
+        response = client.post("/api/runs", json=FAST_2D)
+        assert response.status_code == 503 and response.get_json() == {"error": READ_ONLY_MESSAGE}
+        assert "Traceback" not in response.get_data(as_text=True)
+        run = client.get(f"/api/runs/{earlier}").get_json()
+        assert run["status"] == "done" and len(run["epochs"]) == FAST_2D["epochs"]
+        assert client.get(f"/api/runs/{earlier}/views").status_code == 200
+    finally:
+        connection.execute("PRAGMA query_only = OFF")
+    assert wait_for(client, start(client, FAST_2D)["id"])["status"] == "done"
+    assert integrity_ok(db)
+
+
+def test_store_errors_mid_stream_keep_the_viewer(app, client):
+    """A stream whose store reads fail for a moment goes on once the store answers again."""
+    from server.sse import run_events
+    from server.store import StoreUnavailable
+
+    run_id = start(client, FAST_2D)["id"]
+    wait_for(client, run_id)
+    pg = app.extensions["playground"]
+    failures = iter([True, True])
+
+    class Flaky:
+        def __getattr__(self, name):
+            def call(*args, **kwargs):
+                if next(failures, False):
+                    raise StoreUnavailable(BUSY_MESSAGE)
+                return getattr(pg.store, name)(*args, **kwargs)
+
+            return call
+
+    blocks = list(run_events(Flaky(), pg.notifier, run_id, 0, heartbeat=5, fallback=0.05))
+    epochs = [block for block in blocks if block.startswith("event: epoch")]
+    assert len(epochs) == FAST_2D["epochs"] and blocks[-1].startswith("event: done")
