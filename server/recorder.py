@@ -14,6 +14,7 @@ import copy
 import json
 import queue
 import threading
+import time
 
 from core.datasets import Dataset
 from core.network import Network
@@ -64,6 +65,8 @@ class Recorder:
                     self._error = error
 
     def _record(self, epoch: int, metrics: dict, network: Network, data: Dataset) -> None:
-        event = json.dumps({**metrics, **epoch_view(network, data)})
+        view = epoch_view(network, data)
+        # recorded_at (unix seconds): when the epoch reached the store, to measure delivery delays.
+        event = json.dumps({**metrics, **view, "recorded_at": round(time.time(), 4)})
         self.store.add_epoch(self.run_id, epoch, metrics, event, network.to_bytes())
         self.notifier.changed(self.run_id)
