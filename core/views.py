@@ -3,6 +3,8 @@ misclassified examples and first-layer weights as images."""
 
 from __future__ import annotations
 
+import base64
+
 import numpy as np
 
 from core.datasets import Dataset
@@ -18,21 +20,43 @@ def grid_bounds(data: Dataset, margin: float = 0.1) -> tuple[float, float, float
 
 
 def decision_grid(network: Network, data: Dataset, size: int = 50) -> dict:
-    """The predicted class and its probability on a size x size grid over the data's range.
+    """The predicted class and its probability on a size x size grid over the data's range, packed
+    small: every 2D epoch event carries one, to every viewer (about 7 kB instead of 33 kB of JSON lists).
 
-    Rows go up in y, columns go right in x (Plotly heatmap order). Probabilities are rounded
-    to 2 decimals to keep the per-epoch event small.
+    - "size": the grid has size rows and size columns.
+    - "x_min", "x_max", "y_min", "y_max": the range it covers. Row i, column j is the point
+      (x_min + j * (x_max - x_min) / (size - 1), y_min + i * (y_max - y_min) / (size - 1)), as
+      np.linspace: row 0 is the bottom (lowest y), column 0 the left.
+    - "predicted": the predicted class of every cell, one byte each (uint8), row after row,
+      as a base64 string.
+    - "confidence": the probability of that class times 255, rounded to a byte, same layout.
+
+    Decode with `grid_arrays(grid)` in Python, or in JavaScript:
+    `Uint8Array.from(atob(grid.predicted), (c) => c.charCodeAt(0))`, cell (i, j) at index i * size + j.
     """
-    x_min, x_max, y_min, y_max = grid_bounds(data)
+    x_min, x_max, y_min, y_max = (round(v, 4) for v in grid_bounds(data))  # rounded first: exact to decode
     xs, ys = np.linspace(x_min, x_max, size), np.linspace(y_min, y_max, size)
     gx, gy = np.meshgrid(xs, ys)
     proba = network.predict_proba(np.c_[gx.ravel(), gy.ravel()].astype(np.float32))
+    predicted = proba.argmax(axis=1).astype(np.uint8)
+    confidence = np.round(proba.max(axis=1) * 255).astype(np.uint8)
     return {
-        "x": [round(float(v), 4) for v in xs],
-        "y": [round(float(v), 4) for v in ys],
-        "predicted": proba.argmax(axis=1).reshape(size, size).tolist(),
-        "confidence": np.round(proba.max(axis=1), 2).reshape(size, size).tolist(),
+        "size": size,
+        "x_min": x_min,
+        "x_max": x_max,
+        "y_min": y_min,
+        "y_max": y_max,
+        "predicted": base64.b64encode(predicted.tobytes()).decode("ascii"),
+        "confidence": base64.b64encode(confidence.tobytes()).decode("ascii"),
     }
+
+
+def grid_arrays(grid: dict) -> tuple[np.ndarray, np.ndarray]:
+    """A decision_grid's (predicted classes, confidence in 0..1) as size x size arrays."""
+    size = grid["size"]
+    predicted = np.frombuffer(base64.b64decode(grid["predicted"]), dtype=np.uint8).reshape(size, size)
+    confidence = np.frombuffer(base64.b64decode(grid["confidence"]), dtype=np.uint8).reshape(size, size)
+    return predicted, confidence / 255
 
 
 def confusion_matrix(network: Network, x: np.ndarray, y: np.ndarray, n_classes: int) -> list[list[int]]:

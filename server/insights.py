@@ -68,8 +68,9 @@ def _points(x: np.ndarray, y: np.ndarray) -> list[list[float]]:
 
 def views(run_id: str, config: Config, epoch: int | None, npz: Callable[[], bytes]) -> dict[str, Any]:
     """GET /api/runs/<id>/views: the network's sizes and the data points (2D) always; the views drawn
-    from the weights once there are some (decision grid for 2D; for MNIST the confusion matrix on the
-    validation set, misclassified test digits and first-layer weights as images)."""
+    from the weights once there are some (decision grid for 2D, packed as base64 bytes: see
+    core.views.decision_grid; for MNIST the confusion matrix on the validation set, misclassified test
+    digits and first-layer weights as images)."""
 
     def make() -> dict[str, Any]:
         data = dataset_for(config)

@@ -9,6 +9,25 @@ function rgb(hex) {
 }
 const CLASS_RGB = CLASS_COLORS.map(rgb);
 
+/** The bytes of a base64 string (the server packs the decision grid as uint8 arrays). */
+function bytesOf(base64) {
+  return Uint8Array.from(atob(base64), (char) => char.charCodeAt(0));
+}
+
+/**
+ * core.views.decision_grid's packed grid -> { size, bounds, predicted, confidence }: predicted
+ * classes and confidence (0..255 for probability 0..1) as Uint8Arrays of size * size cells, row
+ * after row, row 0 at the lowest y.
+ */
+export function decodeGrid(grid) {
+  return {
+    size: grid.size,
+    bounds: { x0: grid.x_min, x1: grid.x_max, y0: grid.y_min, y1: grid.y_max },
+    predicted: bytesOf(grid.predicted),
+    confidence: bytesOf(grid.confidence),
+  };
+}
+
 /** Bounds around the points with a 10% margin, as core.views.grid_bounds does. */
 function boundsOf(points) {
   if (!points.length) return { x0: -1, x1: 1, y0: -1, y1: 1 };
@@ -40,7 +59,8 @@ export class DecisionMap {
   }
 
   setGrid(grid, epoch) {
-    this.grid = grid;
+    if (typeof grid.predicted !== "string") return; // an event stored before grids were packed
+    this.grid = decodeGrid(grid); // decoded once: a frame may redraw it (resize) without new data
     this.gridEpoch = epoch ?? null;
     this.schedule();
   }
@@ -75,9 +95,7 @@ export class DecisionMap {
     ctx.fillRect(0, 0, size, size);
     const all = [...this.points.train, ...this.points.val];
     const grid = this.grid;
-    const bounds = grid
-      ? { x0: grid.x[0], x1: grid.x[grid.x.length - 1], y0: grid.y[0], y1: grid.y[grid.y.length - 1] }
-      : boundsOf(all);
+    const bounds = grid ? grid.bounds : boundsOf(all);
     if (grid) this.drawGrid(ctx, grid, size);
     this.drawPoints(ctx, bounds, size, ratio);
     canvas.dataset.gridEpoch = grid && this.gridEpoch != null ? String(this.gridEpoch) : "";
@@ -86,18 +104,19 @@ export class DecisionMap {
   }
 
   drawGrid(ctx, grid, size) {
-    const rows = grid.predicted.length, cols = grid.predicted[0].length;
-    const image = new ImageData(cols, rows);
+    const cells = grid.size;
+    const image = new ImageData(cells, cells);
     const chance = 1 / Math.max(2, this.classes);
-    for (let r = 0; r < rows; r += 1) {
-      const row = rows - 1 - r; // grid rows go up in y; canvas rows go down
-      for (let c = 0; c < cols; c += 1) {
-        const cls = grid.predicted[r][c];
-        const confidence = grid.confidence[r][c];
+    for (let r = 0; r < cells; r += 1) {
+      const row = cells - 1 - r; // grid rows go up in y; canvas rows go down
+      for (let c = 0; c < cells; c += 1) {
+        const cell = r * cells + c;
+        const cls = grid.predicted[cell];
+        const confidence = grid.confidence[cell] / 255;
         const strength = Math.max(0, Math.min(1, (confidence - chance) / (1 - chance)));
         const alpha = 0.12 + 0.5 * strength;
         const [red, green, blue] = CLASS_RGB[cls % CLASS_RGB.length];
-        const i = (row * cols + c) * 4;
+        const i = (row * cells + c) * 4;
         image.data[i] = Math.round(255 + (red - 255) * alpha);
         image.data[i + 1] = Math.round(255 + (green - 255) * alpha);
         image.data[i + 2] = Math.round(255 + (blue - 255) * alpha);
@@ -106,8 +125,8 @@ export class DecisionMap {
     }
     // Upscale the small grid smoothly: draw it on a canvas of its own size, then stretch.
     const small = document.createElement("canvas");
-    small.width = cols;
-    small.height = rows;
+    small.width = cells;
+    small.height = cells;
     small.getContext("2d").putImageData(image, 0, 0);
     ctx.imageSmoothingEnabled = true;
     ctx.imageSmoothingQuality = "high";

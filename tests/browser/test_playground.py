@@ -13,6 +13,7 @@ from playwright.sync_api import Page, expect
 
 from core.config import parse_query
 from core.network import Network
+from core.views import grid_arrays
 from tests.browser.helpers import screenshots
 
 # The current run's train and validation traces are the last two of each chart.
@@ -35,6 +36,33 @@ HEATMAP_PIXELS = """() => {
     colours.add(`${data[i] >> 5},${data[i + 1] >> 5},${data[i + 2] >> 5}`);
   }
   return {tinted: tinted / total, colours: colours.size};
+}"""
+# The class each cell of the heatmap shows: the class colour that, blended with white, is nearest to
+# the canvas pixel at the cell's centre (row 0 at the bottom, as the server's grid); -1 for white.
+HEATMAP_CLASSES = """async (size) => {
+  const { CLASS_COLORS } = await import('/static/js/heatmap.js');
+  const tints = CLASS_COLORS.map(hex => [1, 3, 5].map(k => 255 - parseInt(hex.slice(k, k + 2), 16)));
+  const canvas = document.getElementById('boundary');
+  const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+  const rows = [];
+  for (let i = 0; i < size; i += 1) {
+    const row = [];
+    for (let j = 0; j < size; j += 1) {
+      const x = Math.floor(((j + 0.5) / size) * canvas.width);
+      const y = Math.floor((1 - (i + 0.5) / size) * canvas.height);
+      const tint = [0, 1, 2].map(k => 255 - data[(y * canvas.width + x) * 4 + k]);
+      let best = -1, error = Infinity;
+      for (const [index, c] of tints.entries()) {
+        const dot = (a, b) => a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
+        const alpha = dot(tint, c) / dot(c, c);
+        const e = tint.reduce((sum, t, k) => sum + (t - alpha * c[k]) ** 2, 0);
+        if (alpha > 0.05 && e < error) [best, error] = [index, e];
+      }
+      row.push(best);
+    }
+    rows.push(row);
+  }
+  return rows;
 }"""
 
 
@@ -87,6 +115,16 @@ def test_train_a_2d_set_and_watch_it_learn(page: Page, seen) -> None:
     expect(page.locator("#boundary")).to_have_attribute("data-points", "600")
     pixels = page.evaluate(HEATMAP_PIXELS)
     assert pixels["tinted"] > 0.9 and pixels["colours"] > 10, pixels
+
+    # The heatmap shows the server's grid (packed as base64 bytes), the right way up.
+    run_id = re.search(
+        r"/api/runs/([\w-]+)/", page.get_by_role("link", name="Weights (.npz)").get_attribute("href")
+    )[1]
+    grid = page.request.get(f"/api/runs/{run_id}/views").json()["grid"]
+    predicted, _ = grid_arrays(grid)
+    shown = np.array(page.evaluate(HEATMAP_CLASSES, grid["size"]))
+    assert len(set(predicted.ravel().tolist())) == 3
+    assert (shown == predicted).mean() > 0.8, (shown == predicted).mean()
 
     # Downloads: the weights load with the core, the CSV has a row per epoch.
     weights = page.request.get(page.get_by_role("link", name="Weights (.npz)").get_attribute("href"))

@@ -1,27 +1,54 @@
 """The arrays the page draws: decision grid, confusion matrix, misclassified digits, weight images."""
 
+import json
+
 import numpy as np
 
 from core.config import parse_config
-from core.datasets import load_mnist
+from core.datasets import load_mnist, make_2d
 from core.network import build_network
 from core.training import train
-from core.views import confusion_matrix, decision_grid, first_layer_images, grid_bounds, misclassified
+from core.views import (
+    confusion_matrix,
+    decision_grid,
+    first_layer_images,
+    grid_arrays,
+    grid_bounds,
+    misclassified,
+)
 
 
 def test_decision_grid_covers_the_data_and_matches_predictions():
     last = list(train(parse_config({"dataset": "blobs", "epochs": 20})))[-1]
     grid = decision_grid(last.network, last.dataset, size=20)
-    assert len(grid["x"]) == len(grid["y"]) == 20
-    assert np.array(grid["predicted"]).shape == (20, 20) and np.array(grid["confidence"]).shape == (20, 20)
+    predicted, confidence = grid_arrays(grid)
+    assert grid["size"] == 20 and predicted.shape == confidence.shape == (20, 20)
+    assert len(grid["predicted"]) == len(grid["confidence"]) == 4 * 134  # base64: 4 characters per 3 bytes
     x_min, x_max, y_min, y_max = grid_bounds(last.dataset)
-    assert x_min < last.dataset.x_train[:, 0].min() and y_max > last.dataset.x_train[:, 1].max()
-    # row i, column j is the point (x[j], y[i])
-    i, j = 3, 17
-    point = np.array([[grid["x"][j], grid["y"][i]]], dtype=np.float32)
-    assert grid["predicted"][i][j] == int(last.network.predict(point)[0])
-    assert set(np.unique(grid["predicted"]).tolist()) == {0, 1, 2}  # a trained net sees every blob
-    assert 0.3 <= np.min(grid["confidence"]) and np.max(grid["confidence"]) <= 1
+    assert (
+        grid["x_min"] < last.dataset.x_train[:, 0].min() and grid["y_max"] > last.dataset.x_train[:, 1].max()
+    )
+    assert abs(grid["x_min"] - x_min) < 1e-4 and abs(grid["y_max"] - y_max) < 1e-4
+    # row i, column j is the point (x[j], y[i]) of np.linspace over the grid's range
+    xs = np.linspace(grid["x_min"], grid["x_max"], 20)
+    ys = np.linspace(grid["y_min"], grid["y_max"], 20)
+    gx, gy = np.meshgrid(xs, ys)
+    points = np.c_[gx.ravel(), gy.ravel()].astype(np.float32)
+    assert predicted.ravel().tolist() == last.network.predict(points).tolist()
+    best = last.network.predict_proba(points).max(axis=1).reshape(20, 20)
+    assert np.abs(confidence - best).max() <= 0.5 / 255 + 1e-9  # one byte: 1/255 steps
+    assert set(np.unique(predicted).tolist()) == {0, 1, 2}  # a trained net sees every blob
+    assert 0.3 <= confidence.min() and confidence.max() <= 1
+
+
+def test_decision_grid_is_json_and_rows_go_up_in_y():
+    network = build_network([2, 2], np.random.default_rng(0))
+    network.dense_layers[0].weights[:] = [[0, 0], [-1, 1]]  # class 1 where y > 0, class 0 below
+    data = make_2d("circles", np.random.default_rng(1), n_points=60, n_classes=2)  # around (0, 0)
+    grid = json.loads(json.dumps(decision_grid(network, data, size=9)))
+    predicted, _ = grid_arrays(grid)
+    ys = np.linspace(grid["y_min"], grid["y_max"], 9)
+    assert predicted[ys < 0].max() == 0 and predicted[ys > 0].min() == 1  # row 0 is the bottom
 
 
 def test_confusion_matrix_counts_every_example():
