@@ -33,21 +33,32 @@ def grad_softmax_crossentropy_with_logits(logits: np.ndarray, y: np.ndarray) -> 
     return grad / len(y)
 
 
-def softmax_crossentropy_and_grad_inplace(logits: np.ndarray, y: np.ndarray) -> np.ndarray:
+def softmax_crossentropy_and_grad_inplace(
+    logits: np.ndarray, y: np.ndarray, predicted: np.ndarray | None = None
+) -> np.ndarray:
     """Per-sample losses and the gradient of their batch mean, computed together.
 
     The same numbers as softmax_crossentropy_with_logits and grad_softmax_crossentropy_with_logits
     (the same operations in the same order), but the exponentials are computed once and the gradient
-    is written over `logits` instead of into new arrays: the training step's fast path uses this.
+    is written over `logits` (C-contiguous) instead of into new arrays: the training step's fast path
+    uses this. `predicted`, if given, is logits.argmax(axis=1) (the caller needs it for the accuracy).
     """
-    rows = np.arange(len(y))
-    logits -= logits.max(axis=1, keepdims=True)  # shifted, as in log_softmax
-    true_class = logits[rows, y]  # a copy: the shifted logit of each sample's label
+    if not logits.flags.c_contiguous:
+        raise ValueError("logits must be C-contiguous: the gradient is written over them")
+    if predicted is None:
+        predicted = logits.argmax(axis=1)
+    # One value per row, read and written through flat indices (row start + column): on a small batch
+    # that is several times faster than logits.max(axis=1) or logits[np.arange(n), y].
+    flat = logits.reshape(-1)  # a view, as logits is contiguous
+    row_start = np.arange(0, logits.size, logits.shape[1])
+    at_label = row_start + y
+    logits -= flat[row_start + predicted][:, None]  # minus the row max, as in log_softmax
+    true_class = flat[at_label]  # a copy: the shifted logit of each sample's label
     np.exp(logits, out=logits)
     sums = logits.sum(axis=1, keepdims=True)
     losses = np.log(sums[:, 0])
     losses -= true_class  # -log_softmax at the label
     logits /= sums  # softmax
-    logits[rows, y] -= 1
+    flat[at_label] -= 1
     logits /= len(y)
     return losses

@@ -75,6 +75,17 @@ def test_fused_loss_and_gradient_equal_the_separate_functions():
     np.testing.assert_allclose(grad, expected_grad, rtol=1e-6, atol=1e-8)
     assert losses.dtype == grad.dtype == np.float32
     assert np.isfinite(losses).all()
+    # the same numbers, bit for bit, when the caller passes the argmax it already has
+    again = logits.copy()
+    again_losses = softmax_crossentropy_and_grad_inplace(again, y, logits.argmax(axis=1))
+    np.testing.assert_array_equal(again_losses, losses)
+    np.testing.assert_array_equal(again, grad)
+
+
+def test_fused_loss_refuses_logits_it_cannot_overwrite_in_place():
+    logits = np.zeros((10, 4), np.float32).T  # a transposed view: not C-contiguous
+    with pytest.raises(ValueError, match="contiguous"):
+        softmax_crossentropy_and_grad_inplace(logits, np.zeros(4, int))
 
 
 def test_optimizer_leaves_the_gradients_alone():
