@@ -28,6 +28,7 @@ from server.errors import ApiError
 ACTIVE = ("queued", "running")
 FINAL = ("done", "stopped", "failed", "interrupted")
 BUSY_TIMEOUT_SECONDS = 10.0
+CACHE_KB = 256  # SQLite page cache per connection
 
 BUSY_MESSAGE = "The run store is busy; try again in a moment."
 READ_ONLY_MESSAGE = "The run store is read-only at the moment: runs can be viewed, but nothing new is saved."
@@ -129,6 +130,9 @@ class Store:
             connection.row_factory = sqlite3.Row
             connection.execute("PRAGMA foreign_keys = ON")
             connection.execute("PRAGMA synchronous = NORMAL")  # WAL: durable across a process crash
+            # A small page cache per connection: a process may have a hundred threads, each with its
+            # connection, and SQLite's default (2 MB each) would grow with the file; the OS caches it.
+            connection.execute(f"PRAGMA cache_size = -{CACHE_KB}")
             self._local.connection = connection
             with self._connections_lock:  # close the connections of threads that have ended
                 alive = []

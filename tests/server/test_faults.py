@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import sqlite3
+import struct
 import threading
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from server.store import BUSY_MESSAGE, READ_ONLY_MESSAGE
 from tests.server.helpers import FAST_2D, FINAL, SLOW_2D, start, wait_for
-from tests.server.procs import serving_pid, wait_for_workers
+from tests.server.procs import serving_pid, usage, wait_for_workers
 from tests.server.sse_client import Event, SocketStream, stream_until_done
 
 QUICK_DEATH = {"PLAYGROUND_STALE": "2"}
@@ -259,3 +262,116 @@ def test_store_errors_mid_stream_keep_the_viewer(app, client):
     blocks = list(run_events(Flaky(), pg.notifier, run_id, 0, heartbeat=5, fallback=0.05))
     epochs = [block for block in blocks if block.startswith("event: epoch")]
     assert len(epochs) == FAST_2D["epochs"] and blocks[-1].startswith("event: done")
+
+
+# --- a storm of event-stream connects and disconnects -------------------------------------------
+
+
+def hit_stream(port: int, path: str, last_event_id: int | None, read: bool, reset: bool) -> None:
+    """Open an event stream, maybe read a little of it, then leave abruptly (RST when `reset`)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        resume = f"Last-Event-ID: {last_event_id}\r\n" if last_event_id is not None else ""
+        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{resume}\r\n".encode())
+        if read:
+            sock.recv(4096)
+        if reset:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+
+def storm(port: int, paths: list[str], count: int, concurrency: int = 40) -> None:
+    def one(i: int) -> None:
+        resume = (i % 6) if i % 3 == 0 else None  # a third resume after some epoch
+        hit_stream(port, paths[i % len(paths)], resume, read=i % 4 != 0, reset=i % 2 == 0)
+
+    with ThreadPoolExecutor(concurrency) as pool:
+        list(pool.map(one, range(count)))
+
+
+def fill_pools(port: int, path: str, workers: list[int], threads: int = 128, limit: float = 20) -> None:
+    """Hold enough streams open that every worker's gunicorn pool grows to its full size, then leave.
+
+    gthread never shrinks its pool (and each pool thread keeps its store connection), so only with
+    full pools does a thread or descriptor more after the storm mean a leak.
+    """
+    held = []
+    deadline = time.monotonic() + limit
+    try:
+        while any(usage(pid)["threads"] < threads for pid in workers) and time.monotonic() < deadline:
+            for _ in range(50):
+                sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+                sock.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+                held.append(sock)
+            time.sleep(0.3)
+    finally:
+        for sock in held:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            sock.close()
+
+
+def sockets(pid: int) -> int:
+    """Open sockets of a process: the listener, plus one per client connection still held."""
+    count = 0
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            count += os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:")
+        except OSError:
+            pass
+    return count
+
+
+def measure(workers: list[int]) -> dict[int, dict]:
+    return {pid: {**usage(pid), "sockets": sockets(pid)} for pid in workers}
+
+
+def settle(workers: list[int], baseline: dict[int, dict] | None = None, limit: float = 15) -> dict[int, dict]:
+    """Each worker's usage once no client connection is left (and back near the baseline, if given)."""
+    deadline = time.monotonic() + limit
+    while True:
+        now = measure(workers)
+        back = all(
+            now[pid]["sockets"] <= 2
+            and (
+                baseline is None
+                or (
+                    now[pid]["threads"] <= baseline[pid]["threads"] + 2
+                    and now[pid]["fds"] <= baseline[pid]["fds"] + 5
+                )
+            )
+            for pid in workers
+        )
+        if back or time.monotonic() > deadline:
+            return now
+        time.sleep(0.5)
+
+
+def test_a_storm_of_1000_stream_connects_leaks_nothing(procfile_server):
+    server = procfile_server({"WEB_CONCURRENCY": "2", "PLAYGROUND_HEARTBEAT": "1"})
+    workers = wait_for_workers(server.process.pid, 2)
+    _, finished = server.request("POST", "/api/runs", FAST_2D)
+    wait_run(server, finished["id"], lambda run: run["status"] == "done")
+    _, running = server.request("POST", "/api/runs", SLOW_2D)
+    wait_run(server, running["id"], lambda run: len(run["epochs"]) >= 2)
+    paths = [finished["events"], running["events"]]
+
+    fill_pools(server.port, running["events"], workers)
+    storm(server.port, paths, 100)  # warm up: every code path once
+    baseline = settle(workers)
+    started = time.monotonic()
+    storm(server.port, paths, 1000)
+    storm_seconds = time.monotonic() - started
+    after = settle(workers, baseline)
+
+    for pid in workers:
+        before, now = baseline[pid], after[pid]
+        assert abs(now["threads"] - before["threads"]) <= 2, (pid, before, now)
+        assert abs(now["fds"] - before["fds"]) <= 5, (pid, before, now)
+        assert now["sockets"] <= before["sockets"], (pid, before, now)
+        assert now["rss_kb"] - before["rss_kb"] < 20_000, (pid, before, now)
+    # Nothing else broke: the server answers, no stream is left open, both runs are as they were.
+    assert healthz_ok(server)
+    status, run = server.request("GET", f"/api/runs/{running['id']}")
+    assert run["status"] == "running"
+    server.request("POST", f"/api/runs/{running['id']}/stop")
+    events = stream_until_done(server.url + finished["events"])
+    assert [int(e.id) for e in events if e.event == "epoch"] == list(range(1, FAST_2D["epochs"] + 1))
+    assert storm_seconds < 45
