@@ -1,4 +1,4 @@
-"""The two pages: the playground (/) and one run (/runs/<id>).
+"""The two pages: the playground (/) and one run (/runs/<id>), and the 404 page.
 
 Both render a template with one variable, `page`, that the template writes into the body's
 data-page attribute (no inline script); the front-end reads everything from there.
@@ -22,7 +22,6 @@ from core.config import ConfigError, defaults_for, parse_config, parse_query
 from server import assets
 from server.api import public_run
 from server.catalog import datasets_json
-from server.errors import not_found_page
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +60,9 @@ def run_page(run_id: str) -> str | Response:
     _wait_for_warm_up()
     run = current_app.extensions["playground"].store.get_run(run_id)
     if run is None:
-        return not_found_page("Run not found", "There is no run with this id: check the link you were given.")
+        return not_found(
+            "Run not found", f"There is no run {run_id} here: check the link you were given, or start one."
+        )
     page = {
         "config": run["config"],
         "query_error": None,
@@ -70,6 +71,17 @@ def run_page(run_id: str) -> str | Response:
         "datasets": _datasets(),
     }
     return render_template("run.html", page=page)
+
+
+@bp.get("/runs/<path:anything>")
+def bad_run_page(anything: str) -> Response:
+    """/runs/<something that is not a run id> (a cut-off link, say)."""
+    return not_found("Run not found", "This is not a run's address: run ids are 12 letters, digits, - or _.")
+
+
+def not_found(title: str, message: str) -> Response:
+    """templates/404.html with status 404 (API routes answer JSON instead, see server.errors)."""
+    return Response(render_template("404.html", title=title, message=message), status=404)
 
 
 @bp.record_once
