@@ -112,6 +112,20 @@ class Server:
         self.log.close()
 
 
+def wait_until_loaded(server: Server, limit: float = 60) -> list[int]:
+    """Wait until every worker has MNIST in memory (it loads at boot, in the background), so the
+    figures measure the load, not the start; returns each process's RSS (MB) then."""
+    deadline = time.monotonic() + limit
+    before: list[float] = []
+    while time.monotonic() < deadline:
+        now = [rss_mb(pid) for pid in server.pids()]
+        if before == now and len(now) > 1 and min(now[1:]) > 250:
+            break
+        before = now
+        time.sleep(0.5)
+    return [round(mb) for mb in before]
+
+
 def rss_mb(pid: int) -> float:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -299,7 +313,8 @@ def main() -> None:
         for number in range(1, args.rounds + 1):
             server = Server(workdir, {"PLAYGROUND_PRELOAD_MNIST": "1"})
             try:
-                time.sleep(1.0)  # the workers finish loading MNIST
+                boot = wait_until_loaded(server)
+                print(f"round {number}: server memory once MNIST is loaded {boot}")
                 result = asyncio.run(load_round(server, config, args.trainings, args.viewers, args.limit))
             finally:
                 server.stop()
