@@ -15,9 +15,9 @@ validation images (included for both). Loading the data (and, for torch.compile,
 Repetitions alternate core and torch (and which goes first), so a slow spell of the machine hits both;
 the medians of wall-clock seconds and their ratio are the result (the ratio of the fastest epochs is
 printed too). Both use the same number of threads (--threads, default: what NumPy's BLAS uses, which
-core.training sets to 1); PyTorch with its own default (one thread per core) is timed as well. The
-process CPU time is printed too: with one thread it is the time the work itself took, so it varies less
-than the wall clock when other programs share the machine.
+core.training sets to 1); --torch-default-threads also times PyTorch with its default (one thread per
+core). The process CPU time is printed too: with one thread it is the time the work itself took, so it
+varies less than the wall clock when other programs share the machine.
 """
 
 from __future__ import annotations
@@ -148,6 +148,11 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5, help="timed epochs per side and batch size")
     parser.add_argument("--threads", type=int, help="BLAS and torch threads (default: NumPy's BLAS count)")
     parser.add_argument("--compile", action="store_true", help="also time torch.compile (not the ratio)")
+    parser.add_argument(
+        "--torch-default-threads",
+        action="store_true",
+        help="also time PyTorch with its default threads (one per core; slow to time on a busy machine)",
+    )
     args = parser.parse_args()
 
     if args.threads:
@@ -169,7 +174,7 @@ def main() -> None:
 
     torch_run = TorchRun()
     sides = {"core": core_epoch, "torch": torch_run.epoch}
-    if torch_default_threads != threads:  # PyTorch as it comes: one thread per core
+    if args.torch_default_threads and torch_default_threads != threads:  # PyTorch as it comes
         name = f"torch {torch_default_threads} thr"
         sides[name] = with_torch_threads(torch_run.epoch, torch_default_threads, threads)
     if args.compile:
