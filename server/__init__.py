@@ -13,11 +13,12 @@ from flask import Flask, jsonify
 from werkzeug.routing import BaseConverter
 
 from core.config import DEFAULT_LIMITS
-from server import api, assets, errors, pages
+from server import api, assets, errors, pages, ratelimit
 from server.compress import gzip_response
 from server.notify import Notifier
 from server.runner import Runner
 from server.runs import RUN_ID
+from server.security import add_security_headers
 from server.settings import check, from_env
 from server.store import Store
 from server.watcher import StoreWatcher
@@ -70,6 +71,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         queue_size=app.config["QUEUE_SIZE"],
         stale_seconds=app.config["OWNER_STALE"],
         preload_mnist=app.config["PRELOAD_MNIST"],
+        run_seconds=app.config["RUN_SECONDS"],
     )
     watcher = StoreWatcher(store, notifier, interval=app.config["SSE_POLL"])
     app.extensions["playground"] = Playground(store, notifier, runner, watcher)
@@ -79,7 +81,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(assets.bp)
     errors.register(app)
+    ratelimit.install(app)
     app.after_request(gzip_response)
+    app.after_request(add_security_headers)
     app.jinja_env.globals.update(asset_url=assets.asset_url, vendor_url=assets.vendor_url)
 
     @app.get("/healthz")

@@ -59,6 +59,9 @@ def _sentence(error: HTTPException) -> tuple[str, str | None]:
     if code == 413:
         limit = request.max_content_length
         return f"The request body is too large: the limit is {limit} bytes.", "body"
+    if code == 429:  # Flask-Limiter: the description says what the limit is
+        limit = error.description.rstrip(".")
+        return f"You have started too many runs: the limit is {limit} per client. Please wait.", None
     if code == 400:
         detail = (error.description or "bad request").rstrip(".")
         return f"The request could not be read: {detail}.", None

@@ -1,12 +1,15 @@
-"""The job runner: a bounded pool of training threads fed by a bounded queue.
+"""The job runner: a bounded pool of training threads fed by the shared queue in the store.
 
-POST /api/runs puts a run in this process's queue (or refuses with QueueFull); a training thread
-takes it and trains it with core.training.train, handing every epoch to a Recorder (which stores it
-and wakes this process's streams). A run ends `done`, `stopped` (on request), `failed` (diverged:
-the reason says why; any other error: a generic reason, details in the server log) or `interrupted`
-(the server shut down). Nothing a run does can kill a training thread.
+POST /api/runs stores a queued run in the one queue all processes share (server.shared_queue; past
+its capacity: QueueFull); the first free training thread of any process claims the oldest waiting
+run and trains it with core.training.train, handing every epoch to a Recorder (which stores it and
+wakes this process's streams). A run ends `done`, `stopped` (on request, or past the wall-clock cap
+PLAYGROUND_RUN_SECONDS), `failed` (diverged: the reason says why; any other error: a generic reason,
+details in the server log) or `interrupted` (the server shut down). Nothing a run does can kill a
+training thread.
 
-A keeper thread writes this process's heartbeat and interrupts the runs of dead processes.
+A keeper thread writes this process's heartbeat (and the shared queue's) and interrupts the runs of
+dead processes.
 """
 
 from __future__ import annotations
@@ -16,12 +19,12 @@ import logging
 import threading
 import time
 import weakref
-from collections import deque
 
 from core.datasets import load_mnist
 from core.training import Diverged, train
+from server import shared_queue
 from server.notify import Notifier
-from server.owners import Identity, recover
+from server.owners import Identity, is_dead, recover
 from server.recorder import Recorder
 from server.runs import config_from_dict, new_run_id
 from server.store import Store
@@ -32,6 +35,7 @@ GENERIC_FAILURE = "Training failed because of an error in the server; it has bee
 SHUTDOWN_REASON = "The server shut down while this run was training; the epochs recorded so far are kept."
 STOP_CHECK_SECONDS = 0.25  # how often a trainer asks the store whether another process stopped its run
 RETRY_AFTER_SECONDS = 10
+CLAIM_POLL_SECONDS = 0.2  # how often an idle training thread looks for runs other processes queued
 
 
 class QueueFull(RuntimeError):
@@ -47,6 +51,7 @@ class Runner:
         queue_size: int,
         stale_seconds: float,
         preload_mnist: bool = False,
+        run_seconds: float = 900.0,
     ) -> None:
         self.store = store
         self.notifier = notifier
@@ -54,8 +59,9 @@ class Runner:
         self.workers = workers
         self.queue_size = queue_size
         self.stale_seconds = stale_seconds
-        self._queue: deque[str] = deque()
+        self.run_seconds = run_seconds
         self._busy = 0
+        self._waiting = 0  # runs waiting in the shared queue, as last seen (for /healthz)
         self._cond = threading.Condition()
         self._stops: dict[str, threading.Event] = {}
         self._closing = threading.Event()
@@ -69,6 +75,7 @@ class Runner:
         self.store.beat(self.identity.owner, self.identity.host, self.identity.pid)
         for run_id in recover(self.store, self.identity, self.stale_seconds):
             log.warning("run %s interrupted: its server process is gone", run_id)
+        shared_queue.keep_alive(self.store)  # after recovery: runs left waiting by a dead server end
         targets = [self._work] * self.workers + [self._keep]
         if self._preload_mnist:
             targets.append(_preload_mnist)
@@ -81,42 +88,44 @@ class Runner:
         atexit.register(_shutdown_at_exit, weakref.ref(self))
 
     def shutdown(self, timeout: float = 10.0) -> None:
-        """Stop training (running runs end `interrupted`), drop the queue, forget this process."""
+        """Stop training (running runs end `interrupted`) and forget this process; the last process
+        to go also interrupts the runs still waiting, since nobody is left to train them."""
         if self._closing.is_set():
             return
         self._closing.set()
         with self._cond:
-            queued, self._queue = list(self._queue), deque()
             self._cond.notify_all()
         for thread in self._threads:
             thread.join(timeout)
-        for run_id in queued:
-            self.store.finish(run_id, "interrupted", SHUTDOWN_REASON)
-            self.notifier.changed(run_id)
         self.store.interrupt(self.identity.owner, SHUTDOWN_REASON)
         self.store.forget_owner(self.identity.owner)
+        if not self._others_alive():
+            for run_id in self.store.interrupt(shared_queue.QUEUE_OWNER, SHUTDOWN_REASON):
+                self.notifier.changed(run_id)
+
+    def _others_alive(self) -> bool:
+        now = time.time()
+        return any(
+            owner != shared_queue.QUEUE_OWNER
+            and not is_dead(owner, row, self.identity, self.stale_seconds, now)
+            for owner, row in self.store.owners().items()
+        )
 
     # --- the API's side ------------------------------------------------------------------------
 
     def submit(self, config: dict, query: str, total_epochs: int) -> str:
-        """Store a new queued run and queue it here; raises QueueFull past capacity."""
+        """Store a new run in the shared queue; raises QueueFull past capacity."""
         with self._cond:
             idle = self.workers - self._busy  # a run given to an idle thread waits in the queue briefly
-            if len(self._queue) >= self.queue_size + idle:
-                raise QueueFull(
-                    f"All {self.workers} training slots and {self.queue_size} queue places are taken."
-                )
-            run_id = new_run_id()
-            self.store.create_run(run_id, config, query, self.identity.owner, total_epochs)
-            self._queue.append(run_id)
+        run_id = new_run_id()
+        if not shared_queue.enqueue(self.store, run_id, config, query, total_epochs, self.queue_size + idle):
+            raise QueueFull(f"{self.queue_size} runs are already waiting for a training slot.")
+        with self._cond:
             self._cond.notify()
         return run_id
 
     def stop(self, run_id: str) -> None:
         """Stop a queued or running run, whichever process owns it; a no-op for a finished run."""
-        with self._cond:
-            if run_id in self._queue:
-                self._queue.remove(run_id)
         if self.store.stop_queued(run_id, "Stopped before it started."):
             self._queued_changed()
             self.notifier.changed(run_id)
@@ -129,19 +138,22 @@ class Runner:
 
     def counts(self) -> dict[str, int]:
         with self._cond:
-            return {"training": self._busy, "queued": len(self._queue)}
+            return {"training": self._busy, "queued": self._waiting}
 
     # --- the training threads ------------------------------------------------------------------
 
     def _work(self) -> None:
-        while True:
-            with self._cond:
-                while not self._queue and not self._closing.is_set():
-                    self._cond.wait()
-                if self._closing.is_set():
-                    return
-                run_id = self._queue.popleft()
-                self._busy += 1
+        while not self._closing.is_set():
+            try:
+                run_id = self._claim()
+            except Exception:  # a busy or broken store: look again later
+                log.exception("could not claim a queued run")
+                run_id = None
+            if run_id is None:
+                with self._cond:  # woken by submit() here, or look again for other processes' runs
+                    if not self._closing.is_set():
+                        self._cond.wait(CLAIM_POLL_SECONDS)
+                continue
             try:
                 self._queued_changed()
                 self._train(run_id)
@@ -155,10 +167,18 @@ class Runner:
                 with self._cond:
                     self._busy -= 1
 
+    def _claim(self) -> str | None:
+        """The oldest waiting run, now `running` and ours (counted busy), or None."""
+        run_id, self._waiting = shared_queue.claim(self.store, self.identity.owner)
+        if run_id is not None:
+            with self._cond:
+                self._busy += 1
+        return run_id
+
     def _train(self, run_id: str) -> None:
         run = self.store.get_run(run_id)
-        if run is None or not self.store.start(run_id):
-            return  # stopped while it waited
+        if run is None or run["status"] != "running":
+            return  # ended while it waited (say, interrupted by a process that thought we were dead)
         self.notifier.changed(run_id)
         flag = self._stops[run_id] = threading.Event()
         try:
@@ -172,11 +192,16 @@ class Runner:
     def _epochs(self, run_id: str, config: dict, flag: threading.Event):
         """Train, recording each epoch; returns (final status, reason, last EpochResult)."""
         next_check = time.monotonic() + STOP_CHECK_SECONDS
+        deadline = time.monotonic() + self.run_seconds
+        timed_out = False
 
         def should_stop() -> bool:
-            nonlocal next_check
+            nonlocal next_check, timed_out
             if flag.is_set() or self._closing.is_set():
                 return True
+            if time.monotonic() >= deadline:
+                timed_out = True
+                flag.set()
             if time.monotonic() >= next_check:
                 next_check = time.monotonic() + STOP_CHECK_SECONDS
                 if self.store.should_stop(run_id):
@@ -205,14 +230,17 @@ class Runner:
             return "done", None, last
         if self._closing.is_set():
             return "interrupted", SHUTDOWN_REASON, last
+        if timed_out:
+            reason = f"Time limit of {self.run_seconds:g} s reached; the epochs recorded so far are kept."
+            return "stopped", reason, last
         return "stopped", "Stopped on request.", last
 
     def _queued_changed(self) -> None:
-        """Queue positions moved: wake the streams of the runs still waiting."""
-        with self._cond:
-            waiting = list(self._queue)
-        for run_id in waiting:
-            self.notifier.changed(run_id)
+        """Queue positions moved: wake this process's streams of the runs still waiting (other
+        processes' streams notice through their store watcher)."""
+        for run_id, status, _ in self.store.active_runs():
+            if status == "queued":
+                self.notifier.changed(run_id)
 
     # --- the keeper thread ---------------------------------------------------------------------
 
@@ -224,19 +252,9 @@ class Runner:
                 for run_id in recover(self.store, self.identity, self.stale_seconds):
                     log.warning("run %s interrupted: its server process is gone", run_id)
                     self.notifier.changed(run_id)
-                self._drop_stopped_from_queue()
+                shared_queue.keep_alive(self.store)
             except Exception:
                 log.exception("heartbeat failed")
-
-    def _drop_stopped_from_queue(self) -> None:
-        """Runs another process stopped while they waited here no longer take a queue place."""
-        with self._cond:
-            waiting = list(self._queue)
-        gone = [run_id for run_id in waiting if (self.store.status(run_id) or ("",))[0] != "queued"]
-        with self._cond:
-            for run_id in gone:
-                if run_id in self._queue:
-                    self._queue.remove(run_id)
 
 
 def _preload_mnist() -> None:

@@ -11,6 +11,10 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from limits import parse_many
+
+from core.config import Limits
+
 
 class SettingsError(ValueError):
     """A setting has a value the server cannot work with; the message names it."""
@@ -21,13 +25,21 @@ SETTINGS: list[tuple[str, str, Callable[[str], Any], Any, str]] = [
     ("PORT", "PORT", int, 5000, "port of `python -m server` (127.0.0.1) and of the Procfile (0.0.0.0)"),
     ("PLAYGROUND_DB", "DATABASE", str, None, "SQLite file (default: instance/playground.sqlite3)"),
     ("PLAYGROUND_WORKERS", "WORKERS", int, os.cpu_count() or 1, "training threads per server process"),
-    ("PLAYGROUND_QUEUE", "QUEUE_SIZE", int, 16, "runs that may wait per process; past it POST answers 429"),
+    ("PLAYGROUND_QUEUE", "QUEUE_SIZE", int, 16, "runs that may wait, all processes together (429)"),
     ("PLAYGROUND_MAX_BODY", "MAX_CONTENT_LENGTH", int, 1_000_000, "largest request body in bytes (413)"),
     ("PLAYGROUND_HEARTBEAT", "SSE_HEARTBEAT", float, 15.0, "seconds between `: ping` comments on a stream"),
     ("PLAYGROUND_POLL", "SSE_POLL", float, 0.05, "seconds between looks at the store for others' runs"),
     ("PLAYGROUND_STALE", "OWNER_STALE", float, 10.0, "seconds without heartbeat before a process is dead"),
     ("PLAYGROUND_PRELOAD_MNIST", "PRELOAD_MNIST", lambda v: v.strip() == "1", False, "1: load MNIST at boot"),
+    # Limits and abuse (README "Limits and security").
+    ("PLAYGROUND_RATELIMIT", "RATE_LIMIT", str, "10 per minute; 100 per day", "runs one client may start"),
+    ("PLAYGROUND_RATELIMIT_STORAGE", "RATE_LIMIT_STORAGE", str, "memory://", "where the counts live"),
+    ("PLAYGROUND_PROXY_HOPS", "PROXY_HOPS", int, 0, "trusted proxies in front (X-Forwarded-For)"),
+    ("PLAYGROUND_RUN_SECONDS", "RUN_SECONDS", float, 900.0, "wall-clock cap of one run"),
 ]
+
+# PLAYGROUND_MAX_UNITS and friends: one per core.config.Limits field, defaults from Limits().
+LIMIT_VARIABLES = {f"PLAYGROUND_{name.upper()}": name for name in Limits.__dataclass_fields__}
 
 
 def from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
@@ -44,7 +56,24 @@ def from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         except ValueError:
             kind = {"int": "a whole number", "float": "a number"}.get(parse.__name__, "a value")
             raise SettingsError(f"{variable}={raw!r} is not valid: expected {kind}.") from None
+    config["LIMITS"] = limits_from_env(environ)
     return config
+
+
+def limits_from_env(environ: Mapping[str, str]) -> Limits:
+    """The config bounds (core.config.Limits), each field settable as PLAYGROUND_<FIELD>."""
+    values: dict[str, int] = {}
+    for variable, name in LIMIT_VARIABLES.items():
+        raw = environ.get(variable, "").strip()
+        if not raw:
+            continue
+        try:
+            values[name] = int(raw)
+        except ValueError:
+            raise SettingsError(f"{variable}={raw!r} is not valid: expected a whole number.") from None
+        if values[name] < 1:
+            raise SettingsError(f"{variable} must be at least 1, got {values[name]}.")
+    return Limits(**values)
 
 
 def check(config: Mapping[str, Any]) -> None:
@@ -56,8 +85,18 @@ def check(config: Mapping[str, Any]) -> None:
         ("SSE_HEARTBEAT", config["SSE_HEARTBEAT"] > 0, "above 0"),
         ("SSE_POLL", 0 < config["SSE_POLL"] <= 5, "between 0 and 5"),
         ("OWNER_STALE", config["OWNER_STALE"] >= 2, "at least 2 (seconds)"),
+        ("PROXY_HOPS", 0 <= config["PROXY_HOPS"] <= 5, "between 0 and 5"),
+        ("RUN_SECONDS", config["RUN_SECONDS"] > 0, "above 0 (seconds)"),
+        ("RATE_LIMIT", _rate_ok(config["RATE_LIMIT"]), 'a rate such as "10 per minute; 100 per day"'),
     ]
     for key, ok, expected in rules:
         if not ok:
             variable = next(v for v, k, *_ in SETTINGS if k == key)
             raise SettingsError(f"{variable} (config {key}) must be {expected}, got {config[key]!r}.")
+
+
+def _rate_ok(text: str) -> bool:
+    try:
+        return bool(parse_many(text))
+    except ValueError:
+        return False

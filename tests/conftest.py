@@ -19,6 +19,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# Tests start many runs from one address: a generous per-client limit for every app and server they
+# start (gunicorn inherits the environment). tests/server/test_limits.py checks the real default.
+os.environ.setdefault("PLAYGROUND_RATELIMIT", "100000 per minute")
+
 # Fast settings for tests: short polls, and a heartbeat short enough to see but not to flood.
 TEST_SETTINGS = {"TESTING": True, "WORKERS": 2, "QUEUE_SIZE": 4, "SSE_POLL": 0.05, "SSE_HEARTBEAT": 1.0}
 
