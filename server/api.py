@@ -18,6 +18,7 @@ from core.config import ConfigError, parse_config
 from server import insights
 from server.catalog import datasets_json
 from server.errors import ApiError
+from server.openapi import openapi_spec
 from server.runner import RETRY_AFTER_SECONDS, QueueFull, Runner
 from server.runs import config_from_dict, run_json, urls
 from server.sse import disconnect_probe, parse_last_event_id, run_events
@@ -81,6 +82,8 @@ def no_cache(response: Response) -> Response:
 @bp.post("/runs")
 def start_run() -> tuple[Response, int, dict]:
     body = read_json()
+    if not isinstance(body, dict):  # parse_config takes None for "all defaults"; a body must say so
+        raise ApiError(400, 'The config must be a JSON object, such as {"dataset": "spiral"}.', "body")
     try:
         config = parse_config(body, current_app.config["LIMITS"])
     except ConfigError as error:
@@ -115,7 +118,7 @@ def events(run_id: str) -> Response:
     raw = request.headers.get("Last-Event-ID", request.args.get("last_event_id"))
     try:
         after = parse_last_event_id(raw)
-    except ValueError:
+    except ValueError:  # browsers only send back the ids we sent: this one is made up
         raise ApiError(
             400, "Last-Event-ID must be an epoch number (a whole number).", "Last-Event-ID"
         ) from None
@@ -194,6 +197,14 @@ def metrics_csv(run_id: str) -> Response:
     response = Response(out.getvalue(), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="run-{run_id}-metrics.csv"'
     return no_cache(response)
+
+
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    """The OpenAPI 3 description of this API, with the bounds this server enforces."""
+    response = jsonify(openapi_spec(current_app.config["LIMITS"], current_app.config["MAX_CONTENT_LENGTH"]))
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
 
 
 @bp.get("/datasets")

@@ -1,68 +1,122 @@
-"""The OpenAPI description of the HTTP API, built from the same bounds the server enforces."""
+"""The OpenAPI description of the HTTP API (GET /api/openapi.json), built from the same bounds the
+server enforces (core.config.Limits, the body cap) so it cannot drift from them."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from core.config import DATASETS, INITS, Limits
+from server.insights import MAX_PREDICT_ROWS, POINT_RANGE
+from server.runs import RUN_ID
 
-RUN_ID_PATTERN = "^[A-Za-z0-9_-]{8,32}$"
+STATUSES = ["queued", "running", "done", "stopped", "failed", "interrupted"]
 
 
-def _error(description: str) -> dict[str, Any]:
-    return {
+def _error(description: str, retry_after: bool = False) -> dict[str, Any]:
+    response: dict[str, Any] = {
         "description": description,
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
     }
+    if retry_after:
+        response["headers"] = {
+            "Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer", "minimum": 0}}
+        }
+    return response
 
 
 def _json(description: str, schema: dict[str, Any]) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
+def _number(low: float, high: float) -> dict[str, Any]:
+    return {"type": "number", "minimum": low, "maximum": high}
+
+
+def _integer(low: int, high: int) -> dict[str, Any]:
+    return {"type": "integer", "minimum": low, "maximum": high}
+
+
 def config_schema(limits: Limits) -> dict[str, Any]:
-    """A run's config; fields left out take the dataset's defaults (GET /api/datasets)."""
+    """A run's config; fields left out take the dataset's defaults (GET /api/datasets). The 2D-only
+    fields (noise, train_ratio, points; classes for blobs) are refused for MNIST."""
+    layers = _integer(1, limits.max_units)
     return {
         "type": "object",
         "additionalProperties": False,
         "properties": {
             "dataset": {"type": "string", "enum": list(DATASETS)},
             "hidden": {
-                "type": "array",
-                "minItems": 1,
-                "maxItems": limits.max_hidden_layers,
-                "items": {"type": "integer", "minimum": 1, "maximum": limits.max_units},
+                "description": 'Layer sizes: a list, or text such as "100,200".',
+                "oneOf": [
+                    {"type": "array", "minItems": 1, "maxItems": limits.max_hidden_layers, "items": layers},
+                    {"type": "string", "pattern": r"^\d+(,\d+)*$"},
+                ],
             },
-            "lr": {"type": "number", "minimum": 0.0001, "maximum": 3},
-            "batch_size": {"type": "integer", "minimum": 1, "maximum": limits.max_batch_size},
-            "epochs": {"type": "integer", "minimum": 1, "maximum": limits.max_epochs_2d},
-            "seed": {"type": "integer", "minimum": 0, "maximum": 2**32 - 1},
+            "lr": _number(0.0001, 3),
+            "batch_size": _integer(1, limits.max_batch_size),
+            "epochs": {
+                **_integer(1, max(limits.max_epochs, limits.max_epochs_2d)),
+                "description": f"At most {limits.max_epochs} for MNIST, {limits.max_epochs_2d} for 2D sets.",
+            },
+            "seed": _integer(0, 2**32 - 1),
             "init": {"type": "string", "enum": list(INITS)},
-            "momentum": {"type": "number", "minimum": 0, "maximum": 0.99},
-            "noise": {"type": "number", "minimum": 0, "maximum": 1},
-            "train_ratio": {"type": "number", "minimum": 0.1, "maximum": 0.9},
-            "points": {"type": "integer", "minimum": 50, "maximum": limits.max_points},
-            "classes": {"type": "integer", "minimum": 2, "maximum": limits.max_classes},
+            "momentum": _number(0, 0.99),
+            "noise": _number(0, 1),
+            "train_ratio": _number(0.1, 0.9),
+            "points": _integer(50, limits.max_points),
+            "classes": _integer(2, limits.max_classes),
         },
     }
 
 
-def openapi_spec(limits: Limits) -> dict[str, Any]:
+def _run_schema() -> dict[str, Any]:
+    nullable_number = {"type": "number", "nullable": True}
+    nullable_text = {"type": "string", "nullable": True}
+    return {
+        "type": "object",
+        "required": ["id", "status", "config", "query", "epochs", "total_epochs", "url", "events"],
+        "properties": {
+            "id": {"type": "string", "pattern": f"^{RUN_ID}$"},
+            "status": {"type": "string", "enum": STATUSES},
+            "config": {"type": "object"},
+            "query": {"type": "string"},
+            "epochs": {"type": "array", "items": {"type": "object"}},
+            "total_epochs": {"type": "integer", "minimum": 1},
+            "created_at": {"type": "string", "format": "date-time"},
+            "started_at": {**nullable_text, "format": "date-time"},
+            "finished_at": {**nullable_text, "format": "date-time"},
+            "reason": nullable_text,
+            "test_acc": nullable_number,
+            "test_loss": nullable_number,
+            "position": {"type": "integer", "minimum": 1, "nullable": True, "description": "When queued."},
+            "sizes": {"type": "array", "items": {"type": "integer"}},
+            "parameter_count": {"type": "integer"},
+            "url": {"type": "string"},
+            "events": {"type": "string"},
+        },
+    }
+
+
+def openapi_spec(limits: Limits, max_body: int = 1_000_000) -> dict[str, Any]:
     run_id = {
         "name": "run_id",
         "in": "path",
         "required": True,
-        "schema": {"type": "string", "pattern": RUN_ID_PATTERN},
+        "description": "12 letters, digits, '-' or '_'; anything else is a 404.",
+        "schema": {"type": "string", "pattern": f"^{RUN_ID}$"},
     }
     not_found = _error("No run has this id.")
-    run = {"$ref": "#/components/schemas/Run"}
+    unavailable = _error("The run store is busy or read-only; try again later.", retry_after=True)
+    too_large = _error(f"The body is larger than {max_body} bytes.")
+    run = _json("The run.", {"$ref": "#/components/schemas/Run"})
     return {
         "openapi": "3.0.3",
         "info": {
             "title": "NumPy NN Playground API",
             "version": "1",
             "description": "Train the tutorial's NumPy network and watch it learn. Every error is JSON "
-            "with a sentence in `error` and, for input errors, the `field` at fault.",
+            "with a sentence in `error` and, for input errors, the `field` at fault. Request bodies are "
+            f"JSON (UTF-8, finite numbers only), at most {max_body} bytes.",
         },
         "paths": {
             "/api/runs": {
@@ -70,13 +124,16 @@ def openapi_spec(limits: Limits) -> dict[str, Any]:
                     "summary": "Start a run",
                     "requestBody": {
                         "required": True,
-                        "content": {"application/json": {"schema": config_schema(limits)}},
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Config"}}},
                     },
                     "responses": {
                         "201": _json("Queued.", {"$ref": "#/components/schemas/Created"}),
-                        "400": _error("Invalid config; `field` names the field."),
-                        "413": _error("The body is too large."),
-                        "429": _error("Too many runs: the queue is full or this client started too many."),
+                        "400": _error("Invalid config or body; `field` names the field."),
+                        "413": too_large,
+                        "429": _error(
+                            "Too many runs: the queue is full or this client started too many.", True
+                        ),
+                        "503": unavailable,
                     },
                 }
             },
@@ -84,7 +141,7 @@ def openapi_spec(limits: Limits) -> dict[str, Any]:
                 "get": {
                     "summary": "A run: status, config and recorded epochs",
                     "parameters": [run_id],
-                    "responses": {"200": _json("The run.", run), "404": not_found},
+                    "responses": {"200": run, "404": not_found, "503": unavailable},
                 }
             },
             "/api/runs/{run_id}/events": {
@@ -96,23 +153,29 @@ def openapi_spec(limits: Limits) -> dict[str, Any]:
                             "name": "Last-Event-ID",
                             "in": "header",
                             "required": False,
+                            "description": "The last epoch seen; the stream replays the epochs after it. "
+                            "Anything but a whole number of up to 9 digits is a 400.",
                             "schema": {"type": "string"},
                         },
                     ],
                     "responses": {
                         "200": {
-                            "description": "An event stream.",
-                            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+                            "description": "An event stream: `retry: 2000`, then its events.",
+                            "content": {
+                                "text/event-stream": {"schema": {"$ref": "#/components/schemas/Event"}}
+                            },
                         },
+                        "400": _error("Last-Event-ID is not an epoch number."),
                         "404": not_found,
+                        "503": unavailable,
                     },
                 }
             },
             "/api/runs/{run_id}/stop": {
                 "post": {
-                    "summary": "Stop a queued or running run",
+                    "summary": "Stop a queued or running run (a finished run: no change)",
                     "parameters": [run_id],
-                    "responses": {"200": _json("The run.", run), "404": not_found},
+                    "responses": {"200": run, "404": not_found, "503": unavailable},
                 }
             },
             "/api/runs/{run_id}/predict": {
@@ -127,10 +190,11 @@ def openapi_spec(limits: Limits) -> dict[str, Any]:
                     },
                     "responses": {
                         "200": _json("Probabilities.", {"$ref": "#/components/schemas/Prediction"}),
-                        "400": _error("Bad pixels or points."),
+                        "400": _error("Bad pixels or points; `field` names the field."),
                         "404": not_found,
                         "409": _error("The run has no weights yet."),
-                        "413": _error("The body is too large."),
+                        "413": too_large,
+                        "503": unavailable,
                     },
                 }
             },
@@ -138,7 +202,11 @@ def openapi_spec(limits: Limits) -> dict[str, Any]:
                 "get": {
                     "summary": "What the network learned: decision grid, confusion matrix, weight images",
                     "parameters": [run_id],
-                    "responses": {"200": _json("The views.", {"type": "object"}), "404": not_found},
+                    "responses": {
+                        "200": _json("The views.", {"type": "object"}),
+                        "404": not_found,
+                        "503": unavailable,
+                    },
                 }
             },
             "/api/runs/{run_id}/weights.npz": {
@@ -149,6 +217,7 @@ def openapi_spec(limits: Limits) -> dict[str, Any]:
                         "200": {"description": "NumPy archive.", "content": {"application/octet-stream": {}}},
                         "404": not_found,
                         "409": _error("The run has no weights yet."),
+                        "503": unavailable,
                     },
                 }
             },
@@ -159,13 +228,20 @@ def openapi_spec(limits: Limits) -> dict[str, Any]:
                     "responses": {
                         "200": {"description": "CSV.", "content": {"text/csv": {}}},
                         "404": not_found,
+                        "503": unavailable,
                     },
                 }
             },
             "/api/datasets": {
                 "get": {
-                    "summary": "The datasets with their shapes, classes and defaults",
+                    "summary": "The datasets with their shapes, classes and defaults, and the limits",
                     "responses": {"200": _json("The datasets.", {"type": "object"})},
+                }
+            },
+            "/api/openapi.json": {
+                "get": {
+                    "summary": "This description",
+                    "responses": {"200": _json("OpenAPI 3.", {"type": "object"})},
                 }
             },
             "/healthz": {
@@ -174,70 +250,78 @@ def openapi_spec(limits: Limits) -> dict[str, Any]:
         },
         "components": {
             "schemas": {
+                "Config": config_schema(limits),
                 "Error": {
                     "type": "object",
                     "required": ["error"],
-                    "properties": {"error": {"type": "string"}, "field": {"type": "string"}},
+                    "properties": {
+                        "error": {"type": "string", "minLength": 1},
+                        "field": {"type": "string"},
+                    },
                 },
                 "Created": {
                     "type": "object",
-                    "required": ["id", "url", "events", "config"],
+                    "required": ["id", "url", "events", "config", "query", "status"],
                     "properties": {
-                        "id": {"type": "string"},
+                        "id": {"type": "string", "pattern": f"^{RUN_ID}$"},
                         "url": {"type": "string"},
                         "events": {"type": "string"},
                         "config": {"type": "object"},
+                        "query": {"type": "string"},
+                        "status": {"type": "string", "enum": ["queued"]},
                     },
                 },
-                "Run": {
+                "Run": _run_schema(),
+                "Event": {
+                    "description": "One event: `status` and `done` data {status, position?, reason?, "
+                    "test_acc?}; `epoch` (id = the epoch) data: the metrics and the epoch's view.",
                     "type": "object",
-                    "required": ["id", "status", "config", "epochs"],
+                    "required": ["event", "data"],
                     "properties": {
-                        "id": {"type": "string"},
-                        "status": {
-                            "type": "string",
-                            "enum": ["queued", "running", "done", "stopped", "failed", "interrupted"],
-                        },
-                        "config": {"type": "object"},
-                        "epochs": {"type": "array", "items": {"type": "object"}},
+                        "event": {"type": "string", "enum": ["status", "epoch", "done"]},
+                        "id": {"type": "string", "pattern": "^[0-9]+$"},
+                        "data": {"type": "string", "minLength": 2},
                     },
                 },
                 "PredictRequest": {
+                    "description": "pixels (MNIST runs) or points (2D runs), not both.",
                     "type": "object",
                     "additionalProperties": False,
                     "properties": {
                         "pixels": {
                             "type": "array",
                             "minItems": 1,
-                            "maxItems": 64,
+                            "maxItems": MAX_PREDICT_ROWS,
                             "items": {
                                 "type": "array",
                                 "minItems": 784,
                                 "maxItems": 784,
-                                "items": {"type": "number", "minimum": 0, "maximum": 1},
+                                "items": _number(0, 1),
                             },
                         },
                         "points": {
                             "type": "array",
                             "minItems": 1,
-                            "maxItems": 10000,
+                            "maxItems": MAX_PREDICT_ROWS,
                             "items": {
                                 "type": "array",
                                 "minItems": 2,
                                 "maxItems": 2,
-                                "items": {"type": "number"},
+                                "items": _number(-POINT_RANGE, POINT_RANGE),
                             },
                         },
                     },
                 },
                 "Prediction": {
                     "type": "object",
+                    "required": ["probabilities", "classes", "epoch"],
                     "properties": {
                         "probabilities": {
                             "type": "array",
                             "items": {"type": "array", "items": {"type": "number"}},
                         },
                         "classes": {"type": "array", "items": {"type": "string"}},
+                        "epoch": {"type": "integer"},
                     },
                 },
             }

@@ -1,0 +1,116 @@
+"""Property-based fuzzing of the whole API from its own OpenAPI description (schemathesis).
+
+For every operation schemathesis generates requests that fit the description (valid configs, run
+ids, inputs) and requests that break it (wrong types, out-of-range numbers, unknown fields, bad
+headers), and the app answers them in-process. Every answer must be: no 5xx, a status and content type
+the description lists, a body that fits the described schema, and every 4xx JSON with a sentence.
+
+The app has tiny limits and a stopped runner, so valid configs are accepted and wait in the queue
+(then 429) instead of training for minutes; the known runs were trained before the runner stopped.
+"""
+
+from __future__ import annotations
+
+import time
+
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.errors import Unsatisfiable
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from core.config import Limits
+from tests.server.helpers import start, wait_for
+
+# Requests per operation and mode (valid, invalid); predict's 784-pixel bodies are slow to generate.
+EXAMPLES = 130
+EXAMPLES_PREDICT = 60
+TINY = Limits(
+    max_hidden_layers=2,
+    max_units=4,
+    max_epochs=1,
+    max_epochs_2d=2,
+    max_batch_size=64,
+    max_points=60,
+    max_classes=3,
+)
+
+
+def error_is_a_json_sentence(ctx, response, case) -> None:
+    """Every 4xx answer is JSON {"error": a sentence, "field"?: a name}."""
+    if 400 <= response.status_code < 500:
+        assert response.headers.get("content-type", [""])[0].startswith("application/json"), response.text
+        body = response.json()
+        assert isinstance(body.get("error"), str) and len(body["error"]) >= 10, body
+        assert body["error"].rstrip()[-1] in ".?!", body
+        assert "Traceback" not in response.text
+        assert set(body) <= {"error", "field"}, body
+
+
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    error_is_a_json_sentence,
+]
+
+
+def test_generated_requests_never_break_the_api(make_app):
+    app = make_app(LIMITS=TINY, WORKERS=1, QUEUE_SIZE=3, TESTING=False)
+    client = app.test_client()
+    known = [
+        start(client, {"dataset": "spiral", "epochs": 2, "points": 60, "hidden": [4]})["id"],
+        start(client, {"dataset": "mnist", "epochs": 1, "hidden": [4], "batch_size": 64})["id"],
+    ]
+    for run_id in known:
+        assert wait_for(client, run_id)["status"] == "done"
+    app.extensions["playground"].runner.shutdown()  # from now on new runs only wait (or get 429)
+
+    schema = schemathesis.openapi.from_wsgi("/api/openapi.json", app)
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) == 10, [op.label for op in operations]  # all but the description itself
+    sent = 0
+    for operation in operations:
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+            began = time.monotonic()
+            count = fuzz(operation, mode, known)
+            print(f"{operation.label} {mode}: {count} requests in {time.monotonic() - began:.1f} s")
+            sent += count
+
+    print(f"\n{sent} generated requests")
+    assert sent >= 2000
+
+
+def fuzz(operation, mode: GenerationMode, known: list[str]) -> int:
+    """Send up to EXAMPLES generated requests to one operation; returns how many were sent."""
+    sent = 0
+    run_ids = st.sampled_from(known) | st.from_regex(r"\A[A-Za-z0-9_-]{12}\Z")
+
+    @settings(
+        max_examples=EXAMPLES_PREDICT if operation.path.endswith("/predict") else EXAMPLES,
+        deadline=None,
+        database=None,
+        derandomize=True,  # the same requests every time: a failure is reproducible
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=operation.as_strategy(generation_mode=mode), run_id=run_ids)
+    def one_request(case, run_id):
+        nonlocal sent
+        if "run_id" in (case.path_parameters or {}) and mode is GenerationMode.POSITIVE:
+            case.path_parameters["run_id"] = run_id  # often a real run: the 200 paths too
+        response = case.call(headers={"Accept-Encoding": "identity"})  # plain bodies to check
+        sent += 1
+        case.validate_response(response, checks=CHECKS)
+
+    try:
+        one_request()
+    except Unsatisfiable:  # nothing to break (no parameters, no body): nothing to send
+        assert mode is GenerationMode.NEGATIVE and sent == 0
+    return sent
