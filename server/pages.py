@@ -4,8 +4,8 @@ Both render a template with one variable, `page`, that the template writes into 
 data-page attribute (no inline script); the front-end reads everything from there.
 
 A process's first page view used to take about 0.35 s more than the next ones (gzipping Plotly for
-its fingerprint, compiling the templates, the datasets' previews); a thread started with the app
-does that work ahead of the first visitor (`warm_up`).
+its fingerprint, compiling the templates, the datasets' previews); that work is now done when the app
+is made (`_warm_up`).
 """
 
 from __future__ import annotations
@@ -14,9 +14,8 @@ import logging
 import threading
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, render_template, request
+from flask import Blueprint, Response, current_app, render_template, request
 from flask.blueprints import BlueprintSetupState
-from jinja2 import Environment
 
 from core.config import ConfigError, defaults_for, parse_config, parse_query
 from server import assets
@@ -26,7 +25,6 @@ from server.catalog import datasets_json
 log = logging.getLogger(__name__)
 
 bp = Blueprint("pages", __name__)
-WARM_UP_WAIT = 5.0  # seconds a first page waits for warm_up at most
 
 
 def config_from_url() -> tuple[dict[str, Any], dict[str, str] | None]:
@@ -49,7 +47,6 @@ def _datasets() -> dict[str, Any]:
 
 @bp.get("/")
 def index() -> str:
-    _wait_for_warm_up()
     config, error = config_from_url()
     page = {"config": config, "query_error": error, "run_id": None, "run": None, "datasets": _datasets()}
     return render_template("index.html", page=page)
@@ -57,7 +54,6 @@ def index() -> str:
 
 @bp.get("/runs/<run_id:run_id>")
 def run_page(run_id: str) -> str | Response:
-    _wait_for_warm_up()
     run = current_app.extensions["playground"].store.get_run(run_id)
     if run is None:
         return not_found(
@@ -85,31 +81,20 @@ def not_found(title: str, message: str) -> Response:
 
 
 @bp.record_once
-def _start_warm_up(state: BlueprintSetupState) -> None:
-    env = state.app.jinja_env  # made here, on the thread building the app, not raced by warm_up's
-    ready = state.app.extensions["page_warm_up"] = threading.Event()
-    threading.Thread(target=warm_up, args=(state.app, env, ready), name="warm-up", daemon=True).start()
+def _warm_up(state: BlueprintSetupState) -> None:
+    """Do the work of a process's first page view while the app is made: compile the templates, make
+    the datasets' previews, hash the static files and Plotly (~0.1 s); gzip them in a thread (~0.25 s).
 
-
-def warm_up(app: Flask, env: Environment, ready: threading.Event) -> None:
-    """Do the work of a process's first page view now: compile the templates, make the datasets'
-    previews and hash the static files and Plotly (~0.1 s), set `ready`; then gzip them (~0.25 s)."""
+    Only the gzipping runs beside the app: reading .npz files parses their headers with ast, and on
+    Python 3.11 two threads parsing at once can fail ("AST constructor recursion depth mismatch",
+    CPython gh-106905) while Flask compiles the app's routes."""
+    app = state.app
     try:
-        for name in env.list_templates():
-            env.get_template(name)
+        for name in app.jinja_env.list_templates():
+            app.jinja_env.get_template(name)
         datasets_json(app.config["LIMITS"])
         assets.warm(app.config["STATIC_ROOT"], compress=False)
-        ready.set()
-        assets.warm(app.config["STATIC_ROOT"])
     except Exception:  # the first page view then does it (and reports the problem)
         log.exception("warming up the page caches failed")
-    finally:
-        ready.set()
-
-
-def _wait_for_warm_up() -> None:
-    """A page asked for while warm_up runs waits for it rather than doing the same work beside it
-    (on two busy cores, doing it twice at once made the first page slower, not quicker)."""
-    ready = current_app.extensions.get("page_warm_up")
-    if ready is not None:
-        ready.wait(WARM_UP_WAIT)
+        return
+    threading.Thread(target=assets.warm, args=(app.config["STATIC_ROOT"],), name="gzip", daemon=True).start()

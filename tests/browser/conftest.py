@@ -114,7 +114,7 @@ WATCHES: dict[int, Watch] = {}
 def watch(page: Page) -> Watch:
     seen = Watch()
     page.on("console", lambda msg: seen.console_errors.append(msg.text) if msg.type == "error" else None)
-    page.on("pageerror", lambda error: seen.console_errors.append(f"uncaught: {error}"))
+    page.on("pageerror", lambda error: seen.console_errors.append(f"uncaught: {error}\n{error.stack}"))
 
     def route(route) -> None:
         request = route.request
