@@ -12,6 +12,7 @@ import pytest
 from core.config import defaults_for
 from core.datasets import load_mnist
 from core.network import Network
+from core.views import grid_arrays
 from server.runs import RUN_ID_RE
 from tests.server.helpers import DIVERGES, FAST_2D, SLOW_2D, SMALL_MNIST, start, wait_for
 
@@ -307,9 +308,9 @@ def test_2d_views_points_and_grid(client):
     assert views["sizes"] == [2, 16, 16, 3] and views["parameter_count"] > 0
     assert len(views["points"]["train"]) == 70 and len(views["points"]["val"]) == 30
     assert all(len(p) == 3 and p[2] in (0, 1, 2) for p in views["points"]["train"])
-    grid = views["grid"]
-    assert len(grid["x"]) == len(grid["y"]) == 50
-    assert np.array(grid["predicted"]).shape == (50, 50) and np.array(grid["confidence"]).shape == (50, 50)
+    predicted, confidence = grid_arrays(views["grid"])
+    assert predicted.shape == confidence.shape == (50, 50)
+    assert predicted.max() <= 2 and 0.3 <= confidence.min() and confidence.max() <= 1
 
 
 def test_mnist_views_predict_and_weights(client):
