@@ -88,8 +88,6 @@ def start_run() -> tuple[Response, int, dict]:
         config = parse_config(body, current_app.config["LIMITS"])
     except ConfigError as error:
         raise ApiError(400, error.message, error.field) from None
-    except OverflowError:  # an integer too large for a float, such as 10**400
-        raise ApiError(400, "A number in the config is far too large.", "body") from None
     try:
         run_id = runner().submit(config.to_dict(), config.to_query(), config.epochs)
     except QueueFull as error:

@@ -54,8 +54,8 @@ def test_run_ids_are_random_and_url_safe(client):
         ({"dataset": "spiral", "colour": "red"}, "colour"),
         ({"dataset": "spiral", "batch_size": True}, "batch_size"),
         ({"dataset": "spiral", "epochs": 1e300}, "epochs"),
-        ({"dataset": "spiral", "epochs": 10**400}, None),  # core's check overflows: the server answers 400
-        ({"dataset": "spiral", "hidden": [10**400]}, None),
+        ({"dataset": "spiral", "epochs": 10**400}, "epochs"),  # too large even to turn into a float
+        ({"dataset": "spiral", "hidden": [10**400]}, "hidden"),
         ([1, 2, 3], "body"),
         ("spiral", "body"),
     ],
@@ -63,7 +63,7 @@ def test_run_ids_are_random_and_url_safe(client):
 def test_bad_configs_answer_400_naming_the_field(client, body, field):
     response = client.post("/api/runs", json=body)
     assert response.status_code == 400
-    assert response.get_json()["field"] in ((field,) if field else ("body", "epochs", "hidden"))
+    assert response.get_json()["field"] == field
     assert response.get_json()["error"].endswith(".")
 
 
