@@ -233,7 +233,7 @@ def test_stop_ends_a_running_run(page: Page) -> None:
     page.goto("/?dataset=spiral&hidden=16,16&lr=0.1&batch_size=1&epochs=1000&points=5000")
     page.get_by_role("button", name="Train").click()
     page.wait_for_function(
-        "() => (document.getElementById('loss-chart').data || [{x: []}]).at(-1).x.length >= 2"
+        "() => ((document.getElementById('loss-chart').data || []).at(-1)?.x.length ?? 0) >= 2"
     )
     expect(page.locator("#eta")).to_contain_text("left")
     page.get_by_role("button", name="Stop").click()

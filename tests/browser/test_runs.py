@@ -64,7 +64,7 @@ def test_runs_overlay_with_a_legend_of_what_differs(page: Page, server_url: str)
     expect(items).to_have_count(2)
 
     page.get_by_role("checkbox", name="lr 0.03").check()
-    page.wait_for_function("() => document.getElementById('loss-chart').data.length === 4")
+    page.wait_for_function("() => (document.getElementById('loss-chart').data || []).length === 4")
     colours = page.evaluate("() => document.getElementById('loss-chart').data.map(t => t.line.color)")
     assert colours[0] == colours[1] and colours[2] == colours[3] and colours[0] != colours[2]
     legend = page.locator("#chart-legend")
@@ -73,4 +73,4 @@ def test_runs_overlay_with_a_legend_of_what_differs(page: Page, server_url: str)
     screenshots(page, "compare-runs")
 
     page.get_by_role("checkbox", name="lr 0.03").uncheck()
-    page.wait_for_function("() => document.getElementById('loss-chart').data.length === 2")
+    page.wait_for_function("() => (document.getElementById('loss-chart').data || []).length === 2")
