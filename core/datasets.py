@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -60,16 +61,21 @@ def load_mnist(path: Path = MNIST_PATH) -> Dataset:
             f"MNIST file corrupt: {path} has sha256 {digest}, expected {MNIST_SHA256}. "
             f"Restore it with `git checkout -- {path.name}` in {path.parent}."
         )
-    import io
 
     with np.load(io.BytesIO(raw)) as data:
-        x_train = data["x_train"].reshape(-1, 784).astype(np.float32) / 255.0
+        x_train, x_test = (_scaled_pixels(data[key]) for key in ("x_train", "x_test"))
         y_train = data["y_train"].astype(np.int64)
-        x_test = data["x_test"].reshape(-1, 784).astype(np.float32) / 255.0
         y_test = data["y_test"].astype(np.int64)
     arrays = (x_train[:-10000], y_train[:-10000], x_train[-10000:], y_train[-10000:], x_test, y_test)
     _read_only(*arrays)
     return Dataset("mnist", *arrays, classes=[str(d) for d in range(10)])
+
+
+def _scaled_pixels(images: np.ndarray) -> np.ndarray:
+    """uint8 images -> float32 rows of 784 values in [0, 1], scaled in place (one float copy, not two)."""
+    pixels = images.reshape(len(images), -1).astype(np.float32)
+    pixels /= 255.0
+    return pixels
 
 
 def make_2d(
