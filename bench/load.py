@@ -27,89 +27,31 @@ import argparse
 import asyncio
 import json
 import os
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run from anywhere
+
+from tests.procfile import Server, start_procfile_server  # noqa: E402
+
 HOST = "127.0.0.1"
 
 
 # --- the server ----------------------------------------------------------------------------------
 
 
-def procfile_command() -> str:
-    for line in (ROOT / "Procfile").read_text().splitlines():
-        if line.startswith("web:"):
-            return line.removeprefix("web:").strip()
-    raise SystemExit("the Procfile has no web: line")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
-class Server:
-    """gunicorn as the Procfile says, on a free port with a temporary database, in its own group."""
-
-    def __init__(self, workdir: Path, env: dict[str, str]) -> None:
-        self.port = free_port()
-        self.log = (workdir / f"server-{self.port}.log").open("wb")
-        environ = {
-            **os.environ,
-            "PORT": str(self.port),
-            "PLAYGROUND_DB": str(workdir / f"load-{self.port}.sqlite3"),
-            "PLAYGROUND_RATELIMIT": "10000 per minute",  # one client (this script) starts every run
-            **env,
-        }
-        self.process = subprocess.Popen(
-            ["/bin/sh", "-c", "exec " + procfile_command()],
-            cwd=ROOT,
-            env=environ,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://{HOST}:{self.port}/healthz", timeout=2):
-                    break
-            except OSError:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    self.stop()
-                    raise SystemExit(f"the server did not start; see {self.log.name}") from None
-                time.sleep(0.1)
-
-    def pids(self) -> list[int]:
-        """The master and its workers."""
-        workers: list[int] = []
-        for task in Path(f"/proc/{self.process.pid}/task").iterdir():
-            try:
-                workers += [int(pid) for pid in (task / "children").read_text().split()]
-            except OSError:
-                pass
-        return [self.process.pid, *sorted(workers)]
-
-    def stop(self) -> None:
-        try:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            self.process.wait(timeout=20)
-        except ProcessLookupError:
-            pass
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
-        self.log.close()
+def start_server(workdir: Path, env: dict[str, str]) -> Server:
+    """gunicorn as the Procfile says, on a free port with its own database in workdir."""
+    count = len(list(workdir.glob("*.sqlite3")))
+    one_client = {"PLAYGROUND_RATELIMIT": "10000 per minute"}  # this script starts every run
+    return start_procfile_server(
+        workdir / f"load-{count}.sqlite3", workdir / f"server-{count}.log", {**one_client, **env}
+    )
 
 
 def wait_until_loaded(server: Server, limit: float = 60) -> list[int]:
@@ -311,7 +253,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         for number in range(1, args.rounds + 1):
-            server = Server(workdir, {"PLAYGROUND_PRELOAD_MNIST": "1"})
+            server = start_server(workdir, {"PLAYGROUND_PRELOAD_MNIST": "1"})
             try:
                 boot = wait_until_loaded(server)
                 print(f"round {number}: server memory once MNIST is loaded {boot}")
@@ -332,7 +274,7 @@ def main() -> None:
             )
         resident: list[float] = []
         if args.memory_runs:
-            server = Server(workdir, {"WEB_CONCURRENCY": "1", "PLAYGROUND_WORKERS": "1"})
+            server = start_server(workdir, {"WEB_CONCURRENCY": "1", "PLAYGROUND_WORKERS": "1"})
             try:
                 resident = asyncio.run(memory_runs(server, args.memory_runs))
             finally:

@@ -28,8 +28,6 @@ import http.client
 import io
 import json
 import os
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -43,52 +41,18 @@ sys.path.insert(0, str(ROOT))  # run from anywhere
 
 from core import train as cli  # noqa: E402
 from core.datasets import load_mnist  # noqa: E402
-
-
-def procfile_command() -> str:
-    for line in (ROOT / "Procfile").read_text().splitlines():
-        if line.startswith("web:"):
-            return line.removeprefix("web:").strip()
-    raise SystemExit("the Procfile has no web: line")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.procfile import procfile_command, start_procfile_server  # noqa: E402
 
 
 @contextlib.contextmanager
 def procfile_server(env: dict[str, str]):
-    """gunicorn as the Procfile says, PORT set to a free port, a temporary database; yields its URL."""
-    port = free_port()
+    """gunicorn as the Procfile says (tests/procfile.py) with a temporary database; yields its URL."""
     with tempfile.TemporaryDirectory() as tmp:
-        environ = {**os.environ, "PORT": str(port), "PLAYGROUND_DB": f"{tmp}/bench.sqlite3", **env}
-        log = open(f"{tmp}/server.log", "wb")
-        process = subprocess.Popen(
-            ["/bin/sh", "-c", "exec " + procfile_command()],
-            cwd=ROOT,
-            env=environ,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        url = f"http://127.0.0.1:{port}"
+        server = start_procfile_server(Path(tmp) / "bench.sqlite3", Path(tmp) / "server.log", env)
         try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    urllib.request.urlopen(url + "/healthz", timeout=2).read()
-                    break
-                except OSError:
-                    if process.poll() is not None or time.monotonic() > deadline:
-                        raise SystemExit(f"the server did not start; see {tmp}/server.log") from None
-                    time.sleep(0.1)
-            yield url
+            yield server.url
         finally:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=30)
-            log.close()
+            server.stop()
 
 
 def post_run(url: str, config: dict) -> dict:

@@ -7,22 +7,14 @@ tests/artifacts/ (gitignored), one desktop (1280x800) and one phone (390x844) pe
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import time
-import urllib.error
-import urllib.request
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Page, sync_playwright
 
 from tests.browser.helpers import DESKTOP
+from tests.procfile import start_procfile_server
 
-ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -35,60 +27,15 @@ CHROMIUM_ARGS = [
 LOOPBACK = {"127.0.0.1", "localhost", "[::1]", "::1"}
 
 
-def procfile_command() -> str:
-    for line in (ROOT / "Procfile").read_text().splitlines():
-        if line.startswith("web:"):
-            return line.removeprefix("web:").strip()
-    raise AssertionError("the Procfile has no web: line")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until_healthy(url: str, process: subprocess.Popen, log: Path, limit: float = 60) -> None:
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"the server exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            time.sleep(0.1)
-    raise AssertionError(f"the server did not answer /healthz within {limit} s:\n{log.read_text()[-3000:]}")
-
-
 @pytest.fixture(scope="session")
 def server_url(tmp_path_factory: pytest.TempPathFactory):
-    """gunicorn exactly as the Procfile runs it, on a free port, with a fresh SQLite file."""
+    """gunicorn exactly as the Procfile runs it (tests/procfile.py), on a free port, a fresh SQLite file."""
     folder = tmp_path_factory.mktemp("server")
-    port = free_port()
-    env = {**os.environ, "PORT": str(port), "PLAYGROUND_DB": str(folder / "playground.sqlite3")}
-    log = folder / "server.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            ["bash", "-c", f"exec {procfile_command()}"],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group, so teardown stops the workers too
-        )
-    url = f"http://127.0.0.1:{port}"
+    server = start_procfile_server(folder / "playground.sqlite3", folder / "server.log")
     try:
-        wait_until_healthy(url, process, log)
-        yield url
+        yield server.url
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
-from tests.conftest import procfile_command
+from tests.procfile import procfile_command
 from tests.server.helpers import FAST_2D, FINAL, SLOW_2D
 from tests.server.sse_client import stream_until_done
 

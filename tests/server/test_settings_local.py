@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from server.settings import SettingsError, check, from_env
-from tests.conftest import ROOT, free_port
+from tests.procfile import ROOT, free_port
 from tests.server.helpers import FAST_2D
 from tests.server.sse_client import stream_until_done
 

@@ -11,7 +11,7 @@ from werkzeug.serving import make_server
 
 from core.views import grid_arrays
 from server.sse import format_event, parse_last_event_id
-from tests.conftest import free_port
+from tests.procfile import free_port
 from tests.server.helpers import FAST_2D, SLOW_2D, SMALL_MNIST, start, wait_for
 from tests.server.sse_client import SocketStream, client_events, read_until_done
 
