@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+from tests.procfile import Server
+
 FAST_2D = {"dataset": "spiral", "epochs": 5, "points": 100}  # a few milliseconds
 # ~0.3 s an epoch, 1000 epochs: runs until stopped. A small rate: batches of 1 at 0.3 can diverge.
 SLOW_2D = {"dataset": "spiral", "points": 5000, "batch_size": 1, "epochs": 1000, "lr": 0.03}
@@ -18,11 +20,20 @@ def start(client, config: dict) -> dict:
     return response.get_json()
 
 
+def run_of(client: object, run_id: str) -> dict:
+    """GET /api/runs/<id> through a Flask test client or a real server (tests.procfile.Server)."""
+    if isinstance(client, Server):
+        status, run = client.request("GET", f"/api/runs/{run_id}")
+        assert status == 200, run
+        return run
+    return client.get(f"/api/runs/{run_id}").get_json()
+
+
 def wait_for(client, run_id: str, until=lambda run: run["status"] in FINAL, limit: float = 60) -> dict:
-    """Poll GET /api/runs/<id> until `until(run)`; returns that run."""
+    """Poll GET /api/runs/<id> (test client or real server) until `until(run)`; returns that run."""
     deadline = time.monotonic() + limit
     while True:
-        run = client.get(f"/api/runs/{run_id}").get_json()
+        run = run_of(client, run_id)
         if until(run):
             return run
         assert run["status"] != "failed", run["reason"]

@@ -69,19 +69,8 @@ def run_row(db, run_id: str) -> tuple:
 
 def owner_pid(server, run_id: str) -> int:
     """The pid of the worker training the run (queued runs wait in the shared queue, owned by none)."""
-    wait_run(server, run_id, lambda run: run["status"] != "queued")
+    wait_for(server, run_id, lambda run: run["status"] != "queued")
     return int(run_row(server.db, run_id)[2].split(":")[1])
-
-
-def wait_run(server, run_id: str, until, limit: float = 60) -> dict:
-    deadline = time.monotonic() + limit
-    while True:
-        status, run = server.request("GET", f"/api/runs/{run_id}")
-        assert status == 200, run
-        if until(run):
-            return run
-        assert time.monotonic() < deadline, f"run {run_id}: {run['status']} after {limit} s"
-        time.sleep(0.05)
 
 
 def healthz_ok(server) -> bool:
@@ -105,7 +94,7 @@ def test_kill_9_of_one_worker_interrupts_its_run_and_nothing_else(procfile_serve
     assert status == 201
     survivor_pid = owner_pid(server, survivor["id"])
     assert {doomed, survivor_pid} == set(workers)
-    wait_run(server, victim["id"], lambda run: len(run["epochs"]) >= 2)
+    wait_for(server, victim["id"], lambda run: len(run["epochs"]) >= 2)
 
     # Viewers of the doomed run: at least one served by each worker (connections land anywhere).
     viewers: dict[int, Viewer] = {}
@@ -145,13 +134,13 @@ def test_kill_9_of_one_worker_interrupts_its_run_and_nothing_else(procfile_serve
     assert seen + [int(e.id) for e in resumed if e.event == "epoch"] == far.epochs()
 
     # The run's recorded epochs are kept, in order.
-    run = wait_run(server, victim["id"], lambda run: run["status"] in FINAL, limit=5)
+    run = wait_for(server, victim["id"], lambda run: run["status"] in FINAL, limit=5)
     assert run["status"] == "interrupted"
     assert [e["epoch"] for e in run["epochs"]] == far.epochs() and len(run["epochs"]) >= 2
 
     # The master replaced the worker; the other worker's run finished; the server works as before.
     assert len(wait_for_workers(master, 2, exclude=(doomed,))) == 2
-    finished = wait_run(server, survivor["id"], lambda run: run["status"] in FINAL)
+    finished = wait_for(server, survivor["id"], lambda run: run["status"] in FINAL)
     assert finished["status"] == "done" and len(finished["epochs"]) == SHORT_2D["epochs"]
     assert healthz_ok(server)
     status, fresh = server.request("POST", "/api/runs", FAST_2D)
@@ -166,10 +155,10 @@ def test_kill_9_of_one_worker_interrupts_its_run_and_nothing_else(procfile_serve
 def test_a_full_restart_interrupts_runs_keeping_epochs(procfile_server, sig):
     first = procfile_server({**QUICK_DEATH, "PLAYGROUND_WORKERS": "1", "WEB_CONCURRENCY": "1"})
     _, done = first.request("POST", "/api/runs", FAST_2D)
-    wait_run(first, done["id"], lambda run: run["status"] == "done")
+    wait_for(first, done["id"], lambda run: run["status"] == "done")
     _, running = first.request("POST", "/api/runs", SLOW_2D)
     _, queued = first.request("POST", "/api/runs", SLOW_2D)  # one training thread: this one waits
-    wait_run(first, running["id"], lambda run: len(run["epochs"]) >= 2)
+    wait_for(first, running["id"], lambda run: len(run["epochs"]) >= 2)
     assert run_row(first.db, queued["id"])[0] == "queued"
     if sig == signal.SIGKILL:
         first.kill()
@@ -348,9 +337,9 @@ def test_a_storm_of_1000_stream_connects_leaks_nothing(procfile_server):
     server = procfile_server({"WEB_CONCURRENCY": "2", "PLAYGROUND_HEARTBEAT": "1"})
     workers = wait_for_workers(server.process.pid, 2)
     _, finished = server.request("POST", "/api/runs", FAST_2D)
-    wait_run(server, finished["id"], lambda run: run["status"] == "done")
+    wait_for(server, finished["id"], lambda run: run["status"] == "done")
     _, running = server.request("POST", "/api/runs", SLOW_2D)
-    wait_run(server, running["id"], lambda run: len(run["epochs"]) >= 2)
+    wait_for(server, running["id"], lambda run: len(run["epochs"]) >= 2)
     paths = [finished["events"], running["events"]]
 
     fill_pools(server.port, running["events"], workers)

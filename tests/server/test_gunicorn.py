@@ -9,20 +9,8 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 from tests.procfile import procfile_command
-from tests.server.helpers import FAST_2D, FINAL, SLOW_2D
+from tests.server.helpers import FAST_2D, SLOW_2D, wait_for
 from tests.server.sse_client import stream_until_done
-
-
-def wait_until(server, run_id: str, until, limit: float = 60) -> dict:
-    deadline = time.monotonic() + limit
-    while True:
-        status, run = server.request("GET", f"/api/runs/{run_id}")
-        assert status == 200, run
-        if until(run):
-            return run
-        assert run["status"] not in FINAL, f"run {run_id} ended {run['status']}: {run['reason']}"
-        assert time.monotonic() < deadline, f"run {run_id}: still {run['status']} after {limit} s"
-        time.sleep(0.05)
 
 
 def train_and_watch(server, config: dict) -> tuple[dict, list]:
@@ -84,7 +72,7 @@ def test_kill_9_then_restart_marks_the_run_interrupted_keeping_its_epochs(procfi
     first = procfile_server()
     status, created = first.request("POST", "/api/runs", SLOW_2D)
     assert status == 201
-    wait_until(first, created["id"], lambda run: len(run["epochs"]) >= 2)
+    wait_for(first, created["id"], lambda run: len(run["epochs"]) >= 2)
     first.kill()  # the whole server, master and workers, at once
     with sqlite3.connect(first.db) as db:
         recorded = db.execute("SELECT COUNT(*) FROM epochs WHERE run_id = ?", (created["id"],)).fetchone()[0]
@@ -105,7 +93,7 @@ def test_kill_9_then_restart_marks_the_run_interrupted_keeping_its_epochs(procfi
 def test_a_graceful_stop_interrupts_running_runs(procfile_server):
     server = procfile_server()
     status, created = server.request("POST", "/api/runs", SLOW_2D)
-    wait_until(server, created["id"], lambda run: len(run["epochs"]) >= 1)
+    wait_for(server, created["id"], lambda run: len(run["epochs"]) >= 1)
     server.stop()  # SIGTERM: gunicorn's workers exit, and at exit the runner ends its runs
     with sqlite3.connect(server.db) as db:
         status, reason = db.execute(
