@@ -47,8 +47,11 @@ from tests.procfile import procfile_command, start_procfile_server  # noqa: E402
 @contextlib.contextmanager
 def procfile_server(env: dict[str, str]):
     """gunicorn as the Procfile says (tests/procfile.py) with a temporary database; yields its URL."""
+    one_client = {"PLAYGROUND_RATELIMIT": "10000 per minute"}  # this script starts every run
     with tempfile.TemporaryDirectory() as tmp:
-        server = start_procfile_server(Path(tmp) / "bench.sqlite3", Path(tmp) / "server.log", env)
+        server = start_procfile_server(
+            Path(tmp) / "bench.sqlite3", Path(tmp) / "server.log", {**one_client, **env}
+        )
         try:
             yield server.url
         finally:

@@ -17,6 +17,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def children(pid: int) -> list[int]:
+    """The direct children of a process (gunicorn's master -> its workers), from /proc (Linux)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            found += [int(child) for child in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return sorted(found)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -78,13 +89,7 @@ class Server:
 
     def pids(self) -> list[int]:
         """The master and its workers."""
-        workers: list[int] = []
-        for task in Path(f"/proc/{self.process.pid}/task").iterdir():
-            try:
-                workers += [int(pid) for pid in (task / "children").read_text().split()]
-            except OSError:
-                pass
-        return [self.process.pid, *sorted(workers)]
+        return [self.process.pid, *children(self.process.pid)]
 
     def log_tail(self, lines: int = 40) -> str:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])

@@ -7,16 +7,7 @@ import os
 import time
 from pathlib import Path
 
-
-def children(pid: int) -> list[int]:
-    """The direct children of a process (gunicorn's master -> its workers)."""
-    found: list[int] = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            found += [int(child) for child in (task / "children").read_text().split()]
-        except OSError:
-            pass
-    return sorted(found)
+from tests.procfile import children
 
 
 def wait_for_workers(master: int, count: int, limit: float = 30, exclude: tuple[int, ...] = ()) -> list[int]:
