@@ -116,12 +116,10 @@ def parse_query(query: str, limits: Limits = DEFAULT_LIMITS) -> Config:
     return parse_config(seen, limits)
 
 
-def parse_config(data: Mapping[str, Any] | None, limits: Limits = DEFAULT_LIMITS) -> Config:
+def parse_config(data: Mapping[str, Any], limits: Limits = DEFAULT_LIMITS) -> Config:
     """Validate user input (JSON values or query-string text) into a Config with defaults filled."""
-    if data is None:
-        data = {}
-    if not isinstance(data, Mapping):
-        raise ConfigError("body", "The config must be a JSON object.")
+    if not isinstance(data, Mapping):  # JSON null, a list, a string...: {} asks for all the defaults
+        raise ConfigError("body", 'The config must be a JSON object, such as {"dataset": "spiral"}.')
     dataset = data.get("dataset", "mnist")
     if dataset not in DATASETS:
         raise ConfigError("dataset", f"dataset must be one of: {', '.join(DATASETS)}.")

@@ -17,7 +17,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, render_template, request
 from flask.blueprints import BlueprintSetupState
 
-from core.config import ConfigError, defaults_for, parse_config, parse_query
+from core.config import ConfigError, defaults_for, parse_query
 from server import assets
 from server.api import public_run
 from server.catalog import datasets_json
@@ -31,7 +31,7 @@ def config_from_url() -> tuple[dict[str, Any], dict[str, str] | None]:
     """The config a shared URL describes, or the defaults and the reason it was refused."""
     query = request.query_string.decode("utf-8", "replace")
     try:
-        config = parse_config(parse_query(query).to_dict(), current_app.config["LIMITS"])
+        config = parse_query(query, current_app.config["LIMITS"])
     except ConfigError as error:
         dataset = request.args.get("dataset", "mnist")
         fallback = defaults_for(

@@ -104,12 +104,13 @@ def run_events(
                         after = epoch
                     last_write = time.monotonic()
                 position = store.queue_position(run_id) if status == "queued" else None
+                ended = (store.get_run(run_id) or {}) if status in FINAL else {}  # its reason, test figures
                 if (status, position) != last_status:
                     last_status = (status, position)
-                    yield format_event("status", json.dumps(_status_data(store, run_id, status, position)))
+                    yield format_event("status", json.dumps(_status_data(status, position, ended)))
                     last_write = time.monotonic()
                 if status in FINAL:
-                    yield format_event("done", json.dumps(_done_data(store, run_id, status)))
+                    yield format_event("done", json.dumps(_done_data(status, ended)))
                     return
             except StoreUnavailable:  # busy or read-only for a while: keep the viewer, look again later
                 pass
@@ -122,19 +123,16 @@ def run_events(
             watch.wait(seen, max(0.0, min(fallback, last_write + heartbeat - now)))
 
 
-def _status_data(store: Store, run_id: str, status: str, position: int | None) -> dict:
+def _status_data(status: str, position: int | None, ended: dict) -> dict:
     data: dict = {"status": status}
     if position is not None:
         data["position"] = position
-    if status in FINAL:
-        run = store.get_run(run_id) or {}
-        if run.get("reason"):
-            data["reason"] = run["reason"]
+    if ended.get("reason"):
+        data["reason"] = ended["reason"]
     return data
 
 
-def _done_data(store: Store, run_id: str, status: str) -> dict:
-    run = store.get_run(run_id) or {}
+def _done_data(status: str, run: dict) -> dict:
     data: dict = {"status": status}
     if run.get("test_acc") is not None:
         data["test_acc"] = run["test_acc"]

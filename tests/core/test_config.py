@@ -118,8 +118,9 @@ def test_every_validation_error_names_its_field(data, field):
     assert error_field(data) == field
 
 
-def test_body_must_be_an_object():
-    assert error_field([1, 2]) == "body"
+@pytest.mark.parametrize("body", [[1, 2], None, "spiral", 3])
+def test_body_must_be_an_object(body):
+    assert error_field(body) == "body"
 
 
 def test_duplicate_query_fields_are_rejected():
