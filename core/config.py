@@ -64,6 +64,18 @@ class Config:
     def is_2d(self) -> bool:
         return self.dataset != "mnist"
 
+    @property
+    def class_count(self) -> int:
+        if self.dataset == "mnist":
+            return 10
+        return self.classes if self.dataset in MULTICLASS_SETS else 2
+
+    @property
+    def layer_sizes(self) -> list[int]:
+        """Units per layer, input first, known before any data is drawn: [784, 100, 200, 10] for the
+        tutorial (tests/core checks that it matches the data train() draws)."""
+        return [2 if self.is_2d else 784, *self.hidden, self.class_count]
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready, with only the fields that apply to the dataset."""
         data = asdict(self)

@@ -33,7 +33,7 @@ class Network:
 
     @property
     def parameter_count(self) -> int:
-        return sum(d.weights.size + d.biases.size for d in self.dense_layers)
+        return parameter_count(self.sizes)
 
     def forward_all(self, x: np.ndarray) -> list[np.ndarray]:
         """The input and every layer's output, in order (backward needs them all)."""
@@ -106,6 +106,11 @@ class Network:
         for dense, w, b in zip(network.dense_layers, weights, biases, strict=True):
             dense.weights[...], dense.biases[...] = w, b
         return network
+
+
+def parameter_count(sizes: Sequence[int]) -> int:
+    """Weights and biases of a Dense stack with these layer sizes."""
+    return sum(n_in * n_out + n_out for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True))
 
 
 def build_network(

@@ -76,8 +76,7 @@ def train(
     """
     _, init_rng, shuffle_rng = random_streams(config.seed)
     data = dataset_for(config)
-    sizes = [data.input_dim, *config.hidden, len(data.classes)]
-    network = build_network(sizes, init_rng, init=config.init)
+    network = build_network(config.layer_sizes, init_rng, init=config.init)
     optimizer = SGD(config.lr, momentum=config.momentum)
     n, batch = len(data.x_train), config.batch_size
     batches = math.ceil(n / batch)

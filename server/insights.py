@@ -15,10 +15,9 @@ from typing import Any
 import numpy as np
 
 from core.config import Config
-from core.network import Network
+from core.network import Network, parameter_count
 from core.training import dataset_for
 from core.views import confusion_matrix, decision_grid, first_layer_images, misclassified
-from server.runs import class_count, network_sizes, parameter_count
 
 MAX_PREDICT_ROWS = 100
 POINT_RANGE = 1000.0  # 2D inputs beyond this are surely a mistake
@@ -74,7 +73,7 @@ def views(run_id: str, config: Config, epoch: int | None, npz: Callable[[], byte
 
     def make() -> dict[str, Any]:
         data = dataset_for(config)
-        sizes = network_sizes(config)
+        sizes = config.layer_sizes
         result: dict[str, Any] = {"sizes": sizes, "parameter_count": parameter_count(sizes)}
         if config.is_2d:
             result["points"] = {
@@ -131,5 +130,5 @@ def predict(net: Network, config: Config, x: np.ndarray) -> dict[str, Any]:
     probabilities = net.predict_proba(x)
     return {
         "probabilities": np.round(probabilities.astype(np.float64), 6).tolist(),
-        "classes": [str(c) for c in range(class_count(config))],
+        "classes": [str(c) for c in range(config.class_count)],
     }

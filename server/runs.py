@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from core.config import Config, defaults_for
-from core.datasets import MULTICLASS_SETS
+from core.network import parameter_count
 
 # secrets.token_urlsafe(9): 72 random bits in 12 URL-safe characters.
 RUN_ID = r"[A-Za-z0-9_-]{12}"
@@ -25,21 +25,6 @@ def config_from_dict(data: dict[str, Any]) -> Config:
     values = dict(data)
     values["hidden"] = tuple(values["hidden"])
     return replace(defaults_for(values["dataset"]), **values)
-
-
-def class_count(config: Config) -> int:
-    if config.dataset == "mnist":
-        return 10
-    return config.classes if config.dataset in MULTICLASS_SETS else 2
-
-
-def network_sizes(config: Config) -> list[int]:
-    """Units per layer, input first, known before training: [784, 100, 200, 10] for the tutorial."""
-    return [784 if config.dataset == "mnist" else 2, *config.hidden, class_count(config)]
-
-
-def parameter_count(sizes: list[int]) -> int:
-    return sum(n_in * n_out + n_out for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True))
 
 
 def iso(timestamp: float | None) -> str | None:
@@ -61,7 +46,7 @@ def urls(run_id: str) -> dict[str, str]:
 def run_json(run: dict[str, Any], epochs: list[dict], position: int | None) -> dict[str, Any]:
     """The public view of a stored run (GET /api/runs/<id>)."""
     config = config_from_dict(run["config"])
-    sizes = network_sizes(config)
+    sizes = config.layer_sizes
     data = {
         "id": run["id"],
         "status": run["status"],

@@ -3,6 +3,7 @@
 import pytest
 
 from core.config import DATASETS, Config, ConfigError, Limits, defaults_for, parse_config, parse_query
+from core.training import dataset_for
 
 TUTORIAL_QUERY = "dataset=mnist&hidden=100,200&lr=0.1&batch_size=32&epochs=25&seed=42"
 
@@ -47,6 +48,14 @@ def test_json_values_and_query_text_give_the_same_config():
     from_json = parse_config({"dataset": "xor", "hidden": [4, 4], "lr": 0.5, "epochs": 10})
     from_text = parse_config({"dataset": "xor", "hidden": "4,4", "lr": "0.5", "epochs": "10"})
     assert from_json == from_text
+
+
+@pytest.mark.parametrize("dataset", DATASETS)
+def test_layer_sizes_match_the_data_train_draws(dataset):
+    config = parse_config({"dataset": dataset, "hidden": [7, 5]})
+    data = dataset_for(config)
+    assert config.layer_sizes == [data.input_dim, 7, 5, len(data.classes)]
+    assert config.class_count == len(data.classes)
 
 
 def test_2d_defaults_differ_from_mnist():
