@@ -22,11 +22,11 @@ import weakref
 
 from core.datasets import load_mnist
 from core.training import Diverged, train
-from server import shared_queue
 from server.notify import Notifier
 from server.owners import Identity, is_dead, recover
 from server.recorder import Recorder
 from server.runs import config_from_dict, new_run_id
+from server.shared_queue import QUEUE_OWNER, keep_alive
 from server.store import Store
 
 log = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ class Runner:
         self.store.beat(self.identity.owner, self.identity.host, self.identity.pid)
         for run_id in recover(self.store, self.identity, self.stale_seconds):
             log.warning("run %s interrupted: its server process is gone", run_id)
-        shared_queue.keep_alive(self.store)  # after recovery: runs left waiting by a dead server end
+        keep_alive(self.store)  # after recovery: runs left waiting by a dead server end
         targets = [self._work] * self.workers + [self._keep]
         if self._preload_mnist:
             targets.append(_preload_mnist)
@@ -100,14 +100,13 @@ class Runner:
         self.store.interrupt(self.identity.owner, SHUTDOWN_REASON)
         self.store.forget_owner(self.identity.owner)
         if not self._others_alive():
-            for run_id in self.store.interrupt(shared_queue.QUEUE_OWNER, SHUTDOWN_REASON):
+            for run_id in self.store.interrupt(QUEUE_OWNER, SHUTDOWN_REASON):
                 self.notifier.changed(run_id)
 
     def _others_alive(self) -> bool:
         now = time.time()
         return any(
-            owner != shared_queue.QUEUE_OWNER
-            and not is_dead(owner, row, self.identity, self.stale_seconds, now)
+            owner != QUEUE_OWNER and not is_dead(owner, row, self.identity, self.stale_seconds, now)
             for owner, row in self.store.owners().items()
         )
 
@@ -118,7 +117,8 @@ class Runner:
         with self._cond:
             idle = self.workers - self._busy  # a run given to an idle thread waits in the queue briefly
         run_id = new_run_id()
-        if not shared_queue.enqueue(self.store, run_id, config, query, total_epochs, self.queue_size + idle):
+        places = self.queue_size + idle
+        if not self.store.create_run(run_id, config, query, QUEUE_OWNER, total_epochs, places):
             raise QueueFull(f"{self.queue_size} runs are already waiting for a training slot.")
         with self._cond:
             self._cond.notify()
@@ -169,7 +169,7 @@ class Runner:
 
     def _claim(self) -> str | None:
         """The oldest waiting run, now `running` and ours (counted busy), or None."""
-        run_id, self._waiting = shared_queue.claim(self.store, self.identity.owner)
+        run_id, self._waiting = self.store.claim(QUEUE_OWNER, self.identity.owner)
         if run_id is not None:
             with self._cond:
                 self._busy += 1
@@ -252,7 +252,7 @@ class Runner:
                 for run_id in recover(self.store, self.identity, self.stale_seconds):
                     log.warning("run %s interrupted: its server process is gone", run_id)
                     self.notifier.changed(run_id)
-                shared_queue.keep_alive(self.store)
+                keep_alive(self.store)
             except Exception:
                 log.exception("heartbeat failed")
 

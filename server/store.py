@@ -183,13 +183,43 @@ class Store:
 
     # --- runs ----------------------------------------------------------------------------------
 
-    def create_run(self, run_id: str, config: dict, query: str, owner: str, total_epochs: int) -> None:
+    def create_run(
+        self, run_id: str, config: dict, query: str, owner: str, total_epochs: int, places: int | None = None
+    ) -> bool:
+        """Store a new queued run, unless `places` runs already wait; True if stored. The count and the
+        insert share one write lock, so the limit holds across processes."""
         with self._write() as db:
+            if places is not None:
+                waiting = db.execute("SELECT COUNT(*) FROM runs WHERE status = 'queued'").fetchone()[0]
+                if waiting >= places:
+                    return False
             db.execute(
                 "INSERT INTO runs (id, config, query, status, owner, total_epochs, created_at) "
                 "VALUES (?, ?, ?, 'queued', ?, ?, ?)",
                 (run_id, json.dumps(config), query, owner, total_epochs, time.time()),
             )
+        return True
+
+    def claim(self, queue_owner: str, owner: str) -> tuple[str | None, int]:
+        """Move the oldest run waiting under `queue_owner` to `running` under `owner`: (its id or None,
+        runs still waiting). The UPDATE is conditional, so of two processes claiming at once one wins."""
+        db = self.db()
+        while True:
+            row = db.execute(
+                "SELECT id, (SELECT COUNT(*) FROM runs WHERE status = 'queued' AND owner = ?) FROM runs "
+                "WHERE status = 'queued' AND owner = ? ORDER BY rowid LIMIT 1",
+                (queue_owner, queue_owner),
+            ).fetchone()
+            if row is None:
+                return None, 0
+            cursor = db.execute(
+                "UPDATE runs SET status = 'running', owner = ?, started_at = ? "
+                "WHERE id = ? AND status = 'queued'",
+                (owner, time.time(), row[0]),
+            )
+            if cursor.rowcount == 1:
+                return row[0], row[1] - 1
+            # another process took it (or it was stopped) a moment ago: look again
 
     def get_run(self, run_id: str) -> dict[str, Any] | None:
         row = self.db().execute("SELECT rowid AS seq, * FROM runs WHERE id = ?", (run_id,)).fetchone()
@@ -232,15 +262,6 @@ class Store:
             .fetchone()
         )
         return row[0] or None
-
-    def start(self, run_id: str) -> bool:
-        """queued -> running; False if it is no longer queued (stopped meanwhile)."""
-        with self._write() as db:
-            cursor = db.execute(
-                "UPDATE runs SET status = 'running', started_at = ? WHERE id = ? AND status = 'queued'",
-                (time.time(), run_id),
-            )
-        return cursor.rowcount == 1
 
     def finish(
         self,
