@@ -91,23 +91,22 @@ def train(
         started = time.perf_counter()
         order = shuffle_rng.permutation(n)
         loss_sum, correct = 0.0, 0
-        for start in range(0, n, batch):  # the last, partial batch is trained too
-            if should_stop():
-                return
-            # A diverging run overflows before its loss turns nan; we report that ourselves (Diverged),
-            # so numpy's overflow warnings would only be noise in the logs.
-            with np.errstate(over="ignore", invalid="ignore"):
-                loss, right = train_step(*batch_rows(data, order[start : start + batch]))
-            if not math.isfinite(loss):
-                raise Diverged(
-                    f"The loss became {loss} at epoch {epoch} (batch {start // batch + 1}): "
-                    f"learning rate {config.lr:g} is too high for this network; try a lower one."
-                )
-            loss_sum += loss * min(batch, n - start)
-            correct += right
-            if on_batch:
-                on_batch(start // batch + 1, batches)
+        # A diverging run overflows before its loss turns nan; we report that ourselves (Diverged), so
+        # numpy's overflow warnings would only be noise in the logs. (No yield inside: the state stays ours.)
         with np.errstate(over="ignore", invalid="ignore"):
+            for start in range(0, n, batch):  # the last, partial batch is trained too
+                if should_stop():
+                    return
+                loss, right = train_step(*batch_rows(data, order[start : start + batch]))
+                if not math.isfinite(loss):
+                    raise Diverged(
+                        f"The loss became {loss} at epoch {epoch} (batch {start // batch + 1}): "
+                        f"learning rate {config.lr:g} is too high for this network; try a lower one."
+                    )
+                loss_sum += loss * min(batch, n - start)
+                correct += right
+                if on_batch:
+                    on_batch(start // batch + 1, batches)
             val_loss, val_acc = network.evaluate(data.x_val, data.y_val)
         result = EpochResult(epoch, loss_sum / n, correct / n, val_loss, val_acc, 0.0, network, data)
         if not math.isfinite(val_loss):
