@@ -34,14 +34,15 @@ def grad_softmax_crossentropy_with_logits(logits: np.ndarray, y: np.ndarray) -> 
 
 
 def softmax_crossentropy_and_grad_inplace(
-    logits: np.ndarray, y: np.ndarray, predicted: np.ndarray | None = None
+    logits: np.ndarray, y: np.ndarray, predicted: np.ndarray | None = None, scale: float = 1.0
 ) -> np.ndarray:
-    """Per-sample losses and the gradient of their batch mean, computed together.
+    """Per-sample losses, and the gradient of their batch mean times `scale` written over `logits`.
 
-    The same numbers as softmax_crossentropy_with_logits and grad_softmax_crossentropy_with_logits
-    (the same operations in the same order), but the exponentials are computed once and the gradient
-    is written over `logits` (C-contiguous) instead of into new arrays: the training step's fast path
-    uses this. `predicted`, if given, is logits.argmax(axis=1) (the caller needs it for the accuracy).
+    The same numbers as softmax_crossentropy_with_logits and scale * grad_softmax_crossentropy_with_logits
+    (up to float32 rounding), but the exponentials are computed once and nothing new is allocated but a
+    few per-row values: the training step's fast path uses this, with scale = the learning rate, so that
+    backpropagating the result gives the SGD steps themselves. `logits` must be C-contiguous.
+    `predicted`, if given, is logits.argmax(axis=1) (the caller needs it for the accuracy).
     """
     if not logits.flags.c_contiguous:
         raise ValueError("logits must be C-contiguous: the gradient is written over them")
@@ -55,10 +56,12 @@ def softmax_crossentropy_and_grad_inplace(
     logits -= flat[row_start + predicted][:, None]  # minus the row max, as in log_softmax
     true_class = flat[at_label]  # a copy: the shifted logit of each sample's label
     np.exp(logits, out=logits)
-    sums = logits.sum(axis=1, keepdims=True)
-    losses = np.log(sums[:, 0])
+    sums = np.add.reduce(logits, axis=1)
+    losses = np.log(sums)
     losses -= true_class  # -log_softmax at the label
-    logits /= sums  # softmax
-    flat[at_label] -= 1
-    logits /= len(y)
+    # (softmax - onehot) * scale / n, with one division per row and one multiplication per value
+    step = scale / len(y)
+    np.divide(step, sums, out=sums)
+    logits *= sums[:, None]
+    flat[at_label] -= step
     return losses

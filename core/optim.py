@@ -31,6 +31,11 @@ class SGD:
         # multiplication on small batches. The gradient itself is left untouched.
         step = self._buffer(self._step, param, np.empty_like)
         np.multiply(grad, self.learning_rate, out=step)
+        self.apply(param, step)
+
+    def apply(self, param: np.ndarray, step: np.ndarray) -> None:
+        """Move param by a step already scaled by the learning rate: param -= step, or with momentum
+        velocity = momentum * velocity - step, then param += velocity."""
         if self.momentum:
             velocity = self._buffer(self._velocity, param, np.zeros_like)
             velocity *= self.momentum
