@@ -13,8 +13,9 @@ update, and the running loss and accuracy that train() reports), then loss and a
 validation images (included for both). Loading the data (and, for torch.compile, compiling) is not timed.
 
 Repetitions alternate core and torch (and which goes first), so a slow spell of the machine hits both;
-the medians of wall-clock seconds and their ratio are the result (the ratio of the fastest epochs is
-printed too). Both use the same number of threads (--threads, default: what NumPy's BLAS uses, which
+the medians of wall-clock seconds and their ratio are the result. Also printed: the median of each
+repetition's own ratio (core and torch timed back to back, so a slow spell of the machine, which can last
+several epochs here, hits both sides of that ratio) and the ratio of the fastest epochs. Both use the same number of threads (--threads, default: what NumPy's BLAS uses, which
 core.training sets to 1); --torch-default-threads also times PyTorch with its default (one thread per
 core). The process CPU time is printed too: with one thread it is the time the work itself took, so it
 varies less than the wall clock when other programs share the machine.
@@ -205,10 +206,14 @@ def main() -> None:
         best = {name: min(values) for name, values in wall.items()}  # a busy machine only adds time
         for name in sides:
             if name != "core":
+                # Each repetition times both sides back to back, so its ratio shares the machine's speed
+                # of the moment; their median shrugs off slow spells that the ratio of medians does not.
+                paired = statistics.median(c / t for c, t in zip(wall["core"], wall[name], strict=True))
                 # (with several torch threads, its CPU time adds up the threads: compare wall clocks)
                 print(
                     f"  ratio core/{name}: {median['core'] / median[name]:.2f} "
-                    f"(best of {args.repeats}: {best['core'] / best[name]:.2f}; "
+                    f"(median of the {args.repeats} paired ratios: {paired:.2f}; "
+                    f"best of {args.repeats}: {best['core'] / best[name]:.2f}; "
                     f"cpu time: {median_cpu['core'] / median_cpu[name]:.2f})"
                 )
     print(f"\nload average at end: {os.getloadavg()[0]:.2f}")

@@ -58,6 +58,7 @@ class FastTrainStep:
         self.outputs = [np.empty((max_batch, width), dtype) for width in widths]
         self.grads = [np.empty((max_batch, width), dtype) for width in widths[:-1]]
         self.masks = [np.empty((max_batch, width), bool) for width in widths[:-1]]
+        self.ones = np.ones(max_batch, dtype)
         self.full_batch = self.rows(max_batch)
 
     @staticmethod
@@ -96,12 +97,13 @@ class FastTrainStep:
         losses = softmax_crossentropy_and_grad_inplace(
             logits, y, predicted, scale=self.optimizer.learning_rate
         )
-        loss = float(np.add.reduce(losses) / n)  # = losses.mean()
+        loss = float(losses.sum()) / n
+        ones = self.ones[:n]
 
         for i in range(last, -1, -1):  # backward: learning rate x gradient = the steps
             weight_steps, bias_steps = self.layer_steps[i]
             np.dot(inputs[i].T, grad, weight_steps)
-            np.add.reduce(grad, axis=0, out=bias_steps)  # np.sum without its Python wrapper
+            np.dot(ones, grad, bias_steps)  # the column sums (BLAS: a third of np.sum's cost here)
             if i == 0:
                 break  # d loss / d x of the first layer: nobody needs it
             grad_input = grads[i - 1]
