@@ -15,10 +15,11 @@ validation images (included for both). Loading the data (and, for torch.compile,
 Repetitions alternate core and torch (and which goes first), so a slow spell of the machine hits both;
 the medians of wall-clock seconds and their ratio are the result. Also printed: the median of each
 repetition's own ratio (core and torch timed back to back, so a slow spell of the machine, which can last
-several epochs here, hits both sides of that ratio) and the ratio of the fastest epochs. Both use the same number of threads (--threads, default: what NumPy's BLAS uses, which
-core.training sets to 1); --torch-default-threads also times PyTorch with its default (one thread per
-core). The process CPU time is printed too: with one thread it is the time the work itself took, so it
-varies less than the wall clock when other programs share the machine.
+several epochs here, hits both sides of that ratio) and the ratio of the fastest epochs. Both use the
+same number of threads (--threads, default: what NumPy's BLAS uses, which core.training sets to 1);
+--torch-default-threads also times PyTorch with its default (one thread per core). The process CPU time
+is printed too: with one thread it is the time the work itself took, so it varies less than the wall
+clock when other programs share the machine.
 """
 
 from __future__ import annotations
