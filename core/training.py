@@ -80,8 +80,8 @@ def train(
     optimizer = SGD(config.lr, momentum=config.momentum)
     n, batch = len(data.x_train), config.batch_size
     batches = math.ceil(n / batch)
-    # Same arithmetic as network.train_step, faster (see core/fast_step.py); other layer types (none yet)
-    # would take the plain layer-by-layer step.
+    # The update of network.train_step (up to float32 rounding), faster: see core/fast_step.py. Other
+    # layer types (none yet) would take the plain layer-by-layer step.
     if FastTrainStep.supports(network):
         train_step = FastTrainStep(network, optimizer, max_batch=min(batch, n))
     else:
