@@ -23,8 +23,6 @@ bench/step_floor.py shows how close this is to the floor of any step made of Num
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from core.layers import Dense, ReLU
@@ -122,10 +120,8 @@ def views_like_layers(flat: np.ndarray, layers: list[Dense]) -> list[tuple[np.nd
     """(weights, biases)-shaped views into flat for each layer, one after the other."""
     views, start = [], 0
     for layer in layers:
-        pair = []
-        for shape in (layer.weights.shape, layer.biases.shape):
-            size = math.prod(shape)
-            pair.append(flat[start : start + size].reshape(shape))
-            start += size
-        views.append((pair[0], pair[1]))
+        weights_end = start + layer.weights.size
+        biases_end = weights_end + layer.biases.size
+        views.append((flat[start:weights_end].reshape(layer.weights.shape), flat[weights_end:biases_end]))
+        start = biases_end
     return views
