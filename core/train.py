@@ -12,7 +12,7 @@ import argparse
 import json
 import sys
 
-from core.config import Config, ConfigError, parse_config
+from core.config import Config, FieldError, parse_config
 from core.training import Diverged, train
 
 COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "seconds")
@@ -27,7 +27,7 @@ def parse_args(argv: list[str] | None) -> tuple[Config, bool]:
     as_json = args.pop("json")
     try:
         return parse_config({k: v for k, v in args.items() if v is not None}), as_json
-    except ConfigError as error:
+    except FieldError as error:
         parser.error(f"--{error.field.replace('_', '-')}: {error.message}")
 
 

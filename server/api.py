@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from core.config import ConfigError, parse_config
+from core.config import FieldError, parse_config
 from server import insights
 from server.catalog import datasets_json
 from server.errors import ApiError
@@ -83,7 +83,7 @@ def no_cache(response: Response) -> Response:
 def start_run() -> tuple[Response, int, dict]:
     try:
         config = parse_config(read_json(), current_app.config["LIMITS"])
-    except ConfigError as error:
+    except FieldError as error:
         raise ApiError(400, error.message, error.field) from None
     try:
         run_id = runner().submit(config.to_dict(), config.to_query(), config.epochs)
@@ -152,7 +152,7 @@ def predict(run_id: str) -> Response:
     config = config_from_dict(run["config"])
     try:
         x = insights.parse_inputs(read_json(), config)
-    except insights.InputError as error:
+    except FieldError as error:
         raise ApiError(400, error.message, error.field) from None
     epoch = store().weights_epoch(run_id)
     if epoch is None:

@@ -17,7 +17,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, render_template, request
 from flask.blueprints import BlueprintSetupState
 
-from core.config import DATASETS, ConfigError, defaults_for, parse_query
+from core.config import DATASETS, FieldError, defaults_for, parse_query
 from server import assets
 from server.api import public_run
 from server.catalog import datasets_json
@@ -32,7 +32,7 @@ def config_from_url() -> tuple[dict[str, Any], dict[str, str] | None]:
     query = request.query_string.decode("utf-8", "replace")
     try:
         config = parse_query(query, current_app.config["LIMITS"])
-    except ConfigError as error:
+    except FieldError as error:
         dataset = request.args.get("dataset", "mnist")
         fallback = defaults_for(dataset if dataset in DATASETS else "mnist")
         return fallback.to_dict(), {"error": error.message, "field": error.field}

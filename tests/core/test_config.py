@@ -2,7 +2,7 @@
 
 import pytest
 
-from core.config import DATASETS, Config, ConfigError, Limits, defaults_for, parse_config, parse_query
+from core.config import DATASETS, Config, FieldError, Limits, defaults_for, parse_config, parse_query
 from core.training import dataset_for
 
 TUTORIAL_QUERY = "dataset=mnist&hidden=100,200&lr=0.1&batch_size=32&epochs=25&seed=42"
@@ -66,7 +66,7 @@ def test_2d_defaults_differ_from_mnist():
 
 
 def error_field(data, limits=None):
-    with pytest.raises(ConfigError) as caught:
+    with pytest.raises(FieldError) as caught:
         parse_config(data, limits or Limits())
     assert caught.value.message and caught.value.message[0].isalpha()
     return caught.value.field
@@ -133,7 +133,7 @@ def test_body_must_be_an_object(body):
 
 
 def test_duplicate_query_fields_are_rejected():
-    with pytest.raises(ConfigError) as caught:
+    with pytest.raises(FieldError) as caught:
         parse_query("lr=0.1&lr=0.2")
     assert caught.value.field == "lr"
 
@@ -143,5 +143,5 @@ def test_limits_can_be_tightened():
     assert error_field({"hidden": [100]}, tight) == "hidden"
     assert error_field({"epochs": 6}, tight) == "epochs"
     assert parse_config({"hidden": [64], "epochs": 5}, tight).epochs == 5
-    with pytest.raises(ConfigError):
+    with pytest.raises(FieldError):
         parse_query("hidden=100", tight)
