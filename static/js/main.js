@@ -9,7 +9,7 @@ import { DecisionMap, drawPreview } from "./heatmap.js";
 import { drawMnistPreview, renderConfusion, renderFirstLayer, renderMisclassified } from "./mnist_views.js";
 import { drawNetwork } from "./network.js";
 import { RunList, isFinal, renderLegend } from "./runs.js";
-import { Catalog, FIELD_LABELS, toQuery, validate } from "./state.js";
+import { Catalog, toQuery, validate } from "./state.js";
 import { describeStatus, etaText } from "./status.js";
 
 const $ = (id) => document.getElementById(id);
@@ -54,7 +54,7 @@ function onControlsChanged(field) {
   controls.showErrors(errors);
   $("query-error").hidden = true;
   if (mode === "playground" && Object.keys(errors).length === 0) {
-    history.replaceState(history.state, "", `/?${toQuery(config)}`);
+    history.replaceState(history.state, "", `/?${toQuery(config, catalog)}`);
   }
   if (!errors.hidden && !current) drawNetworkFor(config);
   if (!current && !errors.epochs) {
@@ -83,7 +83,7 @@ async function train(event) {
   const { config, errors } = currentConfig();
   controls.showErrors(errors);
   if (Object.keys(errors).length) {
-    const names = Object.keys(errors).map((f) => FIELD_LABELS[f] || f).join(", ");
+    const names = Object.keys(errors).map((f) => catalog.label(f)).join(", ");
     setStatusText(`Fix ${names} first: nothing was sent.`, "bad");
     controls.focusFirstError();
     return;
@@ -411,7 +411,7 @@ function fork() {
   controls.setDisabled(false);
   $("train").disabled = false;
   controls.fill(current.config);
-  history.pushState(null, "", `/?${toQuery(current.config)}`);
+  history.pushState(null, "", `/?${toQuery(current.config, catalog)}`);
   onControlsChanged("fork");
   setStatusText(`Forked from run ${current.id}. Change anything and press Train.`, "idle");
   $("train").focus();
@@ -448,7 +448,7 @@ function start() {
   if (page.query_error) {
     const { error, field } = page.query_error;
     const notice = $("query-error");
-    notice.textContent = `This link's ${FIELD_LABELS[field] || field || "settings"} could not be used: ${error} The defaults are shown instead.`;
+    notice.textContent = `This link's ${field ? catalog.label(field) : "settings"} could not be used: ${error} The defaults are shown instead.`;
     notice.hidden = false;
   }
 
@@ -462,7 +462,7 @@ function start() {
     showRun(page.run, entry.color);
   } else {
     runList.render();
-    if (!page.query_error) history.replaceState(null, "", `/?${toQuery(currentConfig().config)}`);
+    if (!page.query_error) history.replaceState(null, "", `/?${toQuery(currentConfig().config, catalog)}`);
     showDatasetPreview();
     renderProgress();
   }
