@@ -79,7 +79,8 @@ export class Controls {
       if (!(field.name in config)) continue;
       const value = config[field.name];
       if (field.control === "tiles") {
-        for (const radio of this.form.querySelectorAll(`input[name="${field.name}"]`)) radio.checked = radio.value === value;
+        const radios = this.form.querySelectorAll(`input[name="${field.name}"]`);
+        for (const radio of radios) radio.checked = radio.value === value;
       } else if (field.control === "layers") {
         this.setLayers(value);
       } else {
@@ -90,7 +91,7 @@ export class Controls {
     for (const field of this.ofControl("log_slider")) this.syncScale(field);
   }
 
-  /** Show the fields that apply to the dataset, with its bounds; hide a group whose fields all are hidden. */
+  /** Show the fields that apply to the dataset, with its bounds (a group of hidden fields hides too). */
   showDatasetFields(dataset) {
     for (const field of this.catalog.fields) {
       const wrapper = this.form.querySelector(`[data-field="${field.name}"]`);

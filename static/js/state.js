@@ -7,7 +7,8 @@
 export class Catalog {
   constructor(json) {
     this.datasets = json.datasets;
-    this.fields = json.fields; // canonical order; each: name, kind, label, control, datasets: {name: {default, low, high}}
+    // In canonical order; each: name, kind, label, help, control, datasets: {name: {default, low, high}}.
+    this.fields = json.fields;
   }
 
   get names() {
@@ -78,7 +79,8 @@ export function toQuery(config, catalog) {
   for (const field of catalog.fieldsFor(config.dataset)) {
     if (!(field.name in config)) continue;
     const value = config[field.name];
-    if (field.advanced && formatValue(value) === formatValue(field.datasets[config.dataset].default)) continue;
+    const isDefault = formatValue(value) === formatValue(field.datasets[config.dataset].default);
+    if (field.advanced && isDefault) continue;
     parts.push(`${field.name}=${formatValue(value)}`);
   }
   return parts.join("&");
@@ -135,7 +137,8 @@ function checkList(field, bounds, raw) {
     try {
       return item(text);
     } catch {
-      throw new Error(`Layer ${i + 1}: each size must be a whole number from ${bounds.low} to ${bounds.high}.`);
+      const range = `from ${bounds.low} to ${bounds.high}`;
+      throw new Error(`Layer ${i + 1}: each size must be a whole number ${range}.`);
     }
   });
 }
