@@ -239,7 +239,7 @@ def openapi_spec(limits: Limits, max_body: int = 1_000_000) -> dict[str, Any]:
             },
             "/api/datasets": {
                 "get": {
-                    "summary": "The datasets with their shapes, classes and defaults, and the limits",
+                    "summary": "The datasets (shapes, classes, defaults), the limits and the config fields",
                     "responses": {"200": _json("The datasets.", {"type": "object"})},
                 }
             },
