@@ -15,14 +15,14 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from core.config import ConfigError, parse_config
-from server import insights
-from server.catalog import datasets_json
+from server import run_views
+from server.datasets import datasets_json
 from server.errors import ApiError
 from server.openapi import openapi_spec
-from server.runner import RETRY_AFTER_SECONDS, QueueFull, Runner
-from server.runs import config_from_dict, run_json, urls
+from server.run_json import config_from_dict, run_json, urls
 from server.sse import disconnect_probe, parse_last_event_id, run_events
 from server.store import ACTIVE, Store
+from server.training_local import RETRY_AFTER_SECONDS, QueueFull, Runner
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -151,14 +151,14 @@ def predict(run_id: str) -> Response:
     run = get_run(run_id)
     config = config_from_dict(run["config"])
     try:
-        x = insights.parse_inputs(read_json(), config)
-    except insights.InputError as error:
+        x = run_views.parse_inputs(read_json(), config)
+    except run_views.InputError as error:
         raise ApiError(400, error.message, error.field) from None
     epoch = store().weights_epoch(run_id)
     if epoch is None:
         raise ApiError(409, "This run has no weights yet: it can predict once its first epoch is done.")
-    net = insights.network(run_id, epoch, lambda: store().weights(run_id)[1])
-    return jsonify({**insights.predict(net, config, x), "epoch": epoch})
+    net = run_views.network(run_id, epoch, lambda: store().weights(run_id)[1])
+    return jsonify({**run_views.predict(net, config, x), "epoch": epoch})
 
 
 @bp.get("/runs/<run_id:run_id>/views")
@@ -166,7 +166,7 @@ def views(run_id: str) -> Response:
     run = get_run(run_id)
     config = config_from_dict(run["config"])
     epoch = store().weights_epoch(run_id)
-    data = insights.views(run_id, config, epoch, lambda: store().weights(run_id)[1])
+    data = run_views.views(run_id, config, epoch, lambda: store().weights(run_id)[1])
     return no_cache(jsonify(data))
 
 

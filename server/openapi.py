@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from core.config import DATASETS, INITS, Limits
-from server.insights import MAX_PREDICT_ROWS, POINT_RANGE
-from server.runs import RUN_ID
+from server.run_json import RUN_ID
+from server.run_views import MAX_PREDICT_ROWS, POINT_RANGE
 
 STATUSES = ["queued", "running", "done", "stopped", "failed", "interrupted"]
 

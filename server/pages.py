@@ -20,7 +20,7 @@ from flask.blueprints import BlueprintSetupState
 from core.config import DATASETS, ConfigError, defaults_for, parse_query
 from server import assets
 from server.api import public_run
-from server.catalog import datasets_json
+from server.datasets import datasets_json
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from core.datasets import Dataset
 from core.network import Network
 from core.training import EpochResult
 from core.views import confusion_matrix, decision_grid
-from server.notify import Notifier
+from server.broadcast_local import Notifier
 from server.store import Store
 
 _END = object()

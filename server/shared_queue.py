@@ -9,7 +9,7 @@ A new run waits as `queued` with the owner QUEUE_OWNER instead of the process th
   another is idle.
 
 The queue is kept alive like a process: every process writes a heartbeat for QUEUE_OWNER under a host
-name no process has (so server.owners judges it by its heartbeat alone). When every process is gone
+name no process has (so server.recovery judges it by its heartbeat alone). When every process is gone
 for longer than the staleness limit, the next process to start interrupts the waiting runs, as it
 does the runs of any dead process.
 """

@@ -20,7 +20,7 @@ import ssl
 import time
 from collections.abc import Callable, Iterator
 
-from server.notify import Notifier
+from server.broadcast_local import Notifier
 from server.store import FINAL, Store, StoreUnavailable
 
 RETRY_MS = 2000  # how long a browser waits before reconnecting

@@ -69,7 +69,7 @@ CREATE TABLE IF NOT EXISTS runs (
     config TEXT NOT NULL,              -- normalised config, JSON
     query TEXT NOT NULL,               -- its canonical query string
     status TEXT NOT NULL,              -- queued, running, done, stopped, failed, interrupted
-    owner TEXT NOT NULL,               -- the process that trains it (see server.owners)
+    owner TEXT NOT NULL,               -- the process that trains it (see server.recovery)
     total_epochs INTEGER NOT NULL,
     epochs_done INTEGER NOT NULL DEFAULT 0,
     stop_requested INTEGER NOT NULL DEFAULT 0,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from server.notify import Notifier
+from server.broadcast_local import Notifier
 from server.store import Store
 
 log = logging.getLogger(__name__)

@@ -22,10 +22,10 @@ import weakref
 
 from core.datasets import load_mnist
 from core.training import Diverged, train
-from server.notify import Notifier
-from server.owners import Identity, is_dead, recover
+from server.broadcast_local import Notifier
 from server.recorder import Recorder
-from server.runs import config_from_dict, new_run_id
+from server.recovery import Identity, is_dead, recover
+from server.run_json import config_from_dict, new_run_id
 from server.shared_queue import QUEUE_OWNER, keep_alive
 from server.store import Store
 
