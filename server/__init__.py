@@ -14,14 +14,13 @@ from werkzeug.routing import BaseConverter
 
 from core.config import DEFAULT_LIMITS
 from server import api, assets, errors, pages, ratelimit
-from server.broadcast_local import Notifier
+from server.broadcast_local import Notifier, StoreWatcher
 from server.compression import gzip_response
 from server.run_json import RUN_ID
 from server.security import add_security_headers
 from server.settings import check, from_env
 from server.store import Store
 from server.training_local import Runner
-from server.watcher import StoreWatcher
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -1,16 +1,16 @@
 """Static files and Plotly.js, gzipped once and cached in memory, with validators.
 
 /static/<path> serves static/; /vendor/plotly.min.js serves the copy inside the installed `plotly`
-package (no CDN: the page works offline). Text files go out gzipped to clients that accept it (Plotly:
-4.8 MB raw, 1.5 MB gzipped). Every answer carries an ETag and Last-Modified, so a revisit costs a 304.
-`asset_url()` (a template global) adds ?v=<content hash>; such fingerprinted URLs are cached for a
-year without revalidation, since a new file gets a new URL. `warm()` does all of this ahead of the first
-page view (hashing and gzipping Plotly takes about 0.25 s, nearly all of it gzip).
+package (no CDN: the page works offline). Text files go out gzipped to clients that accept it (which
+files: server.compression; Plotly: 4.8 MB raw, 1.5 MB gzipped). Every answer carries an ETag and
+Last-Modified, so a revisit costs a 304. `asset_url()` (a template global) adds ?v=<content hash>;
+such fingerprinted URLs are cached for a year without revalidation, since a new file gets a new URL.
+`warm()` does all of this ahead of the first page view (hashing and gzipping Plotly takes about
+0.25 s, nearly all of it gzip).
 """
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import importlib.util
 import mimetypes
@@ -20,6 +20,8 @@ from pathlib import Path
 
 from flask import Blueprint, Response, abort, current_app, request
 from werkzeug.security import safe_join
+
+from server.compression import STATIC_LEVEL, accepts_gzip, gzip_bytes, worth_gzipping
 
 bp = Blueprint("assets", __name__)
 
@@ -36,7 +38,6 @@ TYPES = {
     ".ico": "image/x-icon",
     ".woff2": "font/woff2",
 }
-COMPRESSIBLE = ("text/", "application/json", "image/svg+xml")
 YEAR = 365 * 24 * 3600
 
 
@@ -57,7 +58,7 @@ class Asset:
             return None
         with self._lock:
             if self._gzipped is None:
-                self._gzipped = gzip.compress(self.raw, 6, mtime=0)
+                self._gzipped = gzip_bytes(self.raw, STATIC_LEVEL)
             return self._gzipped
 
 
@@ -89,7 +90,7 @@ def load(path: Path) -> Asset:
         etag=hashlib.sha256(raw).hexdigest()[:20],
         modified=stat.st_mtime,
         mimetype=mimetype,
-        compressible=mimetype.startswith(COMPRESSIBLE) and len(raw) > 1024,
+        compressible=worth_gzipping(mimetype, len(raw)),
     )
     with _lock:
         cached = _cache.get(str(path))
@@ -106,10 +107,6 @@ def warm(static_folder: str | Path, compress: bool = True) -> None:
         asset = load(path)
         if compress:
             asset.gzipped()
-
-
-def accepts_gzip() -> bool:
-    return request.accept_encodings["gzip"] > 0
 
 
 def serve(path: Path) -> Response:

@@ -1,16 +1,29 @@
-"""In-process wake-ups: a trainer tells this process's streams that a run changed.
+"""How a stored epoch reaches viewers, in the embedded mode: this process's notifier plus a store watcher.
 
-A run trained by another process changes only in the store: server.watcher looks there for this
-process's viewers and wakes them through the same notifier. Each run has its own condition, so an
-epoch of one run does not wake the viewers of every other run. A version number per run closes the
-gap between a stream reading the store and going to sleep: if it moved meanwhile, it does not sleep.
+Contract: whoever changes a run in the store (server.recorder stores an epoch, server.training_local
+starts, stops or ends a run) calls `Notifier.changed(run_id)`; a stream (server.sse) opens
+`Notifier.watch(run_id)`, reads `version`, reads the store, then `wait(version, timeout)`. The events
+themselves always come from the store; this module only says when to look again.
+
+- `Notifier`: in-process wake-ups. Each run has its own condition, so an epoch of one run does not wake
+  the viewers of every other run. A version number per run closes the gap between a stream reading the
+  store and going to sleep: if it moved meanwhile, it does not sleep.
+- `StoreWatcher`: runs trained by another process change only in the store. One thread per process
+  looks there for every run this process's viewers watch, in one query every PLAYGROUND_POLL seconds
+  (default 0.05), and wakes the viewers of the runs that changed through the same notifier. Cost: one
+  small query per interval, whatever the number of viewers, and nothing at all when nobody watches.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+from server.store import Store
+
+log = logging.getLogger(__name__)
 
 
 class _Watched:
@@ -71,3 +84,33 @@ class Notifier:
         """How many streams of this process are open (for tests and /healthz)."""
         with self._lock:
             return sum(entry.watchers for entry in self._runs.values())
+
+
+class StoreWatcher:
+    def __init__(self, store: Store, notifier: Notifier, interval: float) -> None:
+        self.store = store
+        self.notifier = notifier
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="store-watcher", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def _watch(self) -> None:
+        seen: dict[str, tuple] = {}
+        while not self._stop.wait(self.interval):
+            try:
+                run_ids = self.notifier.watched()
+                states = self.store.states(run_ids) if run_ids else {}
+                for run_id, state in states.items():
+                    if seen.get(run_id) != state:
+                        self.notifier.changed(run_id)
+                seen = states
+            except Exception:  # a busy or broken store: streams still wake on their own fallback timer
+                log.exception("watching the store failed")

@@ -1,7 +1,9 @@
-"""Gzip for the app's own larger answers (page HTML, API JSON such as a run's views).
+"""Gzip: which answers are worth compressing (one rule for static files and the app's own answers),
+and the after_request hook that compresses the app's larger answers (page HTML, API JSON, CSV).
 
-Static files are gzipped once in server.assets; event streams are never compressed (a compressor
-would hold events back until its buffer fills).
+Static files are gzipped once per file and kept in memory by server.assets, using `worth_gzipping`
+and `gzip_bytes` from here; the hook leaves them alone (they already carry Content-Encoding). Event
+streams are never compressed (a compressor would hold events back until its buffer fills).
 """
 
 from __future__ import annotations
@@ -10,8 +12,25 @@ import gzip
 
 from flask import Response, request
 
-MIN_SIZE = 1400  # below about one packet, compression does not pay
-TYPES = ("text/html", "application/json", "text/csv")
+COMPRESSIBLE = ("text/", "application/json", "image/svg+xml")  # media types (prefixes) gzip shrinks
+MIN_SIZE = 1400  # bytes; below about one packet, compression does not pay
+STATIC_LEVEL = 6  # a static file is gzipped once, so a higher level pays
+RESPONSE_LEVEL = 5  # the app's answers are gzipped on every request
+
+
+def worth_gzipping(mimetype: str, size: int) -> bool:
+    """Whether a body of this type and size should go out gzipped (to clients that accept it)."""
+    return mimetype.startswith(COMPRESSIBLE) and size >= MIN_SIZE
+
+
+def gzip_bytes(data: bytes, level: int) -> bytes:
+    """Gzipped bytes without a timestamp, so the same input always gives the same output (ETags)."""
+    return gzip.compress(data, level, mtime=0)
+
+
+def accepts_gzip() -> bool:
+    """Whether this request's client takes gzipped answers."""
+    return request.accept_encodings["gzip"] > 0
 
 
 def gzip_response(response: Response) -> Response:
@@ -21,14 +40,13 @@ def gzip_response(response: Response) -> Response:
         or response.is_streamed
         or response.direct_passthrough
         or "Content-Encoding" in response.headers
-        or response.mimetype not in TYPES
-        or request.accept_encodings["gzip"] <= 0
+        or not accepts_gzip()
     ):
         return response
     body = response.get_data()
-    if len(body) < MIN_SIZE:
+    if not worth_gzipping(response.mimetype or "", len(body)):
         return response
-    response.set_data(gzip.compress(body, 5, mtime=0))
+    response.set_data(gzip_bytes(body, RESPONSE_LEVEL))
     response.headers["Content-Encoding"] = "gzip"
     response.vary.add("Accept-Encoding")
     return response

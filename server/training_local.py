@@ -1,15 +1,30 @@
-"""The job runner: a bounded pool of training threads fed by the shared queue in the store.
+"""Where a run waits and trains, in the embedded mode: a queue in the store, training threads in every
+web process.
 
-POST /api/runs stores a queued run in the one queue all processes share (server.shared_queue; past
-its capacity: QueueFull); the first free training thread of any process claims the oldest waiting
-run and trains it with core.training.train, handing every epoch to a Recorder (which stores it and
-wakes this process's streams). A run ends `done`, `stopped` (on request, or past the wall-clock cap
-PLAYGROUND_RUN_SECONDS), `failed` (diverged: the reason says why; any other error: a generic reason,
-details in the server log) or `interrupted` (the server shut down). Nothing a run does can kill a
-training thread.
+Contract (what the API uses): `Runner.submit()` stores a queued run or raises QueueFull; `stop()` stops
+a queued or running run, whichever process has it; `counts()` says what this process trains and how
+many runs wait; `start()` and `shutdown()` bracket the process's life.
 
-A keeper thread writes this process's heartbeat (and the shared queue's) and interrupts the runs of
-dead processes.
+The queue. A new run waits in the store as `queued` with the owner QUEUE_OWNER instead of the process
+that accepted it, so:
+- the queue limit counts every waiting run, whichever gunicorn worker took the POST (past it: QueueFull);
+- queue positions (Store.queue_position and Store.states count the queued runs of one owner) are
+  positions in the one global queue;
+- any process with a free training thread claims the oldest waiting run (Store.claim: a conditional
+  UPDATE, so only one process can move a run out of `queued`), and no run waits behind a busy worker
+  while another is idle.
+
+Training. A claimed run trains with core.training.train on one of this process's PLAYGROUND_WORKERS
+threads, which hands every epoch to a Recorder (it stores the epoch and wakes this process's streams).
+A run ends `done`, `stopped` (on request, or past the wall-clock cap PLAYGROUND_RUN_SECONDS), `failed`
+(diverged: the reason says why; any other error: a generic reason, details in the server log) or
+`interrupted` (the server shut down). Nothing a run does can kill a training thread.
+
+Liveness. A keeper thread writes this process's heartbeat and interrupts the runs of dead processes
+(server.recovery). It also keeps the queue alive like a process: every process writes a heartbeat for
+QUEUE_OWNER under a host name no process has, so recovery judges the queue by its heartbeat alone.
+When every process is gone for longer than the staleness limit, the next process to start interrupts
+the waiting runs, as it does the runs of any dead process; the last process to shut down does the same.
 """
 
 from __future__ import annotations
@@ -26,7 +41,6 @@ from server.broadcast_local import Notifier
 from server.recorder import Recorder
 from server.recovery import Identity, is_dead, recover
 from server.run_json import config_from_dict, new_run_id
-from server.shared_queue import QUEUE_OWNER, keep_alive
 from server.store import Store
 
 log = logging.getLogger(__name__)
@@ -36,6 +50,13 @@ SHUTDOWN_REASON = "The server shut down while this run was training; the epochs 
 STOP_CHECK_SECONDS = 0.25  # how often a trainer asks the store whether another process stopped its run
 RETRY_AFTER_SECONDS = 10
 CLAIM_POLL_SECONDS = 0.2  # how often an idle training thread looks for runs other processes queued
+QUEUE_OWNER = "queue:shared"  # the owner of every waiting run
+QUEUE_HOST = "(every process)"  # the queue's heartbeat host: no process has it, so no pid check
+
+
+def keep_alive(store: Store) -> None:
+    """The queue's heartbeat: written by every live process."""
+    store.beat(QUEUE_OWNER, QUEUE_HOST, 0)
 
 
 class QueueFull(RuntimeError):
