@@ -19,7 +19,7 @@ from server import run_views
 from server.datasets import datasets_json
 from server.errors import ApiError
 from server.openapi import openapi_spec
-from server.run_json import config_from_dict, run_json, urls
+from server.run_json import config_from_dict, public_run, urls
 from server.sse import disconnect_probe, parse_last_event_id, run_events
 from server.store import ACTIVE, Store
 from server.training_local import RETRY_AFTER_SECONDS, QueueFull, Runner
@@ -69,11 +69,6 @@ def get_run(run_id: str) -> dict:
     return run
 
 
-def public_run(run: dict) -> dict:
-    position = store().queue_position(run["id"]) if run["status"] == "queued" else None
-    return run_json(run, store().metrics(run["id"]), position)
-
-
 def no_cache(response: Response) -> Response:
     response.headers["Cache-Control"] = "no-cache"
     return response
@@ -104,7 +99,7 @@ def start_run() -> tuple[Response, int, dict]:
 
 @bp.get("/runs/<run_id:run_id>")
 def show_run(run_id: str) -> Response:
-    return no_cache(jsonify(public_run(get_run(run_id))))
+    return no_cache(jsonify(public_run(store(), get_run(run_id))))
 
 
 @bp.get("/runs/<run_id:run_id>/events")
@@ -143,7 +138,7 @@ def stop_run(run_id: str) -> Response:
         while store().status(run_id)[0] in ACTIVE and time.monotonic() < deadline:
             time.sleep(0.02)
         run = get_run(run_id)
-    return no_cache(jsonify(public_run(run)))
+    return no_cache(jsonify(public_run(store(), run)))
 
 
 @bp.post("/runs/<run_id:run_id>/predict")

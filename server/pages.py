@@ -19,8 +19,8 @@ from flask.blueprints import BlueprintSetupState
 
 from core.config import DATASETS, ConfigError, defaults_for, parse_query
 from server import assets
-from server.api import public_run
 from server.datasets import datasets_json
+from server.run_json import public_run
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,8 @@ def index() -> str:
 
 @bp.get("/runs/<run_id:run_id>")
 def run_page(run_id: str) -> str | Response:
-    run = current_app.extensions["playground"].store.get_run(run_id)
+    store = current_app.extensions["playground"].store
+    run = store.get_run(run_id)
     if run is None:
         return not_found(
             "Run not found", f"There is no run {run_id} here: check the link you were given, or start one."
@@ -61,7 +62,7 @@ def run_page(run_id: str) -> str | Response:
         "config": run["config"],
         "query_error": None,
         "run_id": run_id,
-        "run": public_run(run),
+        "run": public_run(store, run),
         "datasets": _datasets(),
     }
     return render_template("run.html", page=page)
