@@ -7,8 +7,9 @@ be shared between threads). Status changes are conditional UPDATEs, so two proce
 move the same run (for example "stop" racing "start").
 
 When SQLite cannot answer (the file stays locked longer than the busy timeout, or it is read-only),
-every statement on the store's connections raises StoreUnavailable: the API answers it with a 503
-and a sentence, never a trace. A failed write is rolled back whole, so the file is never left half-written.
+every statement on the store's connections raises StoreUnavailable, a plain exception carrying a
+sentence that says so (the web server maps it to a 503, never a trace). A failed write is rolled
+back whole, so the file is never left half-written.
 """
 
 from __future__ import annotations
@@ -23,8 +24,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from server.errors import ApiError
-
 ACTIVE = ("queued", "running")
 FINAL = ("done", "stopped", "failed", "interrupted")
 BUSY_TIMEOUT_SECONDS = 10.0
@@ -35,11 +34,13 @@ READ_ONLY_MESSAGE = "The run store is read-only at the moment: runs can be viewe
 BROKEN_MESSAGE = "The run store cannot be reached at the moment; try again later."
 
 
-class StoreUnavailable(ApiError):
-    """SQLite could not answer (busy, read-only, disk trouble): a 503 with a sentence, retry later."""
+class StoreUnavailable(Exception):
+    """SQLite could not answer (busy, read-only, disk trouble) for now; `message` says so in a sentence
+    for whoever asked (the web server answers it with a 503 and Retry-After, see server.errors)."""
 
     def __init__(self, message: str) -> None:
-        super().__init__(503, message, headers={"Retry-After": "2"})
+        super().__init__(message)
+        self.message = message
 
 
 def unavailable(error: sqlite3.OperationalError) -> StoreUnavailable:
