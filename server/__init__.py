@@ -80,7 +80,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(assets.bp)
     errors.register(app)
-    ratelimit.install(app)
+    ratelimit.init_app(app)
     app.after_request(gzip_response)
     app.after_request(add_security_headers)
     app.jinja_env.globals.update(asset_url=assets.asset_url, vendor_url=assets.vendor_url)

@@ -19,6 +19,7 @@ from server import run_views
 from server.datasets import datasets_json
 from server.errors import ApiError
 from server.openapi import openapi_spec
+from server.ratelimit import limiter, run_started, runs_per_client
 from server.run_json import config_from_dict, public_run, urls
 from server.sse import disconnect_probe, parse_last_event_id, run_events
 from server.store import ACTIVE, Store
@@ -75,6 +76,7 @@ def no_cache(response: Response) -> Response:
 
 
 @bp.post("/runs")
+@limiter.limit(runs_per_client, deduct_when=run_started)
 def start_run() -> tuple[Response, int, dict]:
     try:
         config = parse_config(read_json(), current_app.config["LIMITS"])
