@@ -12,7 +12,6 @@ from typing import Any
 from flask import Flask, jsonify
 from werkzeug.routing import BaseConverter
 
-from core.config import DEFAULT_LIMITS
 from server import api, assets, errors, pages, ratelimit
 from server.broadcast_local import Notifier, StoreWatcher
 from server.compression import gzip_response
@@ -22,12 +21,13 @@ from server.settings import check, from_env
 from server.store import Store
 from server.training_local import Runner
 
-ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE_FOLDER = Path(__file__).resolve().parent.parent / "templates"
 
 
 @dataclass
 class Playground:
-    """What the views share: the store, this process's notifier, runner and store watcher."""
+    """What the views share: the store; where runs wait and train (server.training_local); how stored
+    epochs reach this process's viewers (server.broadcast_local: notifier and store watcher)."""
 
     store: Store
     notifier: Notifier
@@ -46,16 +46,12 @@ class RunIdConverter(BaseConverter):
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    """The app, with settings from the environment (see server.settings) under `config`."""
+    """The app. Its settings are server.settings' table, read from the environment, with `config` laid
+    over them (the same keys); nothing else is defaulted here but the SQLite file's place."""
     settings = from_env()
     settings.update(config or {})
-    app = Flask(
-        __name__, static_folder=None, template_folder=str(settings.get("TEMPLATE_FOLDER", ROOT / "templates"))
-    )
+    app = Flask(__name__, static_folder=None, template_folder=TEMPLATE_FOLDER)  # static: server.assets
     app.config.update(settings)
-    app.config.setdefault("LIMITS", DEFAULT_LIMITS)
-    app.config.setdefault("SSE_FALLBACK", 1.0)  # a stream reads the store at least this often
-    app.config.setdefault("STATIC_ROOT", str(ROOT / "static"))
     if not app.config["DATABASE"]:
         app.config["DATABASE"] = os.path.join(app.instance_path, "playground.sqlite3")
     check(app.config)

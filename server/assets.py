@@ -18,12 +18,14 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from flask import Blueprint, Response, abort, current_app, request
+from flask import Blueprint, Response, abort, request
 from werkzeug.security import safe_join
 
 from server.compression import STATIC_LEVEL, accepts_gzip, gzip_bytes, worth_gzipping
 
 bp = Blueprint("assets", __name__)
+
+STATIC_FOLDER = Path(__file__).resolve().parent.parent / "static"
 
 TYPES = {
     ".js": "text/javascript",
@@ -100,9 +102,9 @@ def load(path: Path) -> Asset:
     return asset
 
 
-def warm(static_folder: str | Path, compress: bool = True) -> None:
+def warm(compress: bool = True) -> None:
     """Load every static file and Plotly into the cache now (and gzip them), so no visitor waits."""
-    paths = [path for path in sorted(Path(static_folder).rglob("*")) if path.is_file()] + [plotly_path()]
+    paths = [path for path in sorted(STATIC_FOLDER.rglob("*")) if path.is_file()] + [plotly_path()]
     for path in paths:
         asset = load(path)
         if compress:
@@ -128,7 +130,7 @@ def serve(path: Path) -> Response:
 
 def asset_url(filename: str) -> str:
     """/static/<filename>?v=<hash>: a URL that changes when the file does (for templates)."""
-    path = safe_join(static_root(), filename)
+    path = safe_join(str(STATIC_FOLDER), filename)
     if path is None or not Path(path).is_file():
         return f"/static/{filename}"
     return f"/static/{filename}?v={load(Path(path)).etag[:12]}"
@@ -138,13 +140,9 @@ def vendor_url() -> str:
     return f"/vendor/plotly.min.js?v={load(plotly_path()).etag[:12]}"
 
 
-def static_root() -> str:
-    return current_app.config["STATIC_ROOT"]
-
-
 @bp.get("/static/<path:filename>")
 def static_file(filename: str) -> Response:
-    path = safe_join(static_root(), filename)
+    path = safe_join(str(STATIC_FOLDER), filename)
     if path is None or not Path(path).is_file():
         abort(404)
     return serve(Path(path))

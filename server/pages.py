@@ -92,8 +92,8 @@ def _warm_up(state: BlueprintSetupState) -> None:
         for name in app.jinja_env.list_templates():
             app.jinja_env.get_template(name)
         datasets_json(app.config["LIMITS"])
-        assets.warm(app.config["STATIC_ROOT"], compress=False)
+        assets.warm(compress=False)
     except Exception:  # the first page view then does it (and reports the problem)
         log.exception("warming up the page caches failed")
         return
-    threading.Thread(target=assets.warm, args=(app.config["STATIC_ROOT"],), name="gzip", daemon=True).start()
+    threading.Thread(target=assets.warm, name="gzip", daemon=True).start()
