@@ -22,7 +22,7 @@ from server.openapi import openapi_spec
 from server.ratelimit import limiter, run_started, runs_per_client
 from server.run_json import config_from_dict, public_run, urls
 from server.sse import disconnect_probe, parse_last_event_id, run_events
-from server.store import ACTIVE, Store
+from server.store import ACTIVE, Status, Store
 from server.training_local import RETRY_AFTER_SECONDS, QueueFull, Runner
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -94,7 +94,7 @@ def start_run() -> tuple[Response, int, dict]:
         "events": links["events"],
         "config": config.to_dict(),
         "query": config.to_query(),
-        "status": "queued",
+        "status": Status.QUEUED,
     }
     return jsonify(body), 201, {"Location": f"/api/runs/{run_id}"}
 

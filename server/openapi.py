@@ -8,8 +8,7 @@ from typing import Any
 from core.config import DATASETS, INITS, Limits
 from server.run_json import RUN_ID
 from server.run_views import MAX_PREDICT_ROWS, POINT_RANGE
-
-STATUSES = ["queued", "running", "done", "stopped", "failed", "interrupted"]
+from server.store import Status
 
 
 def _error(description: str, retry_after: bool = False) -> dict[str, Any]:
@@ -77,7 +76,7 @@ def _run_schema() -> dict[str, Any]:
         "required": ["id", "status", "config", "query", "epochs", "total_epochs", "url", "events"],
         "properties": {
             "id": {"type": "string", "pattern": f"^{RUN_ID}$"},
-            "status": {"type": "string", "enum": STATUSES},
+            "status": {"type": "string", "enum": [status.value for status in Status]},
             "config": {"type": "object"},
             "query": {"type": "string"},
             "epochs": {"type": "array", "items": {"type": "object"}},
@@ -268,7 +267,7 @@ def openapi_spec(limits: Limits, max_body: int = 1_000_000) -> dict[str, Any]:
                         "events": {"type": "string"},
                         "config": {"type": "object"},
                         "query": {"type": "string"},
-                        "status": {"type": "string", "enum": ["queued"]},
+                        "status": {"type": "string", "enum": [Status.QUEUED.value]},
                     },
                 },
                 "Run": _run_schema(),

@@ -11,7 +11,7 @@ from typing import Any
 
 from core.config import Config, defaults_for
 from core.network import parameter_count
-from server.store import Store
+from server.store import Status, Store
 
 # secrets.token_urlsafe(9): 72 random bits in 12 URL-safe characters.
 RUN_ID = r"[A-Za-z0-9_-]{12}"
@@ -67,6 +67,6 @@ def public_run(store: Store, run: dict[str, Any]) -> dict[str, Any]:
         "parameter_count": parameter_count(sizes),
         **urls(run["id"]),
     }
-    if run["status"] == "queued":
+    if run["status"] == Status.QUEUED:
         data["position"] = store.queue_position(run["id"])
     return data

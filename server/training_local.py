@@ -41,7 +41,7 @@ from server.broadcast_local import Notifier
 from server.recorder import Recorder
 from server.recovery import Identity, is_dead, recover
 from server.run_json import config_from_dict, new_run_id
-from server.store import Store
+from server.store import Status, Store
 
 log = logging.getLogger(__name__)
 
@@ -181,7 +181,7 @@ class Runner:
             except Exception:  # the store itself failed: log it, try once more to end the run, go on
                 log.exception("run %s: could not record the run", run_id)
                 try:
-                    self.store.finish(run_id, "failed", GENERIC_FAILURE)
+                    self.store.finish(run_id, Status.FAILED, GENERIC_FAILURE)
                 except Exception:
                     log.exception("run %s: could not mark it failed", run_id)
             finally:
@@ -198,13 +198,14 @@ class Runner:
 
     def _train(self, run_id: str) -> None:
         run = self.store.get_run(run_id)
-        if run is None or run["status"] != "running":
+        if run is None or run["status"] != Status.RUNNING:
             return  # ended while it waited (say, interrupted by a process that thought we were dead)
         self.notifier.changed(run_id)
         flag = self._stops[run_id] = threading.Event()
         try:
             status, reason, last = self._epochs(run_id, run["config"], flag)
-            test = (last.test_loss, last.test_acc) if last is not None and status == "done" else (None, None)
+            done = last is not None and status == Status.DONE
+            test = (last.test_loss, last.test_acc) if done else (None, None)
             self.store.finish(run_id, status, reason, *test)
         finally:
             del self._stops[run_id]
@@ -236,31 +237,31 @@ class Runner:
                 recorder.add(result)
                 last = result
         except Diverged as error:
-            outcome = ("failed", str(error))
+            outcome = (Status.FAILED, str(error))
         except Exception:
             log.exception("run %s failed", run_id)
-            outcome = ("failed", GENERIC_FAILURE)
+            outcome = (Status.FAILED, GENERIC_FAILURE)
         try:
             recorder.close()  # every epoch is stored before the run's status changes
         except Exception:
             log.exception("run %s: could not record its epochs", run_id)
-            outcome = ("failed", GENERIC_FAILURE)
+            outcome = (Status.FAILED, GENERIC_FAILURE)
         if outcome is not None:
             return *outcome, last
         if last is not None and last.test_acc is not None:
-            return "done", None, last
+            return Status.DONE, None, last
         if self._closing.is_set():
-            return "interrupted", SHUTDOWN_REASON, last
+            return Status.INTERRUPTED, SHUTDOWN_REASON, last
         if timed_out:
             reason = f"Time limit of {self.run_seconds:g} s reached; the epochs recorded so far are kept."
-            return "stopped", reason, last
-        return "stopped", "Stopped on request.", last
+            return Status.STOPPED, reason, last
+        return Status.STOPPED, "Stopped on request.", last
 
     def _queued_changed(self) -> None:
         """Queue positions moved: wake this process's streams of the runs still waiting (other
         processes' streams notice through their store watcher)."""
         for run_id, status, _ in self.store.active_runs():
-            if status == "queued":
+            if status == Status.QUEUED:
                 self.notifier.changed(run_id)
 
     # --- the keeper thread ---------------------------------------------------------------------
