@@ -11,7 +11,6 @@ import logging
 from html import escape
 
 from flask import Flask, Response, jsonify, render_template, request
-from jinja2 import TemplateNotFound
 from werkzeug.exceptions import HTTPException
 
 from server.store import StoreUnavailable
@@ -84,11 +83,8 @@ def page_response(code: int, title: str, text: str) -> Response:
 
 
 def not_found_page(title: str, message: str) -> Response:
-    """The page helper's 404 template when there is one, else the small built-in page."""
-    try:
-        return Response(render_template("404.html", title=title, message=message), status=404)
-    except TemplateNotFound:
-        return page_response(404, title, message)
+    """templates/404.html with status 404, for the page routes (the API answers JSON instead)."""
+    return Response(render_template("404.html", title=title, message=message), status=404)
 
 
 def register(app: Flask) -> None:

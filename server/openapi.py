@@ -96,6 +96,38 @@ def _run_schema() -> dict[str, Any]:
     }
 
 
+def _epoch_data_schema() -> dict[str, Any]:
+    number = {"type": "number"}
+    return {
+        "description": "The data of an `epoch` event: the epoch's metrics (test figures after the last "
+        "epoch), the view the page draws live (`grid` for 2D runs, `confusion` for MNIST) and when the "
+        "epoch was stored.",
+        "type": "object",
+        "required": ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "seconds", "recorded_at"],
+        "properties": {
+            "epoch": {"type": "integer", "minimum": 1},
+            "train_loss": number,
+            "train_acc": number,
+            "val_loss": number,
+            "val_acc": number,
+            "seconds": {**number, "description": "How long the epoch took to train."},
+            "test_loss": number,
+            "test_acc": number,
+            "grid": {"type": "object", "description": "2D runs: the packed decision grid (core.views)."},
+            "confusion": {
+                "type": "array",
+                "items": {"type": "array", "items": {"type": "integer"}},
+                "description": "MNIST runs: validation counts[true][predicted].",
+            },
+            "recorded_at": {
+                **number,
+                "description": "When the epoch was stored, in Unix seconds: a viewer's clock minus this is "
+                "the event's delivery delay (bench/load.py measures it).",
+            },
+        },
+    }
+
+
 def openapi_spec(limits: Limits, max_body: int = 1_000_000) -> dict[str, Any]:
     run_id = {
         "name": "run_id",
@@ -273,15 +305,16 @@ def openapi_spec(limits: Limits, max_body: int = 1_000_000) -> dict[str, Any]:
                 "Run": _run_schema(),
                 "Event": {
                     "description": "One event: `status` and `done` data {status, position?, reason?, "
-                    "test_acc?}; `epoch` (id = the epoch) data: the metrics and the epoch's view.",
+                    "test_acc?}; `epoch` (id = the epoch) data: an EpochData object.",
                     "type": "object",
                     "required": ["event", "data"],
                     "properties": {
                         "event": {"type": "string", "enum": ["status", "epoch", "done"]},
                         "id": {"type": "string", "pattern": "^[0-9]+$"},
-                        "data": {"type": "string", "minLength": 2},
+                        "data": {"type": "string", "minLength": 2, "description": "JSON."},
                     },
                 },
+                "EpochData": _epoch_data_schema(),
                 "PredictRequest": {
                     "description": "pixels (MNIST runs) or points (2D runs), not both.",
                     "type": "object",
