@@ -1,7 +1,8 @@
 """Errors: JSON with a sentence (and the field at fault) for the API, a small HTML page for pages.
 
-Whatever goes wrong, a client never sees a traceback: unexpected exceptions are logged here and
-answered with a generic 500.
+Whatever goes wrong, a client never sees a traceback: a run store that cannot answer for now
+(server.store.StoreUnavailable) is a 503 with its sentence and Retry-After, whatever the path;
+unexpected exceptions are logged here and answered with a generic 500.
 """
 
 from __future__ import annotations
@@ -10,10 +11,13 @@ import logging
 from html import escape
 
 from flask import Flask, Response, jsonify, render_template, request
-from jinja2 import TemplateNotFound
 from werkzeug.exceptions import HTTPException
 
+from server.store import StoreUnavailable
+
 log = logging.getLogger(__name__)
+
+STORE_RETRY_AFTER_SECONDS = 2  # a store busy or read-only for a moment: when to ask again
 
 
 class ApiError(Exception):
@@ -79,17 +83,18 @@ def page_response(code: int, title: str, text: str) -> Response:
 
 
 def not_found_page(title: str, message: str) -> Response:
-    """The page helper's 404 template when there is one, else the small built-in page."""
-    try:
-        return Response(render_template("404.html", title=title, message=message), status=404)
-    except TemplateNotFound:
-        return page_response(404, title, message)
+    """templates/404.html with status 404, for the page routes (the API answers JSON instead)."""
+    return Response(render_template("404.html", title=title, message=message), status=404)
 
 
 def register(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def api_error(error: ApiError) -> Response:
         return error_response(error.status, error.message, error.field, error.headers)
+
+    @app.errorhandler(StoreUnavailable)
+    def store_unavailable(error: StoreUnavailable) -> Response:
+        return error_response(503, error.message, headers={"Retry-After": str(STORE_RETRY_AFTER_SECONDS)})
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:

@@ -8,10 +8,9 @@ from typing import Any
 
 from core.config import DATASETS, FIELDS, Field, Limits
 from core.datasets import TWO_D_SETS
-from server.insights import MAX_PREDICT_ROWS, POINT_RANGE
-from server.runs import RUN_ID
-
-STATUSES = ["queued", "running", "done", "stopped", "failed", "interrupted"]
+from server.run_json import RUN_ID
+from server.run_views import MAX_PREDICT_ROWS, POINT_RANGE
+from server.store import Status
 
 
 def _error(description: str, retry_after: bool = False) -> dict[str, Any]:
@@ -82,7 +81,7 @@ def _run_schema() -> dict[str, Any]:
         "required": ["id", "status", "config", "query", "epochs", "total_epochs", "url", "events"],
         "properties": {
             "id": {"type": "string", "pattern": f"^{RUN_ID}$"},
-            "status": {"type": "string", "enum": STATUSES},
+            "status": {"type": "string", "enum": [status.value for status in Status]},
             "config": {"type": "object"},
             "query": {"type": "string"},
             "epochs": {"type": "array", "items": {"type": "object"}},
@@ -98,6 +97,38 @@ def _run_schema() -> dict[str, Any]:
             "parameter_count": {"type": "integer"},
             "url": {"type": "string"},
             "events": {"type": "string"},
+        },
+    }
+
+
+def _epoch_data_schema() -> dict[str, Any]:
+    number = {"type": "number"}
+    return {
+        "description": "The data of an `epoch` event: the epoch's metrics (test figures after the last "
+        "epoch), the view the page draws live (`grid` for 2D runs, `confusion` for MNIST) and when the "
+        "epoch was stored.",
+        "type": "object",
+        "required": ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "seconds", "recorded_at"],
+        "properties": {
+            "epoch": {"type": "integer", "minimum": 1},
+            "train_loss": number,
+            "train_acc": number,
+            "val_loss": number,
+            "val_acc": number,
+            "seconds": {**number, "description": "How long the epoch took to train."},
+            "test_loss": number,
+            "test_acc": number,
+            "grid": {"type": "object", "description": "2D runs: the packed decision grid (core.views)."},
+            "confusion": {
+                "type": "array",
+                "items": {"type": "array", "items": {"type": "integer"}},
+                "description": "MNIST runs: validation counts[true][predicted].",
+            },
+            "recorded_at": {
+                **number,
+                "description": "When the epoch was stored, in Unix seconds: a viewer's clock minus this is "
+                "the event's delivery delay (bench/load.py measures it).",
+            },
         },
     }
 
@@ -273,21 +304,22 @@ def openapi_spec(limits: Limits, max_body: int = 1_000_000) -> dict[str, Any]:
                         "events": {"type": "string"},
                         "config": {"type": "object"},
                         "query": {"type": "string"},
-                        "status": {"type": "string", "enum": ["queued"]},
+                        "status": {"type": "string", "enum": [Status.QUEUED.value]},
                     },
                 },
                 "Run": _run_schema(),
                 "Event": {
                     "description": "One event: `status` and `done` data {status, position?, reason?, "
-                    "test_acc?}; `epoch` (id = the epoch) data: the metrics and the epoch's view.",
+                    "test_acc?}; `epoch` (id = the epoch) data: an EpochData object.",
                     "type": "object",
                     "required": ["event", "data"],
                     "properties": {
                         "event": {"type": "string", "enum": ["status", "epoch", "done"]},
                         "id": {"type": "string", "pattern": "^[0-9]+$"},
-                        "data": {"type": "string", "minLength": 2},
+                        "data": {"type": "string", "minLength": 2, "description": "JSON."},
                     },
                 },
+                "EpochData": _epoch_data_schema(),
                 "PredictRequest": {
                     "description": "pixels (MNIST runs) or points (2D runs), not both.",
                     "type": "object",

@@ -7,8 +7,9 @@ be shared between threads). Status changes are conditional UPDATEs, so two proce
 move the same run (for example "stop" racing "start").
 
 When SQLite cannot answer (the file stays locked longer than the busy timeout, or it is read-only),
-every statement on the store's connections raises StoreUnavailable: the API answers it with a 503
-and a sentence, never a trace. A failed write is rolled back whole, so the file is never left half-written.
+every statement on the store's connections raises StoreUnavailable, a plain exception carrying a
+sentence that says so (the web server maps it to a 503, never a trace). A failed write is rolled
+back whole, so the file is never left half-written.
 """
 
 from __future__ import annotations
@@ -20,13 +21,27 @@ import time
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from server.errors import ApiError
 
-ACTIVE = ("queued", "running")
-FINAL = ("done", "stopped", "failed", "interrupted")
+class Status(StrEnum):
+    """A run's status: queued, then running, then one of the final ones."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    STOPPED = "stopped"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
+
+
+ACTIVE = (Status.QUEUED, Status.RUNNING)
+FINAL = tuple(status for status in Status if status not in ACTIVE)
+# The active statuses as an SQL list, written into the statements: SQLite uses the partial index
+# runs_active only when a query's IN list matches it literally (not with ? parameters).
+ACTIVE_SQL = "(" + ", ".join(f"'{status}'" for status in ACTIVE) + ")"
 BUSY_TIMEOUT_SECONDS = 10.0
 CACHE_KB = 256  # SQLite page cache per connection
 
@@ -35,11 +50,13 @@ READ_ONLY_MESSAGE = "The run store is read-only at the moment: runs can be viewe
 BROKEN_MESSAGE = "The run store cannot be reached at the moment; try again later."
 
 
-class StoreUnavailable(ApiError):
-    """SQLite could not answer (busy, read-only, disk trouble): a 503 with a sentence, retry later."""
+class StoreUnavailable(Exception):
+    """SQLite could not answer (busy, read-only, disk trouble) for now; `message` says so in a sentence
+    for whoever asked (the web server answers it with a 503 and Retry-After, see server.errors)."""
 
     def __init__(self, message: str) -> None:
-        super().__init__(503, message, headers={"Retry-After": "2"})
+        super().__init__(message)
+        self.message = message
 
 
 def unavailable(error: sqlite3.OperationalError) -> StoreUnavailable:
@@ -63,13 +80,13 @@ class _Connection(sqlite3.Connection):
             raise unavailable(error) from error
 
 
-SCHEMA = """
+SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS runs (
     id TEXT PRIMARY KEY,
     config TEXT NOT NULL,              -- normalised config, JSON
     query TEXT NOT NULL,               -- its canonical query string
-    status TEXT NOT NULL,              -- queued, running, done, stopped, failed, interrupted
-    owner TEXT NOT NULL,               -- the process that trains it (see server.owners)
+    status TEXT NOT NULL,              -- a Status
+    owner TEXT NOT NULL,               -- the process that trains it (see server.recovery)
     total_epochs INTEGER NOT NULL,
     epochs_done INTEGER NOT NULL DEFAULT 0,
     stop_requested INTEGER NOT NULL DEFAULT 0,
@@ -80,7 +97,7 @@ CREATE TABLE IF NOT EXISTS runs (
     test_loss REAL,
     test_acc REAL
 );
-CREATE INDEX IF NOT EXISTS runs_active ON runs (status, owner) WHERE status IN ('queued', 'running');
+CREATE INDEX IF NOT EXISTS runs_active ON runs (status, owner) WHERE status IN {ACTIVE_SQL};
 CREATE TABLE IF NOT EXISTS epochs (
     run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
     epoch INTEGER NOT NULL,
@@ -190,13 +207,14 @@ class Store:
         insert share one write lock, so the limit holds across processes."""
         with self._write() as db:
             if places is not None:
-                waiting = db.execute("SELECT COUNT(*) FROM runs WHERE status = 'queued'").fetchone()[0]
+                count = f"SELECT COUNT(*) FROM runs WHERE status = '{Status.QUEUED}'"
+                waiting = db.execute(count).fetchone()[0]
                 if waiting >= places:
                     return False
             db.execute(
                 "INSERT INTO runs (id, config, query, status, owner, total_epochs, created_at) "
-                "VALUES (?, ?, ?, 'queued', ?, ?, ?)",
-                (run_id, json.dumps(config), query, owner, total_epochs, time.time()),
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (run_id, json.dumps(config), query, Status.QUEUED, owner, total_epochs, time.time()),
             )
         return True
 
@@ -206,15 +224,15 @@ class Store:
         db = self.db()
         while True:
             row = db.execute(
-                "SELECT id, (SELECT COUNT(*) FROM runs WHERE status = 'queued' AND owner = ?) FROM runs "
-                "WHERE status = 'queued' AND owner = ? ORDER BY rowid LIMIT 1",
+                f"SELECT id, (SELECT COUNT(*) FROM runs WHERE status = '{Status.QUEUED}' AND owner = ?) "
+                f"FROM runs WHERE status = '{Status.QUEUED}' AND owner = ? ORDER BY rowid LIMIT 1",
                 (queue_owner, queue_owner),
             ).fetchone()
             if row is None:
                 return None, 0
             cursor = db.execute(
-                "UPDATE runs SET status = 'running', owner = ?, started_at = ? "
-                "WHERE id = ? AND status = 'queued'",
+                f"UPDATE runs SET status = '{Status.RUNNING}', owner = ?, started_at = ? "
+                f"WHERE id = ? AND status = '{Status.QUEUED}'",
                 (owner, time.time(), row[0]),
             )
             if cursor.rowcount == 1:
@@ -240,8 +258,8 @@ class Store:
         for start in range(0, len(run_ids), 500):  # SQLite caps the number of ? parameters
             chunk = run_ids[start : start + 500]
             rows = self.db().execute(
-                "SELECT this.id, this.status, this.epochs_done, CASE WHEN this.status = 'queued' THEN "
-                "(SELECT COUNT(*) FROM runs AS other WHERE other.status = 'queued' "
+                f"SELECT this.id, this.status, this.epochs_done, CASE WHEN this.status = '{Status.QUEUED}' "
+                f"THEN (SELECT COUNT(*) FROM runs AS other WHERE other.status = '{Status.QUEUED}' "
                 "AND other.owner = this.owner AND other.rowid <= this.rowid) END "
                 f"FROM runs AS this WHERE this.id IN ({', '.join('?' * len(chunk))})",
                 chunk,
@@ -255,7 +273,7 @@ class Store:
             self.db()
             .execute(
                 "SELECT COUNT(*) FROM runs AS other, runs AS this "
-                "WHERE this.id = ? AND this.status = 'queued' AND other.status = 'queued' "
+                f"WHERE this.id = ? AND this.status = '{Status.QUEUED}' AND other.status = '{Status.QUEUED}' "
                 "AND other.owner = this.owner AND other.rowid <= this.rowid",
                 (run_id,),
             )
@@ -266,7 +284,7 @@ class Store:
     def finish(
         self,
         run_id: str,
-        status: str,
+        status: Status,
         reason: str | None = None,
         test_loss: float | None = None,
         test_acc: float | None = None,
@@ -276,7 +294,7 @@ class Store:
         with self._write() as db:
             cursor = db.execute(
                 "UPDATE runs SET status = ?, reason = ?, test_loss = ?, test_acc = ?, finished_at = ? "
-                "WHERE id = ? AND status IN ('queued', 'running')",
+                f"WHERE id = ? AND status IN {ACTIVE_SQL}",
                 (status, reason, test_loss, test_acc, time.time(), run_id),
             )
         return cursor.rowcount == 1
@@ -285,8 +303,8 @@ class Store:
         """queued -> stopped, whichever process queued it; False if it is not queued (any more)."""
         with self._write() as db:
             cursor = db.execute(
-                "UPDATE runs SET status = 'stopped', reason = ?, finished_at = ? "
-                "WHERE id = ? AND status = 'queued'",
+                f"UPDATE runs SET status = '{Status.STOPPED}', reason = ?, finished_at = ? "
+                f"WHERE id = ? AND status = '{Status.QUEUED}'",
                 (reason, time.time(), run_id),
             )
         return cursor.rowcount == 1
@@ -294,20 +312,20 @@ class Store:
     def request_stop(self, run_id: str) -> None:
         """Ask the owner to stop a running run (the owner may be another process)."""
         with self._write() as db:
-            db.execute("UPDATE runs SET stop_requested = 1 WHERE id = ? AND status = 'running'", (run_id,))
+            db.execute(
+                f"UPDATE runs SET stop_requested = 1 WHERE id = ? AND status = '{Status.RUNNING}'", (run_id,)
+            )
 
     def should_stop(self, run_id: str) -> bool:
         """True when a stop was requested, or the run is no longer running (say, marked interrupted)."""
         row = self.db().execute("SELECT stop_requested, status FROM runs WHERE id = ?", (run_id,)).fetchone()
-        return row is None or bool(row[0]) or row[1] != "running"
+        return row is None or bool(row[0]) or row[1] != Status.RUNNING
 
     def active_runs(self) -> list[tuple[str, str, str]]:
         """(id, status, owner) of every queued or running run."""
         rows = (
             self.db()
-            .execute(
-                "SELECT id, status, owner FROM runs WHERE status IN ('queued', 'running') ORDER BY rowid"
-            )
+            .execute(f"SELECT id, status, owner FROM runs WHERE status IN {ACTIVE_SQL} ORDER BY rowid")
             .fetchall()
         )
         return [tuple(row) for row in rows]
@@ -379,12 +397,12 @@ class Store:
             ids = [
                 row[0]
                 for row in db.execute(
-                    "SELECT id FROM runs WHERE owner = ? AND status IN ('queued', 'running')", (owner,)
+                    f"SELECT id FROM runs WHERE owner = ? AND status IN {ACTIVE_SQL}", (owner,)
                 )
             ]
             db.execute(
-                "UPDATE runs SET status = 'interrupted', reason = ?, finished_at = ? "
-                "WHERE owner = ? AND status IN ('queued', 'running')",
+                f"UPDATE runs SET status = '{Status.INTERRUPTED}', reason = ?, finished_at = ? "
+                f"WHERE owner = ? AND status IN {ACTIVE_SQL}",
                 (reason, time.time(), owner),
             )
             db.execute("DELETE FROM owners WHERE owner = ?", (owner,))

@@ -12,7 +12,7 @@ import numpy as np
 
 from core.config import parse_config
 from core.training import dataset_for, train
-from server.owners import Identity, is_dead, pid_alive
+from server.recovery import Identity, is_dead, pid_alive
 from server.store import Store
 from tests.server.helpers import SLOW_2D, start, wait_for
 
