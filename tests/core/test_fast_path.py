@@ -123,11 +123,11 @@ def test_optimizer_apply_takes_steps_already_scaled():
     param = np.ones(4, np.float32)
     sgd = SGD(0.5, momentum=0.9)
     step = np.full(4, 0.1, np.float32)
-    sgd.apply(param, step)  # velocity -0.1
-    sgd.apply(param, step)  # velocity 0.9 * -0.1 - 0.1 = -0.19
+    sgd.apply(param, step, "p")  # velocity -0.1
+    sgd.apply(param, step, "p")  # velocity 0.9 * -0.1 - 0.1 = -0.19
     np.testing.assert_allclose(param, 1 - 0.1 - 0.19, rtol=1e-6)
     plain = np.ones(4, np.float32)
-    SGD(0.5).apply(plain, step)
+    SGD(0.5).apply(plain, step, "p")
     np.testing.assert_allclose(plain, 0.9, rtol=1e-6)
 
 
