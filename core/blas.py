@@ -5,12 +5,17 @@ cores are busy it stalls (two epochs trained at once in one process took 1.5 s w
 25 to 40 s with two). One thread also makes the numbers the same in every process, as the order of a
 product's sums depends on the thread count.
 
-threadpoolctl's limits are process-wide, and its context manager restores on exit what it found on entry.
-Two runs training at once in two threads of one server process would interleave those: run A saves 2 and
-sets 1, run B saves 1, A ends and restores 2 while B still trains (B's epochs then use two threads), B ends
-and restores 1 for good. So `one_blas_thread` counts the runs inside it: the first to enter applies
-threadpool_limits(limits=1, user_api="blas"), the last to leave restores what was there before, and in
-between every thread of the process (a run's, or one computing views) uses one BLAS thread.
+NumPy's OpenBLAS (pthreads) has one thread pool for the whole process, so its thread count is
+process-wide, and threadpoolctl lets only one Python thread at a time change it (the "controlling
+thread"; the others' calls do nothing) until that thread's `with threadpool_limits(...)` block ends.
+Two runs training at once in two threads of a server process, each in its own `with` block, would then
+go: run A takes control, saves 2 and sets 1; run B's limit does nothing; A ends, restores 2 and lets go,
+while B still trains with two threads; B ends and sets 1 for good. So `one_blas_thread` counts the runs
+inside it, under a lock: the first to enter applies threadpool_limits(limits=1, user_api="blas"), the
+last to leave (from whichever thread) restores what was there before, and each lets go of the control
+at once so that the other can. In between, every thread of the process (a run's, or one computing
+views) uses one BLAS thread. A thread that keeps control of its own (a `with threadpool_limits(...)`
+around the training) decides instead: the runs inside it train with its count.
 """
 
 from __future__ import annotations
@@ -19,28 +24,30 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from threadpoolctl import threadpool_limits
+from threadpoolctl import OpenBLASController, threadpool_limits
 
 
 class _SharedLimit:
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._users = 0
+        self._runs = 0
         self._limit: threadpool_limits | None = None
 
     @contextmanager
     def __call__(self) -> Iterator[None]:
         with self._lock:
-            if self._users == 0:
+            if self._runs == 0:
                 self._limit = threadpool_limits(limits=1, user_api="blas")
-            self._users += 1
+                OpenBLASController.clear_controlling_thread()  # only if this thread took control
+            self._runs += 1
         try:
             yield
         finally:
             with self._lock:
-                self._users -= 1
-                if self._users == 0:
+                self._runs -= 1
+                if self._runs == 0:
                     self._limit.restore_original_limits()
+                    OpenBLASController.clear_controlling_thread()
                     self._limit = None
 
 
