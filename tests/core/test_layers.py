@@ -85,6 +85,25 @@ def test_momentum_accumulates_velocity():
     assert np.allclose(layer.weights, start - 0.29)
 
 
+def test_momentum_follows_a_parameter_by_its_place_in_the_network_not_by_its_array():
+    layer = Dense(2, 2, rng=np.random.default_rng(0))
+    start = layer.weights.copy()
+    layer.grad_weights[:] = 1.0
+    layer.grad_biases[:] = 0.0
+    optimizer = SGD(0.1, momentum=0.9)
+    optimizer.step([ReLU(), layer])
+    layer.weights = layer.weights.copy()  # a new array in the same place (the fast step makes views)
+    optimizer.step([ReLU(), layer])
+    assert np.allclose(layer.weights, start - 0.29)  # the velocity carried over, as in the test above
+
+
+def test_an_optimizer_refuses_the_parameters_of_another_network():
+    optimizer = SGD(0.1)
+    optimizer.step([Dense(2, 2, rng=np.random.default_rng(0))])
+    with pytest.raises(ValueError, match=r"\(0, 'weights'\) has shape \(3, 2\).*one optimizer per network"):
+        optimizer.step([Dense(3, 2, rng=np.random.default_rng(0))])
+
+
 def test_log_softmax_is_stable_for_huge_logits_as_the_tutorial_promised_but_its_formula_was_not():
     logits = np.array([[1000.0, 0.0, -1000.0], [1000.0, 1000.0, 1000.0]], dtype=np.float32)
     out = log_softmax(logits)
