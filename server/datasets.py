@@ -9,8 +9,7 @@ from typing import Any
 import numpy as np
 
 from core.config import DATASETS, Limits, defaults_for, fields_json
-from core.datasets import MNIST_PATH
-from core.training import dataset_for
+from core.datasets import MNIST_PATH, dataset_for
 
 PREVIEW_POINTS = 150
 

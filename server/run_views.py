@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 
 from core.config import Config, FieldError
+from core.datasets import dataset_for
 from core.network import Network, parameter_count
-from core.training import dataset_for
 from core.views import confusion_matrix, decision_grid, first_layer_images, misclassified
 
 MAX_PREDICT_ROWS = 100

@@ -23,7 +23,7 @@ from core.config import (
     parse_config,
     parse_query,
 )
-from core.training import dataset_for
+from core.datasets import dataset_for
 
 TUTORIAL_QUERY = "dataset=mnist&hidden=100,200&lr=0.1&batch_size=32&epochs=25&seed=42"
 
