@@ -8,7 +8,7 @@ import { DigitPad, ProbabilityBars } from "./digits.js";
 import { DecisionMap, drawPreview } from "./heatmap.js";
 import { drawMnistPreview, renderConfusion, renderFirstLayer, renderMisclassified } from "./mnist_views.js";
 import { drawNetwork } from "./network.js";
-import { RunList, isFinal, renderLegend } from "./runs.js";
+import { RunList, isFinal, renderLegend } from "./run_list.js";
 import { Catalog, FIELD_LABELS, toQuery, validate } from "./state.js";
 import { describeStatus, etaText } from "./status.js";
 
