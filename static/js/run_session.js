@@ -1,24 +1,24 @@
 // The run on the page, from the moment it is shown until it ends: its state, its event stream and
-// what it still needs from /views. Listeners (charts, views, status line, run list) draw its changes;
-// nothing else changes the run.
+// what it still needs from /views. Listeners (charts, views, status line, run list) draw what it
+// reports; nothing else changes the run.
 //
 // Events:   "show" (run)        a run is now the one on the page (its recorded epochs included)
 //           "epochs" (epochs)   new epochs of that run, at most once per animation frame
 //           "views" (views)     what it learned: {grid, epoch} or {confusion, epoch} from the stream;
-//                               points, misclassified, first_layer, sizes (and, for a run that ended
-//                               before it was shown, grid and confusion) from GET /views
+//                               points, misclassified, first_layer, sizes (and, for a run that had
+//                               ended when it was shown, grid and confusion) from GET /views
 //           "progress" (run)    its status, epoch count or test accuracy changed
 //           "error" (message)   its event stream is lost
 //
-// Where the data comes from: the event stream is the only live source (each epoch event carries the
-// decision grid or the confusion matrix). GET /views is asked only for what events do not carry:
-// the 2D data points, once per run; MNIST's misclassified digits and first-layer weights when a run
-// is shown, LIVE_VIEW_REFRESHES times while it trains (see viewsDue) and once when it ends.
+// The event stream is the only live source: each epoch event carries the decision grid (2D) or the
+// confusion matrix (MNIST). GET /views is asked only for what events do not carry: a 2D run's data
+// points, once; an MNIST run's misclassified digits and first-layer weights when it is shown, at a
+// few epochs while it trains (see viewsDue) and once when it ends.
 
 import * as api from "./api.js";
 
 const FINAL = new Set(["done", "stopped", "failed", "interrupted"]);
-const LIVE_VIEW_REFRESHES = 5;
+const LIVE_VIEW_REFRESHES = 5; // at most, per MNIST run while it trains (see viewsDue)
 
 export function isFinal(status) {
   return FINAL.has(status);
@@ -36,8 +36,10 @@ export class RunSession {
   constructor(isTwoD) {
     this.isTwoD = isTwoD;
     this.listeners = new Map();
-    this.current = null; // {id, config, status, total, epochs, test_acc, reason, position, color, sizes, ...}
-    this.closeStream = null;
+    // The run on the page and its bookkeeping: {run, followed, closeStream, pending, view,
+    // nextViewsAt, viewsAsked}. Replaced as a whole by show(); callbacks of an older
+    // run see that it is no longer this one and do nothing.
+    this.live = null;
     this.frame = 0;
   }
 
@@ -50,14 +52,17 @@ export class RunSession {
     for (const listener of this.listeners.get(kind) || []) listener(value);
   }
 
-  /** The run on the page (read it, do not change it), or null before the first. */
+  /**
+   * The run on the page, or null before the first: {id, config, status, total, epochs, test_acc,
+   * reason, position, color, sizes, events}. Read it; only the session changes it.
+   */
   get run() {
-    return this.current;
+    return this.live ? this.live.run : null;
   }
 
   /** The numbers behind the status line: epochs seen of total, and the time left while training. */
   progress() {
-    const run = this.current;
+    const run = this.run;
     if (!run) return null;
     const seen = run.epochs.length;
     return {
@@ -74,89 +79,90 @@ export class RunSession {
    * status and epochs added). Its recorded epochs are shown at once; a run not over is followed.
    */
   show(run, color) {
-    if (this.closeStream) this.closeStream();
-    this.closeStream = null;
+    if (this.live && this.live.closeStream) this.live.closeStream();
     const epochs = [...(run.epochs || [])];
-    const state = {
-      id: run.id,
-      config: run.config,
-      status: run.status,
-      total: run.total_epochs || run.config.epochs,
-      epochs,
-      test_acc: run.test_acc ?? null,
-      reason: run.reason || null,
-      position: run.position ?? null,
-      color: color || "#1a73e8",
-      sizes: run.sizes || null,
-      events: run.events || `/api/runs/${encodeURIComponent(run.id)}/events`,
-      pending: [], // epochs received, drawn at the next animation frame
-      view: null, // the latest epoch event's grid or confusion, drawn at the next frame
+    const live = {
+      run: {
+        id: run.id,
+        config: run.config,
+        status: run.status,
+        total: run.total_epochs || run.config.epochs,
+        epochs,
+        test_acc: run.test_acc ?? null,
+        reason: run.reason || null,
+        position: run.position ?? null,
+        color: color || "#1a73e8",
+        sizes: run.sizes || null,
+        events: run.events || `/api/runs/${encodeURIComponent(run.id)}/events`,
+      },
       followed: !isFinal(run.status),
-      nextViewsAt: 1, // MNIST: the epoch from which /views is due again (see viewsDue)
-      viewsLoading: false,
-      viewsAgain: false,
+      closeStream: null,
+      pending: [], // epochs received, handed on at the next animation frame
+      view: null, // the latest epoch event's grid or confusion, handed on at the next frame
+      nextViewsAt: 1, // MNIST: the epoch from which /views is due again
+      viewsAsked: 0, // GET /views asked so far
     };
-    this.current = state;
-    this.emit("show", state);
-    this.emit("progress", state);
-    const twoD = this.isTwoD(state.config.dataset);
-    if (twoD || epochs.length || !state.followed) this.loadViews(state);
-    if (!twoD && epochs.length) state.nextViewsAt = epochs.length + this.viewsStep(state);
-    if (state.followed) this.follow(state);
+    this.live = live;
+    this.emit("show", live.run);
+    this.emit("progress", live.run);
+    const twoD = this.isTwoD(run.config.dataset);
+    if (twoD || epochs.length || !live.followed) this.loadViews(live);
+    if (!twoD && epochs.length) live.nextViewsAt = epochs.length + this.viewsStep(live.run);
+    if (live.followed) this.follow(live);
   }
 
   /** Ask the server to stop the run on the page. Resolves once it answered; throws an ApiError. */
   async stop() {
-    const run = this.current;
-    if (!run || isFinal(run.status)) return;
-    const answer = await api.stopRun(run.id);
+    const live = this.live;
+    if (!live || isFinal(live.run.status)) return;
+    const answer = await api.stopRun(live.run.id);
     // Followed, the stream's "done" ends the run; without a stream (lost), the answer is the news.
-    if (run === this.current && !this.closeStream && answer && answer.status) {
-      run.status = answer.status;
-      this.emit("progress", run);
+    if (live === this.live && !live.closeStream && answer && answer.status) {
+      live.run.status = answer.status;
+      this.emit("progress", live.run);
     }
   }
 
   /** Follow the run's event stream, from its last recorded epoch (replayed for its view) on. */
-  follow(run) {
+  follow(live) {
+    const run = live.run;
     const recorded = run.epochs.length;
     const url = recorded ? `${run.events}?last_event_id=${recorded - 1}` : run.events;
-    this.closeStream = api.streamRun(url, {
+    live.closeStream = api.streamRun(url, {
       status: (data) => {
-        if (run !== this.current) return;
+        if (live !== this.live) return;
         run.status = data.status || run.status;
         run.position = data.position ?? null;
         if (data.reason) run.reason = data.reason;
         this.emit("progress", run);
       },
       epoch: (data) => {
-        if (run !== this.current) return;
-        this.receive(run, data);
+        if (live === this.live) this.receive(live, data);
       },
       done: (data) => {
-        if (run !== this.current) return;
-        this.flush();
+        if (live !== this.live) return;
+        live.closeStream = null;
         run.status = data.status || "done";
+        this.flush(); // the epochs still waiting for a frame (the run is over: no refresh is due)
         if (typeof data.test_acc === "number") run.test_acc = data.test_acc;
         if (data.reason) run.reason = data.reason;
-        this.closeStream = null;
         this.emit("progress", run);
-        if (!this.isTwoD(run.config.dataset) && run.epochs.length) this.loadViews(run);
+        if (!this.isTwoD(run.config.dataset) && run.epochs.length) this.loadViews(live);
       },
       error: (message) => {
-        if (run === this.current) this.emit("error", message);
+        if (live === this.live) this.emit("error", message);
       },
     });
   }
 
   /** An epoch event: its metrics wait for the next frame; its view replaces any older one waiting. */
-  receive(run, data) {
+  receive(live, data) {
     const { grid, confusion, ...metrics } = data;
-    const known = run.epochs.length + run.pending.length;
+    const known = live.run.epochs.length + live.pending.length;
     if (data.epoch < known) return; // already shown (a replay after reconnecting)
-    if (data.epoch > known) run.pending.push(metrics);
-    if (grid || confusion) run.view = grid ? { grid, epoch: data.epoch } : { confusion, epoch: data.epoch };
-    if (run.status === "queued") run.status = "running";
+    if (data.epoch > known) live.pending.push(metrics); // (the last recorded one comes for its view)
+    if (grid || confusion) live.view = grid ? { grid, epoch: data.epoch } : { confusion, epoch: data.epoch };
+    if (live.run.status === "queued") live.run.status = "running";
     if (!this.frame) {
       this.frame = requestAnimationFrame(() => {
         this.frame = 0;
@@ -167,12 +173,11 @@ export class RunSession {
 
   /** Hand the epochs and the view that arrived since the last frame to the listeners. */
   flush() {
-    const run = this.current;
-    if (!run || (!run.pending.length && !run.view)) return;
-    const epochs = run.pending;
-    const view = run.view;
-    run.pending = [];
-    run.view = null;
+    const live = this.live;
+    if (!live || (!live.pending.length && !live.view)) return;
+    const { run, pending: epochs, view } = live;
+    live.pending = [];
+    live.view = null;
     if (epochs.length) {
       run.epochs.push(...epochs);
       const latest = epochs[epochs.length - 1];
@@ -181,7 +186,7 @@ export class RunSession {
     }
     if (view) this.emit("views", view);
     this.emit("progress", run);
-    if (this.viewsDue(run)) this.loadViews(run);
+    if (this.viewsDue(live)) this.loadViews(live);
   }
 
   /** MNIST epochs between two /views while a run trains: LIVE_VIEW_REFRESHES spread over the run. */
@@ -190,40 +195,31 @@ export class RunSession {
   }
 
   // The misclassified digits and first-layer weights change with every epoch, but no event carries
-  // them (about 100 kB gzipped for a 100-unit layer): while an MNIST run trains they are fetched at
-  // its first epoch and then every viewsStep epochs, a fixed number of times however long the run
-  // or fast the server, so they still visibly follow the training. The last epoch is left to the
-  // refresh at the end.
-  viewsDue(run) {
+  // them (they are about 100 kB gzipped for a 100-unit layer): while an MNIST run trains they are
+  // fetched at its first epoch and then every viewsStep epochs, so they visibly follow the training
+  // with a fixed number of requests however long the run or fast the server. The last epoch is
+  // left to the refresh at the end.
+  viewsDue(live) {
+    const { run } = live;
     const seen = run.epochs.length;
-    if (this.isTwoD(run.config.dataset) || isFinal(run.status) || seen >= run.total || seen < run.nextViewsAt) {
+    if (this.isTwoD(run.config.dataset) || isFinal(run.status) || seen >= run.total || seen < live.nextViewsAt) {
       return false;
     }
-    run.nextViewsAt = seen + this.viewsStep(run);
+    live.nextViewsAt = seen + this.viewsStep(run);
     return true;
   }
 
-  /** GET /views for a run; asked again while one is on its way, it runs once more after it. */
-  async loadViews(run) {
-    if (run.viewsLoading) {
-      run.viewsAgain = true;
-      return;
-    }
-    run.viewsLoading = true;
+  /** GET /views for a run; of answers that cross, only the last one asked for is drawn. */
+  async loadViews(live) {
+    const asked = ++live.viewsAsked;
     try {
-      const views = await api.getViews(run.id);
-      if (run !== this.current) return;
-      // A followed run's grid and confusion come from its events; the answer may be older than them.
+      const views = await api.getViews(live.run.id);
+      if (live !== this.live || asked !== live.viewsAsked) return;
+      // A followed run's grid and confusion come from its events; this answer may be older.
       const { grid, confusion, ...rest } = views;
-      this.emit("views", run.followed ? rest : { ...rest, grid, confusion });
+      this.emit("views", live.followed ? rest : { ...rest, grid, confusion });
     } catch (error) {
       if (error.status !== 409) console.warn("views:", error.message);
-    } finally {
-      run.viewsLoading = false;
-      if (run.viewsAgain && run === this.current) {
-        run.viewsAgain = false;
-        this.loadViews(run);
-      }
     }
   }
 }
