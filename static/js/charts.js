@@ -4,8 +4,8 @@
 
 const FONT_STACK = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif';
 
-// Plotly.js is 4.8 MB of script: compiling it takes the main thread for a while, so the page
-// paints its controls first and only then runs it (the template preloads it meanwhile).
+// Plotly.js (its cartesian bundle) is 1.5 MB of script: compiling it takes the main thread for a
+// while, so the page paints its controls first and only then runs it (the template preloads it).
 let resolvePlotly, rejectPlotly;
 const plotly = new Promise((resolve, reject) => {
   resolvePlotly = resolve;
@@ -23,7 +23,7 @@ export function loadPlotly() {
   }
   const preload = document.getElementById("plotly-preload");
   const script = document.createElement("script");
-  script.src = preload ? preload.href : "/vendor/plotly.min.js";
+  script.src = preload ? preload.href : "/static/vendor/plotly-cartesian/plotly-cartesian.min.js";
   script.addEventListener("load", () => resolvePlotly(window.Plotly));
   script.addEventListener("error", () => rejectPlotly(new Error("Plotly.js could not be loaded.")));
   document.head.append(script);

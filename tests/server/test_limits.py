@@ -154,7 +154,7 @@ def test_security_headers_on_every_kind_of_response(client):
         "405": client.delete("/api/runs"),
         "events": client.get(f"/api/runs/{run_id}/events"),
         "csv": client.get(f"/api/runs/{run_id}/metrics.csv"),
-        "vendor": client.get("/vendor/plotly.min.js", headers={"Accept-Encoding": "gzip"}),
+        "static": client.get("/static/css/playground.css", headers={"Accept-Encoding": "gzip"}),
         "healthz": client.get("/healthz"),
         "openapi": client.get("/api/openapi.json"),
     }
