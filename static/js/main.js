@@ -2,6 +2,7 @@
 // Data flows one way: controls -> config -> POST /api/runs -> the run session (its event stream)
 // -> charts, views, status line and run list, which draw what the session reports.
 
+import { announceMilestones } from "./announcer.js";
 import * as api from "./api.js";
 import { MetricCharts, loadPlotly } from "./charts.js";
 import { Controls } from "./controls.js";
@@ -311,6 +312,7 @@ function fork() {
 // --- start --------------------------------------------------------------------------------------------
 
 function start() {
+  announceMilestones($("status"), $("progress"), $("status-announcer"));
   drawDatasetTiles();
   bars.build(((catalog.find("mnist") || {}).classes || [..."0123456789"]).map(String));
   const config = page.config && page.config.dataset ? page.config : catalog.defaultsFor("mnist");

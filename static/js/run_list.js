@@ -5,7 +5,8 @@ import { describe, differingFields, telling } from "./state.js";
 
 const KEY = "nn-playground.runs.v1";
 const KEEP = 12;
-export const RUN_COLORS = ["#1a73e8", "#e8710a", "#188038", "#d01884", "#9334e6", "#12b5cb", "#b06000", "#5f6368"];
+// Eight distinct hues; none is the grey of muted or disabled text.
+export const RUN_COLORS = ["#1a73e8", "#e8710a", "#188038", "#d01884", "#9334e6", "#12b5cb", "#b06000", "#827717"];
 
 function load() {
   try {
