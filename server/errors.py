@@ -13,7 +13,11 @@ from flask import Flask, Response, jsonify, render_template, request
 from jinja2 import TemplateNotFound
 from werkzeug.exceptions import HTTPException
 
+from server.store import StoreUnavailable
+
 log = logging.getLogger(__name__)
+
+STORE_RETRY_AFTER_SECONDS = 2  # a store that could not answer: when to ask again
 
 
 class ApiError(Exception):
@@ -90,6 +94,15 @@ def register(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def api_error(error: ApiError) -> Response:
         return error_response(error.status, error.message, error.field, error.headers)
+
+    @app.errorhandler(StoreUnavailable)
+    def store_unavailable(error: StoreUnavailable) -> Response:
+        headers = {"Retry-After": str(STORE_RETRY_AFTER_SECONDS)}
+        if _wants_json():
+            return error_response(503, str(error), headers=headers)
+        response = page_response(503, "Try again in a moment", str(error))
+        response.headers.update(headers)
+        return response
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:

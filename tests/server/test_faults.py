@@ -1,4 +1,5 @@
-"""Faults: a worker killed mid-run, the whole server restarted, the SQLite file busy or read-only.
+"""Faults: a worker killed mid-run, the whole server restarted, the SQLite file busy or read-only,
+the PostgreSQL server busy, or stopped and restarted under a running run and its viewer.
 
 Each test starts gunicorn exactly as the Procfile says (or the app in-process for the store faults),
 on a loopback port and a temporary database. PLAYGROUND_STALE=2 makes the keepers look every 0.4 s,
@@ -20,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from server.store import BUSY_MESSAGE, READ_ONLY_MESSAGE
-from tests.server.helpers import FAST_2D, FINAL, SLOW_2D, start, wait_for
+from tests.server.helpers import FAST_2D, FINAL, SLOW_2D, is_sqlite, sql, start, wait_for
 from tests.server.procs import serving_pid, usage, wait_for_workers
 from tests.server.sse_client import Event, SocketStream, stream_until_done
 
@@ -59,12 +60,9 @@ class Viewer:
 
 
 def run_row(db, run_id: str) -> tuple:
-    with sqlite3.connect(db) as connection:
-        return connection.execute(
-            "SELECT status, reason, owner, (SELECT COUNT(*) FROM epochs WHERE run_id = ?) "
-            "FROM runs WHERE id = ?",
-            (run_id, run_id),
-        ).fetchone()
+    epochs = "(SELECT COUNT(*) FROM epochs WHERE run_id = :id)"
+    query = f"SELECT status, reason, owner, {epochs} FROM runs WHERE id = :id"
+    return sql(db, query, id=run_id)[0]
 
 
 def owner_pid(server, run_id: str) -> int:
@@ -79,6 +77,9 @@ def healthz_ok(server) -> bool:
 
 
 def integrity_ok(db) -> bool:
+    """SQLite's own check of the file (a PostgreSQL server keeps its files whole itself)."""
+    if not is_sqlite(db):
+        return True
     with sqlite3.connect(db) as connection:
         return connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
@@ -185,11 +186,13 @@ def test_a_full_restart_interrupts_runs_keeping_epochs(procfile_server, sig):
 # --- the SQLite file busy or read-only (the app in-process, so the test can hold the lock) ----------
 
 
-def test_a_busy_store_answers_503_and_loses_nothing(app, client, tmp_path):
-    db = tmp_path / "playground.sqlite3"
+@pytest.mark.stores("sqlite")
+def test_a_busy_store_answers_503_and_loses_nothing(app, client, database):
+    db = database
     earlier = start(client, FAST_2D)["id"]
     wait_for(client, earlier)
-    app.extensions["playground"].store.db().execute("PRAGMA busy_timeout = 300")  # this thread's requests
+    with app.extensions["playground"].store.connection() as connection:  # SQLite: this thread's own,
+        connection.exec_driver_sql("PRAGMA busy_timeout = 300")  # which its requests use too
     blocker = sqlite3.connect(db, isolation_level=None)
     blocker.execute("BEGIN EXCLUSIVE")  # another process writing for longer than the busy timeout
     try:
@@ -210,12 +213,14 @@ def test_a_busy_store_answers_503_and_loses_nothing(app, client, tmp_path):
     assert len(client.get(f"/api/runs/{earlier}").get_json()["epochs"]) == FAST_2D["epochs"]
 
 
-def test_a_read_only_store_answers_503_and_still_shows_runs(app, client, tmp_path):
-    db = tmp_path / "playground.sqlite3"
+@pytest.mark.stores("sqlite")
+def test_a_read_only_store_answers_503_and_still_shows_runs(app, client, database):
+    db = database
     earlier = start(client, FAST_2D)["id"]
     wait_for(client, earlier)
-    connection = app.extensions["playground"].store.db()  # the connection this thread's requests use
-    connection.execute("PRAGMA query_only = ON")  # the file opened read-only
+    store = app.extensions["playground"].store
+    with store.connection() as connection:  # SQLite: this thread's own, which its requests use too
+        connection.exec_driver_sql("PRAGMA query_only = ON")  # the file opened read-only
     try:
         response = client.post("/api/runs", json=FAST_2D)
         assert response.status_code == 503 and response.get_json() == {"error": READ_ONLY_MESSAGE}
@@ -224,7 +229,8 @@ def test_a_read_only_store_answers_503_and_still_shows_runs(app, client, tmp_pat
         assert run["status"] == "done" and len(run["epochs"]) == FAST_2D["epochs"]
         assert client.get(f"/api/runs/{earlier}/views").status_code == 200
     finally:
-        connection.execute("PRAGMA query_only = OFF")
+        with store.connection() as connection:
+            connection.exec_driver_sql("PRAGMA query_only = OFF")
     assert wait_for(client, start(client, FAST_2D)["id"])["status"] == "done"
     assert integrity_ok(db)
 
@@ -333,6 +339,7 @@ def settle(workers: list[int], baseline: dict[int, dict] | None = None, limit: f
         time.sleep(0.5)
 
 
+@pytest.mark.stores("sqlite")  # the pool's PostgreSQL connections are sockets too: counted differently
 def test_a_storm_of_1000_stream_connects_leaks_nothing(procfile_server):
     server = procfile_server({"WEB_CONCURRENCY": "2", "PLAYGROUND_HEARTBEAT": "1"})
     workers = wait_for_workers(server.process.pid, 2)
