@@ -32,11 +32,11 @@ import json
 import threading
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -60,6 +60,7 @@ BUSY_TIMEOUT_SECONDS = 10.0  # how long a statement waits for a lock (or a poole
 CACHE_KB = 256  # SQLite page cache per connection
 POOL_SIZE, POOL_OVERFLOW = 4, 4  # PostgreSQL connections per process: kept open, and more at busy moments
 CONNECT_TIMEOUT_SECONDS = 5  # PostgreSQL: how long to try reaching the server
+OUTAGE_SECONDS = 60.0  # how long a trainer's write waits for the store to come back (patiently())
 
 BUSY_MESSAGE = "The run store is busy; try again in a moment."
 READ_ONLY_MESSAGE = "The run store is read-only at the moment: runs can be viewed, but nothing new is saved."
@@ -101,6 +102,22 @@ def unavailable(error: BaseException) -> StoreUnavailable | None:
     if "readonly" in text or "read-only" in text:
         return StoreUnavailable(READ_ONLY_MESSAGE)
     return StoreUnavailable(BROKEN_MESSAGE)
+
+
+T = TypeVar("T")
+
+
+def patiently(call: Callable[[], T], limit: float = OUTAGE_SECONDS) -> T:
+    """call(), and again every half second while the store is unavailable, for up to `limit` seconds:
+    what a training run writes rides out a database restart or fail-over instead of being lost."""
+    deadline = time.monotonic() + limit
+    while True:
+        try:
+            return call()
+        except StoreUnavailable:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
 
 
 def database_url(value: str) -> sa.URL:
@@ -211,13 +228,9 @@ class _Compiled:
         self.sql = str(compiled)
         self.order = compiled.positiontup if dialect.positional else None
 
-    def rows(self, driver_connection: Any, **params: Any) -> list[tuple]:
-        cursor = driver_connection.cursor()
-        try:
-            cursor.execute(self.sql, params if self.order is None else [params[name] for name in self.order])
-            return cursor.fetchall()
-        finally:
-            cursor.close()
+    def rows(self, driver_connection: Any, params: dict[str, Any]) -> list[tuple]:
+        values = params if self.order is None else [params[name] for name in self.order]
+        return driver_connection.execute(self.sql, values).fetchall()  # sqlite3's and psycopg's shortcut
 
 
 class Store:
@@ -297,17 +310,23 @@ class Store:
 
     def _fast(self, statement: _Compiled, **params: Any) -> list[tuple]:
         """Rows of a precompiled statement, straight from the driver (errors mapped as SQLAlchemy would)."""
+        if self.sqlite:  # this thread's connection, without a context manager's cost
+            return self._fast_on(self._thread_connection(), statement, params)
         with self.connection() as connection:
-            driver = connection.connection.driver_connection
-            try:
-                return statement.rows(driver, **params)
-            except self.engine.dialect.loaded_dbapi.Error as error:
-                if self.engine.dialect.is_disconnect(error, driver, None):
-                    connection.invalidate(error)  # never handed out again
-                wrapped = sa.exc.DBAPIError.instance(
-                    statement.sql, params, error, self.engine.dialect.loaded_dbapi.Error
-                )
-                raise (unavailable(wrapped) or wrapped) from error
+            return self._fast_on(connection, statement, params)
+
+    def _fast_on(
+        self, connection: sa.Connection, statement: _Compiled, params: dict[str, Any]
+    ) -> list[tuple]:
+        driver = connection.connection.driver_connection
+        try:
+            return statement.rows(driver, params)
+        except self.engine.dialect.loaded_dbapi.Error as error:
+            if self.engine.dialect.is_disconnect(error, driver, None):
+                connection.invalidate(error)  # never handed out again
+            dbapi_error = self.engine.dialect.loaded_dbapi.Error
+            wrapped = sa.exc.DBAPIError.instance(statement.sql, params, error, dbapi_error)
+            raise (unavailable(wrapped) or wrapped) from error
 
     def _prepare_schema(self) -> None:
         """SQLite: switch to WAL and migrate to the current schema (one process at a time, in one
@@ -470,20 +489,17 @@ class Store:
     # --- epochs and weights --------------------------------------------------------------------
 
     def add_epoch(self, run_id: str, epoch: int, metrics: dict, event: str, weights_npz: bytes) -> None:
-        """One transaction: the epoch's numbers, its SSE event and the weights after it."""
+        """One transaction: the epoch's numbers, its SSE event and the weights after it. Storing an epoch
+        again changes nothing (a retry after a COMMIT whose answer was lost with the connection)."""
         latest = self._insert(weights).values(run_id=run_id, epoch=epoch, npz=weights_npz)
         latest = latest.on_conflict_do_update(
             index_elements=[weights.c.run_id], set_=dict(epoch=epoch, npz=weights_npz)
         )
+        stored = self._insert(epochs).values(
+            run_id=run_id, epoch=epoch, metrics=json.dumps(metrics), event=zlib.compress(event.encode(), 1)
+        )
         with self._write() as db:
-            db.execute(
-                epochs.insert().values(
-                    run_id=run_id,
-                    epoch=epoch,
-                    metrics=json.dumps(metrics),
-                    event=zlib.compress(event.encode(), 1),
-                )
-            )
+            db.execute(stored.on_conflict_do_nothing())
             db.execute(latest)
             db.execute(runs.update().where(runs.c.id == run_id).values(epochs_done=epoch))
 

@@ -12,7 +12,7 @@ import logging
 import threading
 
 from server.notify import Notifier
-from server.store import Store
+from server.store import Store, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -43,5 +43,7 @@ class StoreWatcher:
                     if seen.get(run_id) != state:
                         self.notifier.changed(run_id)
                 seen = states
-            except Exception:  # a busy or broken store: streams still wake on their own fallback timer
+            except StoreUnavailable:  # streams still wake on their own fallback timer
+                pass
+            except Exception:
                 log.exception("watching the store failed")

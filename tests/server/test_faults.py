@@ -8,22 +8,30 @@ so a dead worker's runs are interrupted within a second or so.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
 import sqlite3
 import struct
+import subprocess
+import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import pytest
+import sqlalchemy as sa
 
-from server.store import BUSY_MESSAGE, READ_ONLY_MESSAGE
+import server.store
+from server.store import BROKEN_MESSAGE, BUSY_MESSAGE, QUEUE_LOCK_KEY, READ_ONLY_MESSAGE
 from tests.server.helpers import FAST_2D, FINAL, SLOW_2D, is_sqlite, sql, start, wait_for
 from tests.server.procs import serving_pid, usage, wait_for_workers
 from tests.server.sse_client import Event, SocketStream, stream_until_done
+from tests.services import start_postgres
 
 QUICK_DEATH = {"PLAYGROUND_STALE": "2"}
 ONE_EACH = {**QUICK_DEATH, "WEB_CONCURRENCY": "2", "PLAYGROUND_WORKERS": "1"}  # a run each, no more
@@ -233,6 +241,96 @@ def test_a_read_only_store_answers_503_and_still_shows_runs(app, client, databas
             connection.exec_driver_sql("PRAGMA query_only = OFF")
     assert wait_for(client, start(client, FAST_2D)["id"])["status"] == "done"
     assert integrity_ok(db)
+
+
+# --- PostgreSQL busy, or stopped and restarted --------------------------------------------------
+
+
+@contextmanager
+def holding_the_queue_lock(database: str):
+    """Another process counting a run into the queue, and taking its time: the advisory lock held."""
+    engine = sa.create_engine(database, poolclass=sa.pool.NullPool)
+    with engine.connect() as connection:
+        connection.execute(sa.select(sa.func.pg_advisory_lock(QUEUE_LOCK_KEY)))
+        yield
+    engine.dispose()
+
+
+@pytest.mark.stores("postgres")
+def test_a_busy_postgres_answers_503_and_loses_nothing(make_app, database, monkeypatch):
+    monkeypatch.setattr(server.store, "BUSY_TIMEOUT_SECONDS", 0.3)  # its connections' lock_timeout
+    client = make_app().test_client()
+    earlier = start(client, FAST_2D)["id"]
+    wait_for(client, earlier)
+    with holding_the_queue_lock(database):
+        response = client.post("/api/runs", json=FAST_2D)
+        assert response.status_code == 503 and response.get_json() == {"error": BUSY_MESSAGE}
+        assert "Retry-After" in response.headers
+        # Nothing else waits for that lock: runs show, streams replay, stop answers.
+        run = client.get(f"/api/runs/{earlier}").get_json()
+        assert run["status"] == "done" and len(run["epochs"]) == FAST_2D["epochs"]
+        assert client.post(f"/api/runs/{earlier}/stop").status_code == 200
+    later = start(client, FAST_2D)["id"]
+    assert wait_for(client, later)["status"] == "done"
+    assert len(client.get(f"/api/runs/{earlier}").get_json()["epochs"]) == FAST_2D["epochs"]
+
+
+def answer(url: str, method: str = "GET", body: object = None) -> tuple[int, dict, str]:
+    """(status, headers, body text) of one request, whatever the status."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(
+        url, data=data, method=method, headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, dict(response.headers), response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read().decode()
+
+
+@pytest.mark.stores("postgres")
+def test_postgres_stopped_and_restarted_while_a_run_trains_and_a_viewer_watches(procfile_server):
+    postgres = start_postgres()  # a server of its own: this test stops it
+    viewer = None
+    try:
+        url = postgres.create_database()
+        release = subprocess.run(
+            [sys.executable, "-m", "server.migrate"], env={**os.environ, "DATABASE_URL": url}, timeout=60
+        )
+        assert release.returncode == 0
+        # Two workers, one training thread each, and a stale limit (2 s) shorter than the outage.
+        server = procfile_server({**ONE_EACH, "PLAYGROUND_WORKERS": "1"}, db=url)
+        _, run = server.request("POST", "/api/runs", {**SLOW_2D, "epochs": 14})  # ~0.3 s an epoch
+        wait_for(server, run["id"], lambda run: len(run["epochs"]) >= 2)
+        viewer = Viewer(server.url + run["events"])
+        time.sleep(0.3)  # it has the replay
+
+        postgres.stop()
+        down_at = time.monotonic()
+        status, headers, text = answer(server.url + f"/api/runs/{run['id']}")
+        assert (
+            status == 503 and json.loads(text) == {"error": BROKEN_MESSAGE} and headers["Retry-After"] == "2"
+        )
+        status, headers, text = answer(server.url + "/api/runs", "POST", FAST_2D)
+        assert status == 503 and json.loads(text) == {"error": BROKEN_MESSAGE}
+        status, headers, text = answer(server.url + f"/runs/{run['id']}")  # the run's page: a page, no trace
+        assert status == 503 and "cannot be reached" in text and "Traceback" not in text
+        assert healthz_ok(server)  # the processes keep running
+        time.sleep(max(0.0, 3.0 - (time.monotonic() - down_at)))  # longer than PLAYGROUND_STALE
+        assert not viewer.ended.is_set()  # the viewer is kept, waiting
+
+        postgres.start()
+        assert viewer.ended.wait(60), [event.event for event in viewer.events]
+        assert viewer.epochs() == list(range(1, 15))  # every epoch once, in order: none lost over the outage
+        assert viewer.events[-1].json()["status"] == "done"
+        finished = wait_for(server, run["id"], limit=10)
+        assert finished["status"] == "done" and [e["epoch"] for e in finished["epochs"]] == list(range(1, 15))
+        _, fresh = server.request("POST", "/api/runs", FAST_2D)
+        assert stream_until_done(server.url + fresh["events"])[-1].json()["status"] == "done"
+    finally:
+        if viewer is not None:
+            viewer.close()
+        postgres.remove()
 
 
 def test_store_errors_mid_stream_keep_the_viewer(app, client):
