@@ -92,6 +92,8 @@ def unavailable(error: BaseException) -> StoreUnavailable | None:
         return StoreUnavailable(BUSY_MESSAGE)
     if state == READ_ONLY_STATE:
         return StoreUnavailable(READ_ONLY_MESSAGE)
+    if getattr(error, "connection_invalidated", False):  # SQLAlchemy saw the connection die
+        return StoreUnavailable(BROKEN_MESSAGE)
     if not isinstance(error, sa.exc.OperationalError) and state[:2] not in ("08", "57"):
         return None  # 08: connection exceptions; 57: the server shutting down or starting up
     # SQLite says it in words: 'database is locked', 'attempt to write a readonly database',
@@ -322,10 +324,16 @@ class Store:
         try:
             return statement.rows(driver, params)
         except self.engine.dialect.loaded_dbapi.Error as error:
-            if self.engine.dialect.is_disconnect(error, driver, None):
+            lost = self.engine.dialect.is_disconnect(error, driver, None)
+            if lost:
                 connection.invalidate(error)  # never handed out again
-            dbapi_error = self.engine.dialect.loaded_dbapi.Error
-            wrapped = sa.exc.DBAPIError.instance(statement.sql, params, error, dbapi_error)
+            wrapped = sa.exc.DBAPIError.instance(
+                statement.sql,
+                params,
+                error,
+                self.engine.dialect.loaded_dbapi.Error,
+                connection_invalidated=lost,
+            )
             raise (unavailable(wrapped) or wrapped) from error
 
     def _prepare_schema(self) -> None:
