@@ -239,12 +239,15 @@ class Store:
     def __init__(self, database: str | Path | sa.URL) -> None:
         """`database`: a SQLite file's path, or a PostgreSQL URL (see database_url())."""
         self.url = url = engine_url(database)
-        if url.get_backend_name() == "sqlite":
-            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
         self.sqlite = url.get_backend_name() == "sqlite"
+        if self.sqlite:
+            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
         self.engine = _sqlite_engine(url) if self.sqlite else _postgres_engine(url)
+        # Every statement's (and connection's) failure that means "try again later" -> StoreUnavailable.
         sa.event.listen(
-            self.engine, "handle_error", lambda context: unavailable(context.sqlalchemy_exception)
+            self.engine,
+            "handle_error",
+            lambda context: unavailable(context.sqlalchemy_exception or context.original_exception),
         )
         self._insert = sqlite.insert if self.sqlite else postgresql.insert  # both have ON CONFLICT
         self._status = _Compiled(STATUS, self.engine.dialect)

@@ -42,10 +42,16 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("store_kind", marker.args if marker else STORES)
 
 
-def _missing(error: ServiceMissing) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(str(error))
-    pytest.skip(str(error))
+def _serve(start: Callable[[], Postgres | Redis]) -> Iterator:
+    """A throwaway server for the session, removed at its end; a skip (in CI a failure) without it."""
+    try:
+        server = start()
+    except ServiceMissing as error:
+        if os.environ.get("CI"):
+            pytest.fail(str(error))
+        pytest.skip(str(error))
+    yield server
+    server.remove()
 
 
 # --- throwaway services (tests/services.py) ---------------------------------------------------
@@ -53,12 +59,7 @@ def _missing(error: ServiceMissing) -> None:
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[Postgres]:
-    try:
-        server = start_postgres()
-    except ServiceMissing as error:
-        _missing(error)
-    yield server
-    server.remove()
+    yield from _serve(start_postgres)
 
 
 @pytest.fixture(scope="session")
@@ -78,12 +79,7 @@ def postgres_template(postgres_server: Postgres) -> str:
 
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[Redis]:
-    try:
-        server = start_redis()
-    except ServiceMissing as error:
-        _missing(error)
-    yield server
-    server.remove()
+    yield from _serve(start_redis)
 
 
 @pytest.fixture
