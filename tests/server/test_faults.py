@@ -388,8 +388,13 @@ def fill_pools(port: int, path: str, workers: list[int], threads: int = 128, lim
     """
     held = []
     deadline = time.monotonic() + limit
+    counts: list[list[int]] = []  # each round's thread counts: the pools are full once they stop growing
     try:
-        while any(usage(pid)["threads"] < threads for pid in workers) and time.monotonic() < deadline:
+        while time.monotonic() < deadline:
+            counts.append([usage(pid)["threads"] for pid in workers])
+            # A worker has a few threads besides its pool's, so `threads` in all is not yet a full pool.
+            if all(count >= threads for count in counts[-1]) and counts[-3:-2] == counts[-1:]:
+                break
             for _ in range(50):
                 sock = socket.create_connection(("127.0.0.1", port), timeout=10)
                 sock.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
