@@ -15,8 +15,8 @@ validation images (included for both). Loading the data (and, for torch.compile,
 Repetitions alternate core and torch (and which goes first), so a slow spell of the machine hits both;
 the medians of wall-clock seconds and their ratio are the result. Also printed: the median of each
 repetition's own ratio (core and torch timed back to back, so a slow spell of the machine, which can last
-several epochs here, hits both sides of that ratio) and the ratio of the fastest epochs. Both use the
-same number of threads (--threads, default: what NumPy's BLAS uses, which core.training sets to 1);
+several epochs here, hits both sides of that ratio) and the ratio of the fastest epochs. Both use one
+thread: train() trains with one BLAS thread (core/blas.py), and PyTorch is set to one;
 --torch-default-threads also times PyTorch with its default (one thread per core). The process CPU time
 is printed too: with one thread it is the time the work itself took, so it varies less than the wall
 clock when other programs share the machine.
@@ -61,12 +61,6 @@ def blas_info() -> dict:
         if pool["user_api"] == "blas" and "numpy" in pool["filepath"]:
             return pool
     return {}
-
-
-def set_blas_threads(threads: int) -> None:
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(threads, user_api="blas")
 
 
 def core_epoch(batch_size: int, seed: int) -> tuple[float, float]:
@@ -148,7 +142,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[32, 256])
     parser.add_argument("--repeats", type=int, default=5, help="timed epochs per side and batch size")
-    parser.add_argument("--threads", type=int, help="BLAS and torch threads (default: NumPy's BLAS count)")
     parser.add_argument("--compile", action="store_true", help="also time torch.compile (not the ratio)")
     parser.add_argument(
         "--torch-default-threads",
@@ -157,17 +150,16 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    if args.threads:
-        set_blas_threads(args.threads)
     blas = blas_info()
-    threads = args.threads or blas.get("num_threads") or os.cpu_count()
+    threads = 1  # as train() uses (core/blas.py)
     torch_default_threads = torch.get_num_threads()  # what a PyTorch user gets without asking
     torch.set_num_threads(threads)
     load_mnist()
     print(f"python {platform.python_version()}, numpy {np.__version__}, torch {torch.__version__}")
     print(
         f"NumPy BLAS: {blas.get('internal_api', '?')} {blas.get('version', '')} kernel "
-        f"{blas.get('architecture', '?')}, {threads} threads; torch threads {torch.get_num_threads()}"
+        f"{blas.get('architecture', '?')}, {threads} thread in train(); "
+        f"torch threads {torch.get_num_threads()}"
     )
     for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
         print(f"  {name}={os.environ.get(name, '(unset)')}")

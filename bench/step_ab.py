@@ -6,9 +6,9 @@
 Each variant is a subclass of FastTrainStep (typically overriding __call__) with its own network made
 from the same seed. The steps run in alternating blocks of 64 batches over the same shuffled batches, so a
 slow spell of the machine (they last seconds here) hits every side, while each block keeps its own
-network in the caches. A second copy of the core step runs as a control: its ratio shows the harness's
-own bias (1.00 to 1.03 here). Only the steps are timed (the rows are gathered outside the clock).
-The README's "Tried and not kept" figures were measured this way.
+network in the caches. BLAS runs one thread, as in train(). A second copy of the core step runs as a
+control: its ratio shows the harness's own bias (1.00 to 1.03 here). Only the steps are timed (the rows
+are gathered outside the clock). The "Tried and not kept" figures in bench/README.md were measured this way.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core import training  # noqa: E402,F401 (one BLAS thread, as in train())
+from core.blas import one_blas_thread  # noqa: E402
 from core.datasets import load_mnist  # noqa: E402
 from core.fast_step import FastTrainStep  # noqa: E402
 from core.network import build_network  # noqa: E402
@@ -81,4 +81,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with one_blas_thread():  # as train() does
+        main()

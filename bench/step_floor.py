@@ -27,6 +27,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import core_vs_torch  # noqa: E402 (it exits with a hint if PyTorch is missing)
+from core.blas import one_blas_thread  # noqa: E402
 from core.datasets import load_mnist  # noqa: E402
 from core.fast_step import FastTrainStep  # noqa: E402
 from core.network import build_network  # noqa: E402
@@ -98,7 +99,7 @@ def tiny_arrays_epoch(seed: int) -> None:
 
 def main() -> None:
     repeats = int(sys.argv[1]) if len(sys.argv) > 1 else 7
-    core_vs_torch.torch.set_num_threads(1)  # the core's BLAS uses one (core.training)
+    core_vs_torch.torch.set_num_threads(1)  # train() uses one BLAS thread, and so do the other sides here
     torch_run = core_vs_torch.TorchRun()
     sides = {
         "core": lambda seed: core_vs_torch.core_epoch(BATCH, seed),
@@ -128,4 +129,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with one_blas_thread():
+        main()

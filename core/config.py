@@ -1,26 +1,29 @@
-"""The experiment config: one type for the API, the URLs and the CLI.
+"""The experiment config: one type for the API, the URLs and the CLI, described by one table.
 
-`parse_config` validates a JSON object or a query string's fields against explicit bounds,
-fills the dataset's defaults and raises ConfigError naming the field at fault.
-`Config.to_query()` is the canonical query string; parsing it gives the same config back.
+`FIELDS` lists every config field once, in canonical order: its type, bounds, the datasets it applies
+to, its defaults, its label and help text and the control the page draws for it. Everything else is
+derived from that table: the `Config` type, `parse_config` (validation, raising FieldError naming the
+field at fault), `Config.to_dict()`, the canonical query string `Config.to_query()` (parsing it gives the
+same config back), `defaults_for`, the OpenAPI schema (server/openapi.py) and `fields_json`, the table
+as JSON with the bounds resolved for the server's `Limits`, which the page reads to draw and check its
+controls.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import parse_qsl
 
 from core.datasets import MULTICLASS_SETS, TWO_D_SETS
 
 DATASETS = ("mnist",) + TWO_D_SETS
-INITS = ("xavier", "he")
 
 
-class ConfigError(ValueError):
-    """A config field is invalid; `field` names it and the message says what is allowed."""
+class FieldError(ValueError):
+    """A field of the user's input is wrong; `field` names it and `message` says what is allowed."""
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
@@ -43,26 +46,111 @@ class Limits:
 
 DEFAULT_LIMITS = Limits()
 
+Bound = int | float | str  # a number, or the name of a Limits attribute
+
+# What a field holds: "choice" (one of `choices`), "int", "float" (within low..high), "int_list" (1 to
+# max_items whole numbers, each within low..high; a JSON list or text such as "100,200").
+KINDS = ("choice", "int", "float", "int_list")
+# How the page draws a field (templates/_playground.html): "tiles" (a radio tile per choice, with a
+# preview), "layers" (a list of numbers with Add/Remove), "log_slider" (text with a slider over `scale`),
+# "number", "number_shuffle" (number with a Shuffle button), "range" (a slider showing its value),
+# "select". "number" and "select" controls are drawn half width.
+CONTROLS = ("tiles", "layers", "log_slider", "number", "number_shuffle", "range", "select")
+
 
 @dataclass(frozen=True)
+class Field:
+    """One config field: a row of FIELDS."""
+
+    name: str
+    kind: str
+    label: str
+    help: str  # one line
+    control: str
+    datasets: tuple[str, ...]  # the datasets it applies to; any other refuses it
+    default: Any  # MNIST's default, and the 2D sets' unless default_2d is given
+    default_2d: Any = None
+    low: Bound | None = None  # inclusive bounds (of each item, for an int_list)
+    high: Bound | None = None
+    high_2d: Bound | None = None  # the 2D sets' upper bound when it differs
+    max_items: Bound | None = None  # int_list only
+    choices: tuple[tuple[str, str], ...] = ()  # choice only: (value, label) pairs
+    scale: tuple[float, ...] = ()  # log_slider only: the slider's stops
+    step: float = 1  # the page's step for numbers and sliders
+    advanced: bool = False  # under "More options"; in the canonical query only when not default
+
+    def default_for(self, dataset: str) -> Any:
+        if dataset in TWO_D_SETS and self.default_2d is not None:
+            return self.default_2d
+        return self.default
+
+    def bounds(self, dataset: str, limits: Limits) -> tuple[float, float]:
+        """(low, high) for this dataset, Limits attributes resolved."""
+        high = self.high_2d if dataset in TWO_D_SETS and self.high_2d is not None else self.high
+        return _resolve(self.low, limits), _resolve(high, limits)
+
+    def item_count(self, limits: Limits) -> int:
+        return _resolve(self.max_items, limits)
+
+    @property
+    def python_type(self) -> Any:
+        return {"choice": str, "int": int, "float": float, "int_list": tuple[int, ...]}[self.kind]
+
+
+def _resolve(bound: Bound | None, limits: Limits) -> Any:
+    return getattr(limits, bound) if isinstance(bound, str) else bound
+
+
+LR_CHOICES = (0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
+
+# fmt: off
+FIELDS: tuple[Field, ...] = (
+    Field("dataset", "choice", "Dataset", "MNIST's handwritten digits, or a 2D set of points.", "tiles",
+          DATASETS, default="mnist",
+          choices=tuple((name, "MNIST" if name == "mnist" else name.capitalize()) for name in DATASETS)),
+    Field("hidden", "int_list", "Hidden layers", "The number of units in each hidden layer.", "layers",
+          DATASETS, default=(100, 200), default_2d=(16, 16), low=1, high="max_units",
+          max_items="max_hidden_layers"),
+    Field("lr", "float", "Learning rate", "How far each step of gradient descent moves the weights.",
+          "log_slider", DATASETS, default=0.1, default_2d=0.3, low=0.0001, high=3.0, scale=LR_CHOICES),
+    Field("batch_size", "int", "Batch size", "Training examples per step.", "number",
+          DATASETS, default=32, default_2d=16, low=1, high="max_batch_size"),
+    Field("epochs", "int", "Epochs", "Passes over the training set.", "number",
+          DATASETS, default=25, default_2d=100, low=1, high="max_epochs", high_2d="max_epochs_2d"),
+    Field("seed", "int", "Seed", "Draws the data, the first weights and the batch order: same seed, same "
+          "numbers.", "number_shuffle", DATASETS, default=42, low=0, high=2**32 - 1),
+    Field("init", "choice", "Initialisation", "How the first weights are drawn (He suits ReLU layers).",
+          "select", DATASETS, default="xavier", choices=(("xavier", "Xavier"), ("he", "He")), advanced=True),
+    Field("momentum", "float", "Momentum", "How much of the previous step each step keeps (0: plain SGD).",
+          "number", DATASETS, default=0.0, low=0.0, high=0.99, step=0.05, advanced=True),
+    Field("noise", "float", "Noise", "How far the points scatter from their shape.", "range",
+          TWO_D_SETS, default=0.1, low=0.0, high=1.0, step=0.05),
+    Field("train_ratio", "float", "Training ratio", "The share of the points trained on; the rest validate.",
+          "range", TWO_D_SETS, default=0.7, low=0.1, high=0.9, step=0.05),
+    Field("points", "int", "Points", "How many points the set has.", "number",
+          TWO_D_SETS, default=600, low=50, high="max_points", step=50),
+    Field("classes", "int", "Classes", "How many classes: spiral arms or blobs.", "number",
+          MULTICLASS_SETS, default=3, low=2, high="max_classes"),
+)
+# fmt: on
+FIELD_BY_NAME = {field.name: field for field in FIELDS}
+
+
+def _fields_of_table(cls: type) -> type:
+    """Make cls a frozen dataclass with an attribute per row of FIELDS, defaulting to MNIST's value."""
+    cls.__annotations__ = {field.name: field.python_type for field in FIELDS}
+    for field in FIELDS:
+        setattr(cls, field.name, field.default)
+    return dataclass(frozen=True)(cls)
+
+
+@_fields_of_table
 class Config:
-    dataset: str = "mnist"
-    hidden: tuple[int, ...] = (100, 200)
-    lr: float = 0.1
-    batch_size: int = 32
-    epochs: int = 25
-    seed: int = 42
-    init: str = "xavier"
-    momentum: float = 0.0
-    # 2D sets only
-    noise: float = 0.1
-    train_ratio: float = 0.7
-    points: int = 600
-    classes: int = 3
+    """One experiment: an attribute per row of FIELDS; Config() is the tutorial's MNIST config."""
 
     @property
     def is_2d(self) -> bool:
-        return self.dataset != "mnist"
+        return self.dataset in TWO_D_SETS
 
     @property
     def class_count(self) -> int:
@@ -77,32 +165,31 @@ class Config:
         return [2 if self.is_2d else 784, *self.hidden, self.class_count]
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready, with only the fields that apply to the dataset."""
-        data = asdict(self)
-        data["hidden"] = list(self.hidden)
-        return {name: data[name] for name in _applicable(self.dataset)}
+        """JSON-ready, with only the fields that apply to the dataset, in canonical order."""
+        return {field.name: _json_value(getattr(self, field.name)) for field in applicable(self.dataset)}
 
     def to_query(self) -> str:
-        """The canonical query string: fixed order; optimizer options only when not default."""
+        """The canonical query string: canonical order; advanced fields only when not default."""
         parts = []
-        for name, value in self.to_dict().items():
-            if name in ("init", "momentum") and value == getattr(Config(), name):
+        for field in applicable(self.dataset):
+            value = getattr(self, field.name)
+            if field.advanced and value == field.default_for(self.dataset):
                 continue
-            parts.append(f"{name}={_format(value)}")
+            parts.append(f"{field.name}={_format(value)}")
         return "&".join(parts)
 
 
-def _applicable(dataset: str) -> list[str]:
-    names = [f.name for f in fields(Config)]
-    if dataset == "mnist":
-        return names[: names.index("noise")]
-    if dataset not in MULTICLASS_SETS:
-        names.remove("classes")
-    return names
+def applicable(dataset: str) -> list[Field]:
+    """The fields that apply to a dataset, in canonical order."""
+    return [field for field in FIELDS if dataset in field.datasets]
+
+
+def _json_value(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
 
 
 def _format(value: Any) -> str:
-    if isinstance(value, list):
+    if isinstance(value, (list, tuple)):
         return ",".join(str(v) for v in value)
     if isinstance(value, float):
         text = repr(value)
@@ -112,9 +199,8 @@ def _format(value: Any) -> str:
 
 def defaults_for(dataset: str) -> Config:
     """Sensible starting points: the tutorial for MNIST, a quick small net for the 2D sets."""
-    if dataset == "mnist":
-        return Config()
-    return Config(dataset=dataset, hidden=(16, 16), lr=0.3, batch_size=16, epochs=100)
+    values = {field.name: field.default_for(dataset) for field in FIELDS}
+    return Config(**values | {"dataset": dataset})
 
 
 def parse_query(query: str, limits: Limits = DEFAULT_LIMITS) -> Config:
@@ -123,7 +209,7 @@ def parse_query(query: str, limits: Limits = DEFAULT_LIMITS) -> Config:
     seen: dict[str, str] = {}
     for name, value in pairs:
         if name in seen:
-            raise ConfigError(name, f"{name} is given more than once.")
+            raise FieldError(name, f"{name} is given more than once.")
         seen[name] = value
     return parse_config(seen, limits)
 
@@ -131,96 +217,112 @@ def parse_query(query: str, limits: Limits = DEFAULT_LIMITS) -> Config:
 def parse_config(data: Mapping[str, Any], limits: Limits = DEFAULT_LIMITS) -> Config:
     """Validate user input (JSON values or query-string text) into a Config with defaults filled."""
     if not isinstance(data, Mapping):  # JSON null, a list, a string...: {} asks for all the defaults
-        raise ConfigError("body", 'The config must be a JSON object, such as {"dataset": "spiral"}.')
-    dataset = data.get("dataset", "mnist")
-    if dataset not in DATASETS:
-        raise ConfigError("dataset", f"dataset must be one of: {', '.join(DATASETS)}.")
-    allowed = _applicable(dataset)
+        raise FieldError("body", 'The config must be a JSON object, such as {"dataset": "spiral"}.')
+    dataset_field = FIELD_BY_NAME["dataset"]
+    dataset = check(dataset_field, data.get("dataset", dataset_field.default), dataset_field.default, limits)
+    fields = applicable(dataset)
+    names = [field.name for field in fields]
     for name in data:
-        if name not in allowed and name != "dataset":
-            known = name in {f.name for f in fields(Config)}
-            why = f"does not apply to {dataset}" if known else "is not a config field"
+        if name not in names:
+            why = f"does not apply to {dataset}" if name in FIELD_BY_NAME else "is not a config field"
             name = str(name)[:60]
-            raise ConfigError(name, f"The field {name!r} {why}; the fields are: {', '.join(allowed)}.")
-    base = defaults_for(dataset)
-    if base.is_2d:
-        limits = replace(limits, max_epochs=limits.max_epochs_2d)
-    values: dict[str, Any] = {"dataset": dataset}
-    for name in allowed[1:]:
-        if name in data:
-            values[name] = _CHECKS[name](name, data[name], limits)
-    return replace(base, **values)
+            raise FieldError(name, f"The field {name!r} {why}; the fields are: {', '.join(names)}.")
+    values = {
+        field.name: check(field, data[field.name], dataset, limits) for field in fields if field.name in data
+    }
+    return replace(defaults_for(dataset), **values)
 
 
-# --- field checks: each takes (name, raw value, limits) and returns the clean value -------------
+def check(field: Field, raw: Any, dataset: str, limits: Limits = DEFAULT_LIMITS) -> Any:
+    """One field's raw value (JSON or query-string text) -> its clean value, or FieldError."""
+    name = field.name
+    if field.kind == "choice":
+        options = [value for value, _ in field.choices]
+        if raw not in options:
+            raise FieldError(name, f"{name} must be one of: {', '.join(options)}.")
+        return raw
+    low, high = field.bounds(dataset, limits)
+    if field.kind == "int":
+        return _integer(name, raw, low, high)
+    if field.kind == "float":
+        return _real(name, raw, low, high)
+    return _integer_list(name, raw, low, high, field.item_count(limits))
 
 
 def _number(name: str, raw: Any) -> float:
     if isinstance(raw, bool):
-        raise ConfigError(name, f"{name} must be a number, not true/false.")
+        raise FieldError(name, f"{name} must be a number, not true/false.")
     if isinstance(raw, str):
         try:
             raw = float(raw.strip())
         except ValueError:
-            raise ConfigError(name, f"{name} must be a number, got {raw[:40]!r}.") from None
+            raise FieldError(name, f"{name} must be a number, got {raw[:40]!r}.") from None
     if not isinstance(raw, (int, float)):
-        raise ConfigError(name, f"{name} must be a number.")
+        raise FieldError(name, f"{name} must be a number.")
     if isinstance(raw, int) and abs(raw) > 2**53:  # too big for a float, and for any field here
-        raise ConfigError(name, f"{name} is far too large.")
+        raise FieldError(name, f"{name} is far too large.")
     if not math.isfinite(raw):
-        raise ConfigError(name, f"{name} must be a finite number.")
+        raise FieldError(name, f"{name} must be a finite number.")
     return float(raw)
 
 
 def _integer(name: str, raw: Any, low: int, high: int) -> int:
     value = _number(name, raw)
     if value != int(value):
-        raise ConfigError(name, f"{name} must be a whole number.")
+        raise FieldError(name, f"{name} must be a whole number.")
     if not low <= value <= high:
-        raise ConfigError(name, f"{name} must be between {low} and {high}.")
+        raise FieldError(name, f"{name} must be between {low} and {high}.")
     return int(value)
 
 
 def _real(name: str, raw: Any, low: float, high: float) -> float:
     value = _number(name, raw)
     if not low <= value <= high:
-        raise ConfigError(name, f"{name} must be between {_format(low)} and {_format(high)}.")
+        raise FieldError(name, f"{name} must be between {_format(low)} and {_format(high)}.")
     return value
 
 
-def _hidden(name: str, raw: Any, limits: Limits) -> tuple[int, ...]:
+def _integer_list(name: str, raw: Any, low: int, high: int, max_items: int) -> tuple[int, ...]:
     if isinstance(raw, str):
-        raw = [part for part in raw.split(",")] if raw.strip() else []
+        raw = raw.split(",") if raw.strip() else []
     if not isinstance(raw, (list, tuple)):
-        raise ConfigError(name, 'hidden must be a list of layer sizes, like [100, 200] or "100,200".')
-    if not 1 <= len(raw) <= limits.max_hidden_layers:
-        raise ConfigError(name, f"hidden must have 1 to {limits.max_hidden_layers} layers.")
+        raise FieldError(name, f'{name} must be a list of layer sizes, like [100, 200] or "100,200".')
+    if not 1 <= len(raw) <= max_items:
+        raise FieldError(name, f"{name} must have 1 to {max_items} layers.")
     try:
-        return tuple(_integer(name, size, 1, limits.max_units) for size in raw)
-    except ConfigError:
-        message = f"each hidden layer size must be a whole number from 1 to {limits.max_units}."
-        raise ConfigError(name, message) from None
+        return tuple(_integer(name, size, low, high) for size in raw)
+    except FieldError:
+        message = f"each {name} layer size must be a whole number from {low} to {high}."
+        raise FieldError(name, message) from None
 
 
-def _choice(options: tuple[str, ...]):
-    def check(name: str, raw: Any, limits: Limits) -> str:
-        if raw not in options:
-            raise ConfigError(name, f"{name} must be one of: {', '.join(options)}.")
-        return raw
-
-    return check
-
-
-_CHECKS = {
-    "hidden": _hidden,
-    "lr": lambda n, v, lim: _real(n, v, 0.0001, 3.0),
-    "batch_size": lambda n, v, lim: _integer(n, v, 1, lim.max_batch_size),
-    "epochs": lambda n, v, lim: _integer(n, v, 1, lim.max_epochs),
-    "seed": lambda n, v, lim: _integer(n, v, 0, 2**32 - 1),
-    "init": _choice(INITS),
-    "momentum": lambda n, v, lim: _real(n, v, 0.0, 0.99),
-    "noise": lambda n, v, lim: _real(n, v, 0.0, 1.0),
-    "train_ratio": lambda n, v, lim: _real(n, v, 0.1, 0.9),
-    "points": lambda n, v, lim: _integer(n, v, 50, lim.max_points),
-    "classes": lambda n, v, lim: _integer(n, v, 2, lim.max_classes),
-}
+def fields_json(limits: Limits) -> list[dict[str, Any]]:
+    """The table for the page (GET /api/datasets "fields"): each field with, per dataset it applies to,
+    its default and its bounds for these limits."""
+    rows = []
+    for field in FIELDS:
+        row: dict[str, Any] = {
+            "name": field.name,
+            "kind": field.kind,
+            "label": field.label,
+            "help": field.help,
+            "control": field.control,
+            "advanced": field.advanced,
+        }
+        if field.kind != "choice":
+            row["step"] = field.step
+        if field.choices:
+            row["choices"] = [{"value": value, "label": label} for value, label in field.choices]
+        if field.scale:
+            row["scale"] = list(field.scale)
+        if field.max_items is not None:
+            row["max_items"] = field.item_count(limits)
+        per_dataset = {}
+        for dataset in field.datasets:
+            entry = {"default": _json_value(getattr(defaults_for(dataset), field.name))}
+            if field.kind != "choice":
+                entry["low"], entry["high"] = field.bounds(dataset, limits)
+            per_dataset[dataset] = entry
+        row["datasets"] = per_dataset
+        rows.append(row)
+    return rows

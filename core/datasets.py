@@ -1,4 +1,8 @@
-"""Datasets: the real MNIST shipped with the project, and small 2D sets made from a seed."""
+"""Datasets: the real MNIST shipped with the project, and small 2D sets made from a seed.
+
+dataset_for(config) is a run's data exactly as core.training.train draws it; importing this module
+imports no training code (the server draws previews and views with it).
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,12 @@ import io
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:  # core.config imports this module for the dataset names
+    from core.config import Config
 
 MNIST_PATH = Path(__file__).parent / "data" / "mnist.npz"
 MNIST_SHA256 = "06af5dfe73b70e3bc1c36439982b18a8d76803db9b544f6fdf838a37fbb01b64"
@@ -34,6 +42,19 @@ class Dataset:
     @property
     def input_dim(self) -> int:
         return self.x_train.shape[1]
+
+
+def random_streams(seed: int) -> list[np.random.Generator]:
+    """Three independent streams from a run's seed: the data, the initial weights, the shuffling."""
+    return np.random.default_rng(seed).spawn(3)
+
+
+def dataset_for(config: Config) -> Dataset:
+    """The run's data, exactly as train() draws it (MNIST is shared; 2D sets come from the seed)."""
+    if config.dataset == "mnist":
+        return load_mnist()
+    rng = random_streams(config.seed)[0]
+    return make_2d(config.dataset, rng, config.points, config.noise, config.train_ratio, config.classes)
 
 
 def _read_only(*arrays: np.ndarray) -> None:

@@ -30,6 +30,9 @@ from core.losses import softmax_crossentropy_and_grad_inplace
 from core.network import Network
 from core.optim import SGD
 
+# How the optimizer names the one array holding every parameter (step() names each layer's (index, name)).
+OPTIMIZER_KEY = "all parameters"
+
 
 class FastTrainStep:
     """Call it like network.train_step(x, y, optimizer), without the optimizer: step(x, y)."""
@@ -112,7 +115,7 @@ class FastTrainStep:
             np.multiply(grad_input, masks[i - 1], out=grad_input)
             grad = grad_input
 
-        self.optimizer.apply(self.parameters, self.steps)  # parameters -= steps (or with momentum)
+        self.optimizer.apply(self.parameters, self.steps, OPTIMIZER_KEY)  # parameters -= steps (or momentum)
         return loss, correct
 
 

@@ -36,8 +36,7 @@ class ReLU(Layer):
         return np.maximum(x, 0)
 
     def backward(self, x: np.ndarray, grad_output: np.ndarray) -> np.ndarray:
-        # The tutorial read an undefined name here; the gradient passes where x > 0.
-        return grad_output * (x > 0)
+        return grad_output * (x > 0)  # d max(0, x) / dx: 1 where x > 0, else 0
 
 
 class Dense(Layer):
@@ -68,7 +67,6 @@ class Dense(Layer):
         return x @ self.weights + self.biases
 
     def backward(self, x: np.ndarray, grad_output: np.ndarray) -> np.ndarray:
-        # The tutorial compared an array's shape with a tuple using ==; check shapes as tuples.
         if grad_output.shape != (x.shape[0], self.weights.shape[1]):
             raise ValueError(f"grad_output shape {grad_output.shape} does not match the layer output")
         np.matmul(x.T, grad_output, out=self.grad_weights)

@@ -10,8 +10,7 @@ import numpy as np
 def log_softmax(logits: np.ndarray) -> np.ndarray:
     """log(softmax(logits)) per row, stable for any finite logits.
 
-    Subtracting the row max keeps exp() from overflowing (logits of 1000 give finite values);
-    the tutorial promised this stability but its formula did not subtract anything.
+    Subtracting the row max keeps exp() from overflowing (logits of 1000 give finite values).
     """
     shifted = logits - logits.max(axis=1, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))

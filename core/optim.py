@@ -1,8 +1,13 @@
-"""Optimizers apply the gradients that the layers' backward computed."""
+"""Optimizers apply the gradients that the layers' backward computed.
+
+An optimizer belongs to one network: its buffers (momentum's velocity, the scaled gradients) are keyed by
+where a parameter sits, (layer index, parameter name) as in the layers' parameters() and gradients(), so
+the layers may swap an array for another of the same shape (the fast step makes them views) and keep it.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 
 import numpy as np
 
@@ -16,40 +21,49 @@ class SGD:
         # Python floats, so float32 parameters stay float32 (a NumPy float64 scalar would upcast lr * grad).
         self.learning_rate = float(learning_rate)
         self.momentum = float(momentum)
-        self._velocity: dict[int, np.ndarray] = {}
-        self._step: dict[int, np.ndarray] = {}  # a reused buffer per parameter for lr * grad
-        self._params: dict[int, np.ndarray] = {}  # holding each parameter keeps its id() unique
+        self._velocity: dict[Hashable, np.ndarray] = {}
+        self._scaled: dict[Hashable, np.ndarray] = {}  # a reused buffer per parameter for lr * grad
 
     def step(self, layers: list[Layer]) -> None:
-        for layer in layers:
-            for name in layer.parameter_names:
-                self.update(getattr(layer, name), getattr(layer, "grad_" + name))
+        """param -= learning_rate * grad (with momentum, if set) for every layer's parameters, in place:
+        views of the parameters stay valid, and the gradients are left untouched."""
+        for index, layer in enumerate(layers):
+            gradients = layer.gradients()
+            for name, param in layer.parameters().items():
+                key = (index, name)
+                # lr * grad goes into a buffer made once: a new array every batch costs more than the
+                # multiplication on small batches.
+                scaled = self._buffer(self._scaled, key, param, np.empty_like)
+                np.multiply(gradients[name], self.learning_rate, out=scaled)
+                self.apply(param, scaled, key)
 
-    def update(self, param: np.ndarray, grad: np.ndarray) -> None:
-        """param -= learning_rate * grad (with momentum, if set), in place: views of param stay valid."""
-        # lr * grad goes into a buffer made once: a new array every batch costs more than the
-        # multiplication on small batches. The gradient itself is left untouched.
-        step = self._buffer(self._step, param, np.empty_like)
-        np.multiply(grad, self.learning_rate, out=step)
-        self.apply(param, step)
-
-    def apply(self, param: np.ndarray, step: np.ndarray) -> None:
+    def apply(self, param: np.ndarray, step: np.ndarray, key: Hashable) -> None:
         """Move param by a step already scaled by the learning rate: param -= step, or with momentum
-        velocity = momentum * velocity - step, then param += velocity."""
+        velocity = momentum * velocity - step, then param += velocity. key names the parameter (the same
+        key every batch): step() uses (layer index, name); the fast step, which keeps all the network's
+        parameters in one array, its own."""
         if self.momentum:
-            velocity = self._buffer(self._velocity, param, np.zeros_like)
+            velocity = self._buffer(self._velocity, key, param, np.zeros_like)
             velocity *= self.momentum
             velocity -= step
             param += velocity
         else:
             param -= step
 
+    @staticmethod
     def _buffer(
-        self, buffers: dict[int, np.ndarray], param: np.ndarray, make: Callable[[np.ndarray], np.ndarray]
+        buffers: dict[Hashable, np.ndarray],
+        key: Hashable,
+        param: np.ndarray,
+        make: Callable[[np.ndarray], np.ndarray],
     ) -> np.ndarray:
-        """The array in `buffers` that belongs to `param`, made (same shape and dtype) on first use."""
-        key = id(param)
-        if key not in buffers:
-            self._params[key] = param
-            buffers[key] = make(param)
-        return buffers[key]
+        """The array in `buffers` for the parameter `key`, made like `param` on first use."""
+        buffer = buffers.get(key)
+        if buffer is None:
+            buffer = buffers[key] = make(param)
+        elif buffer.shape != param.shape:
+            raise ValueError(
+                f"parameter {key!r} has shape {param.shape}, not {buffer.shape} as before: "
+                "use one optimizer per network"
+            )
+        return buffer

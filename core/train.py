@@ -3,7 +3,8 @@
     python -m core.train --dataset mnist --hidden 100,200 --lr 0.1 --batch-size 32 --epochs 25 --seed 42
 
 Shows a progress bar per epoch (on stderr) and a final table; with --json, prints one JSON object
-per epoch on stdout and nothing else.
+per epoch on stdout and nothing else. --plain trains with the readable layer-by-layer step
+(Network.train_step) instead of the fast one: the same curves up to float32 rounding, slower.
 """
 
 from __future__ import annotations
@@ -12,22 +13,28 @@ import argparse
 import json
 import sys
 
-from core.config import Config, ConfigError, parse_config
+from core.config import Config, FieldError, parse_config
 from core.training import Diverged, train
 
 COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "seconds")
 
 
-def parse_args(argv: list[str] | None) -> tuple[Config, bool]:
+def parse_args(argv: list[str] | None) -> tuple[Config, bool, bool]:
+    """The config, --json and --plain."""
     parser = argparse.ArgumentParser(prog="python -m core.train", description=__doc__.split("\n")[0])
     for name in Config.__dataclass_fields__:
         parser.add_argument("--" + name.replace("_", "-"), dest=name, metavar=name.upper())
     parser.add_argument("--json", action="store_true", help="one JSON object per epoch on stdout")
+    parser.add_argument(
+        "--plain",
+        action="store_true",
+        help="train with the readable layer-by-layer step (Network.train_step), not the fast one",
+    )
     args = vars(parser.parse_args(argv))
-    as_json = args.pop("json")
+    as_json, plain = args.pop("json"), args.pop("plain")
     try:
-        return parse_config({k: v for k, v in args.items() if v is not None}), as_json
-    except ConfigError as error:
+        return parse_config({k: v for k, v in args.items() if v is not None}), as_json, plain
+    except FieldError as error:
         parser.error(f"--{error.field.replace('_', '-')}: {error.message}")
 
 
@@ -44,12 +51,12 @@ def progress_bar(epoch: int, total_epochs: int):
 
 
 def main(argv: list[str] | None = None) -> int:
-    config, as_json = parse_args(argv)
+    config, as_json, plain = parse_args(argv)
     rows = []
     bar = None if as_json else progress_bar(1, config.epochs)
     on_batch = None if as_json else (lambda done, total: bar(done, total))
     try:
-        for result in train(config, on_batch=on_batch):
+        for result in train(config, on_batch=on_batch, fast=not plain):
             metrics = result.metrics()
             if as_json:
                 print(json.dumps(metrics), flush=True)

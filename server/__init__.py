@@ -12,23 +12,22 @@ from typing import Any
 from flask import Flask, jsonify
 from werkzeug.routing import BaseConverter
 
-from core.config import DEFAULT_LIMITS
 from server import api, assets, errors, pages, ratelimit
-from server.compress import gzip_response
-from server.notify import Notifier
-from server.runner import Runner
-from server.runs import RUN_ID
+from server.broadcast_local import Notifier, StoreWatcher
+from server.compression import gzip_response
+from server.run_json import RUN_ID
 from server.security import add_security_headers
 from server.settings import check, from_env
 from server.store import Store
-from server.watcher import StoreWatcher
+from server.training_local import Runner
 
-ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE_FOLDER = Path(__file__).resolve().parent.parent / "templates"
 
 
 @dataclass
 class Playground:
-    """What the views share: the store, this process's notifier, runner and store watcher."""
+    """What the views share: the store; where runs wait and train (server.training_local); how stored
+    epochs reach this process's viewers (server.broadcast_local: notifier and store watcher)."""
 
     store: Store
     notifier: Notifier
@@ -47,16 +46,12 @@ class RunIdConverter(BaseConverter):
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    """The app, with settings from the environment (see server.settings) under `config`."""
+    """The app. Its settings are server.settings' table, read from the environment, with `config` laid
+    over them (the same keys); nothing else is defaulted here but the SQLite file's place."""
     settings = from_env()
     settings.update(config or {})
-    app = Flask(
-        __name__, static_folder=None, template_folder=str(settings.get("TEMPLATE_FOLDER", ROOT / "templates"))
-    )
+    app = Flask(__name__, static_folder=None, template_folder=TEMPLATE_FOLDER)  # static: server.assets
     app.config.update(settings)
-    app.config.setdefault("LIMITS", DEFAULT_LIMITS)
-    app.config.setdefault("SSE_FALLBACK", 1.0)  # a stream reads the store at least this often
-    app.config.setdefault("STATIC_ROOT", str(ROOT / "static"))
     if not app.config["DATABASE"]:
         app.config["DATABASE"] = os.path.join(app.instance_path, "playground.sqlite3")
     check(app.config)
@@ -81,7 +76,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(assets.bp)
     errors.register(app)
-    ratelimit.install(app)
+    ratelimit.init_app(app)
     app.after_request(gzip_response)
     app.after_request(add_security_headers)
     app.jinja_env.globals.update(asset_url=assets.asset_url, vendor_url=assets.vendor_url)

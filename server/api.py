@@ -14,15 +14,16 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from core.config import ConfigError, parse_config
-from server import insights
-from server.catalog import datasets_json
+from core.config import FieldError, parse_config
+from server import run_views
+from server.datasets import datasets_json
 from server.errors import ApiError
 from server.openapi import openapi_spec
-from server.runner import RETRY_AFTER_SECONDS, QueueFull, Runner
-from server.runs import config_from_dict, run_json, urls
+from server.ratelimit import limiter, run_started, runs_per_client
+from server.run_json import config_from_dict, public_run, urls
 from server.sse import disconnect_probe, parse_last_event_id, run_events
-from server.store import ACTIVE, Store
+from server.store import ACTIVE, Status, Store
+from server.training_local import RETRY_AFTER_SECONDS, QueueFull, Runner
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -69,21 +70,17 @@ def get_run(run_id: str) -> dict:
     return run
 
 
-def public_run(run: dict) -> dict:
-    position = store().queue_position(run["id"]) if run["status"] == "queued" else None
-    return run_json(run, store().metrics(run["id"]), position)
-
-
 def no_cache(response: Response) -> Response:
     response.headers["Cache-Control"] = "no-cache"
     return response
 
 
 @bp.post("/runs")
+@limiter.limit(runs_per_client, deduct_when=run_started)
 def start_run() -> tuple[Response, int, dict]:
     try:
         config = parse_config(read_json(), current_app.config["LIMITS"])
-    except ConfigError as error:
+    except FieldError as error:
         raise ApiError(400, error.message, error.field) from None
     try:
         run_id = runner().submit(config.to_dict(), config.to_query(), config.epochs)
@@ -97,14 +94,14 @@ def start_run() -> tuple[Response, int, dict]:
         "events": links["events"],
         "config": config.to_dict(),
         "query": config.to_query(),
-        "status": "queued",
+        "status": Status.QUEUED,
     }
     return jsonify(body), 201, {"Location": f"/api/runs/{run_id}"}
 
 
 @bp.get("/runs/<run_id:run_id>")
 def show_run(run_id: str) -> Response:
-    return no_cache(jsonify(public_run(get_run(run_id))))
+    return no_cache(jsonify(public_run(store(), get_run(run_id))))
 
 
 @bp.get("/runs/<run_id:run_id>/events")
@@ -143,7 +140,7 @@ def stop_run(run_id: str) -> Response:
         while store().status(run_id)[0] in ACTIVE and time.monotonic() < deadline:
             time.sleep(0.02)
         run = get_run(run_id)
-    return no_cache(jsonify(public_run(run)))
+    return no_cache(jsonify(public_run(store(), run)))
 
 
 @bp.post("/runs/<run_id:run_id>/predict")
@@ -151,14 +148,14 @@ def predict(run_id: str) -> Response:
     run = get_run(run_id)
     config = config_from_dict(run["config"])
     try:
-        x = insights.parse_inputs(read_json(), config)
-    except insights.InputError as error:
+        x = run_views.parse_inputs(read_json(), config)
+    except FieldError as error:
         raise ApiError(400, error.message, error.field) from None
     epoch = store().weights_epoch(run_id)
     if epoch is None:
         raise ApiError(409, "This run has no weights yet: it can predict once its first epoch is done.")
-    net = insights.network(run_id, epoch, lambda: store().weights(run_id)[1])
-    return jsonify({**insights.predict(net, config, x), "epoch": epoch})
+    net = run_views.network(run_id, epoch, lambda: store().weights(run_id)[1])
+    return jsonify({**run_views.predict(net, config, x), "epoch": epoch})
 
 
 @bp.get("/runs/<run_id:run_id>/views")
@@ -166,7 +163,7 @@ def views(run_id: str) -> Response:
     run = get_run(run_id)
     config = config_from_dict(run["config"])
     epoch = store().weights_epoch(run_id)
-    data = insights.views(run_id, config, epoch, lambda: store().weights(run_id)[1])
+    data = run_views.views(run_id, config, epoch, lambda: store().weights(run_id)[1])
     return no_cache(jsonify(data))
 
 

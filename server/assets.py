@@ -1,16 +1,16 @@
 """Static files and Plotly.js, gzipped once and cached in memory, with validators.
 
 /static/<path> serves static/; /vendor/plotly.min.js serves the copy inside the installed `plotly`
-package (no CDN: the page works offline). Text files go out gzipped to clients that accept it (Plotly:
-4.8 MB raw, 1.5 MB gzipped). Every answer carries an ETag and Last-Modified, so a revisit costs a 304.
-`asset_url()` (a template global) adds ?v=<content hash>; such fingerprinted URLs are cached for a
-year without revalidation, since a new file gets a new URL. `warm()` does all of this ahead of the first
-page view (hashing and gzipping Plotly takes about 0.25 s, nearly all of it gzip).
+package (no CDN: the page works offline). Text files go out gzipped to clients that accept it (which
+files: server.compression; Plotly: 4.8 MB raw, 1.5 MB gzipped). Every answer carries an ETag and
+Last-Modified, so a revisit costs a 304. `asset_url()` (a template global) adds ?v=<content hash>;
+such fingerprinted URLs are cached for a year without revalidation, since a new file gets a new URL.
+`warm()` does all of this ahead of the first page view (hashing and gzipping Plotly takes about
+0.25 s, nearly all of it gzip).
 """
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import importlib.util
 import mimetypes
@@ -18,10 +18,14 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from flask import Blueprint, Response, abort, current_app, request
+from flask import Blueprint, Response, abort, request
 from werkzeug.security import safe_join
 
+from server.compression import STATIC_LEVEL, accepts_gzip, gzip_bytes, worth_gzipping
+
 bp = Blueprint("assets", __name__)
+
+STATIC_FOLDER = Path(__file__).resolve().parent.parent / "static"
 
 TYPES = {
     ".js": "text/javascript",
@@ -36,7 +40,6 @@ TYPES = {
     ".ico": "image/x-icon",
     ".woff2": "font/woff2",
 }
-COMPRESSIBLE = ("text/", "application/json", "image/svg+xml")
 YEAR = 365 * 24 * 3600
 
 
@@ -57,7 +60,7 @@ class Asset:
             return None
         with self._lock:
             if self._gzipped is None:
-                self._gzipped = gzip.compress(self.raw, 6, mtime=0)
+                self._gzipped = gzip_bytes(self.raw, STATIC_LEVEL)
             return self._gzipped
 
 
@@ -89,7 +92,7 @@ def load(path: Path) -> Asset:
         etag=hashlib.sha256(raw).hexdigest()[:20],
         modified=stat.st_mtime,
         mimetype=mimetype,
-        compressible=mimetype.startswith(COMPRESSIBLE) and len(raw) > 1024,
+        compressible=worth_gzipping(mimetype, len(raw)),
     )
     with _lock:
         cached = _cache.get(str(path))
@@ -99,17 +102,13 @@ def load(path: Path) -> Asset:
     return asset
 
 
-def warm(static_folder: str | Path, compress: bool = True) -> None:
+def warm(compress: bool = True) -> None:
     """Load every static file and Plotly into the cache now (and gzip them), so no visitor waits."""
-    paths = [path for path in sorted(Path(static_folder).rglob("*")) if path.is_file()] + [plotly_path()]
+    paths = [path for path in sorted(STATIC_FOLDER.rglob("*")) if path.is_file()] + [plotly_path()]
     for path in paths:
         asset = load(path)
         if compress:
             asset.gzipped()
-
-
-def accepts_gzip() -> bool:
-    return request.accept_encodings["gzip"] > 0
 
 
 def serve(path: Path) -> Response:
@@ -131,7 +130,7 @@ def serve(path: Path) -> Response:
 
 def asset_url(filename: str) -> str:
     """/static/<filename>?v=<hash>: a URL that changes when the file does (for templates)."""
-    path = safe_join(static_root(), filename)
+    path = safe_join(str(STATIC_FOLDER), filename)
     if path is None or not Path(path).is_file():
         return f"/static/{filename}"
     return f"/static/{filename}?v={load(Path(path)).etag[:12]}"
@@ -141,13 +140,9 @@ def vendor_url() -> str:
     return f"/vendor/plotly.min.js?v={load(plotly_path()).etag[:12]}"
 
 
-def static_root() -> str:
-    return current_app.config["STATIC_ROOT"]
-
-
 @bp.get("/static/<path:filename>")
 def static_file(filename: str) -> Response:
-    path = safe_join(static_root(), filename)
+    path = safe_join(str(STATIC_FOLDER), filename)
     if path is None or not Path(path).is_file():
         abort(404)
     return serve(Path(path))

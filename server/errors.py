@@ -1,7 +1,8 @@
 """Errors: JSON with a sentence (and the field at fault) for the API, a small HTML page for pages.
 
-Whatever goes wrong, a client never sees a traceback: unexpected exceptions are logged here and
-answered with a generic 500.
+Whatever goes wrong, a client never sees a traceback: a run store that cannot answer for now
+(server.store.StoreUnavailable) is a 503 with its sentence and Retry-After, whatever the path;
+unexpected exceptions are logged here and answered with a generic 500.
 """
 
 from __future__ import annotations
@@ -10,14 +11,13 @@ import logging
 from html import escape
 
 from flask import Flask, Response, jsonify, render_template, request
-from jinja2 import TemplateNotFound
 from werkzeug.exceptions import HTTPException
 
 from server.store import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
-STORE_RETRY_AFTER_SECONDS = 2  # a store that could not answer: when to ask again
+STORE_RETRY_AFTER_SECONDS = 2  # a store busy or read-only for a moment: when to ask again
 
 
 class ApiError(Exception):
@@ -83,11 +83,8 @@ def page_response(code: int, title: str, text: str) -> Response:
 
 
 def not_found_page(title: str, message: str) -> Response:
-    """The page helper's 404 template when there is one, else the small built-in page."""
-    try:
-        return Response(render_template("404.html", title=title, message=message), status=404)
-    except TemplateNotFound:
-        return page_response(404, title, message)
+    """templates/404.html with status 404, for the page routes (the API answers JSON instead)."""
+    return Response(render_template("404.html", title=title, message=message), status=404)
 
 
 def register(app: Flask) -> None:
@@ -97,12 +94,7 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(StoreUnavailable)
     def store_unavailable(error: StoreUnavailable) -> Response:
-        headers = {"Retry-After": str(STORE_RETRY_AFTER_SECONDS)}
-        if _wants_json():
-            return error_response(503, str(error), headers=headers)
-        response = page_response(503, "Try again in a moment", str(error))
-        response.headers.update(headers)
-        return response
+        return error_response(503, error.message, headers={"Retry-After": str(STORE_RETRY_AFTER_SECONDS)})
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:

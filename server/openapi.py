@@ -1,15 +1,16 @@
-"""The OpenAPI description of the HTTP API (GET /api/openapi.json), built from the same bounds the
-server enforces (core.config.Limits, the body cap) so it cannot drift from them."""
+"""The OpenAPI description of the HTTP API (GET /api/openapi.json), built from the same rules the
+server enforces (the config's field table core.config.FIELDS with core.config.Limits, the body cap) so
+it cannot drift from them."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from core.config import DATASETS, INITS, Limits
-from server.insights import MAX_PREDICT_ROWS, POINT_RANGE
-from server.runs import RUN_ID
-
-STATUSES = ["queued", "running", "done", "stopped", "failed", "interrupted"]
+from core.config import DATASETS, FIELDS, Field, Limits
+from core.datasets import TWO_D_SETS
+from server.run_json import RUN_ID
+from server.run_views import MAX_PREDICT_ROWS, POINT_RANGE
+from server.store import Status
 
 
 def _error(description: str, retry_after: bool = False) -> dict[str, Any]:
@@ -36,36 +37,39 @@ def _integer(low: int, high: int) -> dict[str, Any]:
     return {"type": "integer", "minimum": low, "maximum": high}
 
 
+def _field_schema(field: Field, limits: Limits) -> dict[str, Any]:
+    """One config field: its type and bounds (the widest over the datasets it applies to)."""
+    if field.kind == "choice":
+        return {"type": "string", "enum": [value for value, _ in field.choices], "description": field.help}
+    bounds = [field.bounds(dataset, limits) for dataset in field.datasets]
+    low, high = min(b[0] for b in bounds), max(b[1] for b in bounds)
+    description = field.help
+    if field.high_2d is not None:
+        at_most = [field.bounds(dataset, limits)[1] for dataset in ("mnist", TWO_D_SETS[0])]
+        description += f" At most {at_most[0]} for MNIST, {at_most[1]} for 2D sets."
+    if len(field.datasets) < len(DATASETS):
+        description += f" Only for {', '.join(field.datasets)}; refused for the other datasets."
+    if field.kind == "int_list":
+        items = _integer(low, high)
+        max_items = field.item_count(limits)
+        return {
+            "description": f'{description} A list, or text such as "100,200".',
+            "oneOf": [
+                {"type": "array", "minItems": 1, "maxItems": max_items, "items": items},
+                {"type": "string", "pattern": r"^\d+(,\d+)*$"},
+            ],
+        }
+    schema = _integer(low, high) if field.kind == "int" else _number(low, high)
+    return {**schema, "description": description}
+
+
 def config_schema(limits: Limits) -> dict[str, Any]:
-    """A run's config; fields left out take the dataset's defaults (GET /api/datasets). The 2D-only
-    fields (noise, train_ratio, points; classes for blobs) are refused for MNIST."""
-    layers = _integer(1, limits.max_units)
+    """A run's config, a property per row of core.config.FIELDS; fields left out take the dataset's
+    defaults (GET /api/datasets)."""
     return {
         "type": "object",
         "additionalProperties": False,
-        "properties": {
-            "dataset": {"type": "string", "enum": list(DATASETS)},
-            "hidden": {
-                "description": 'Layer sizes: a list, or text such as "100,200".',
-                "oneOf": [
-                    {"type": "array", "minItems": 1, "maxItems": limits.max_hidden_layers, "items": layers},
-                    {"type": "string", "pattern": r"^\d+(,\d+)*$"},
-                ],
-            },
-            "lr": _number(0.0001, 3),
-            "batch_size": _integer(1, limits.max_batch_size),
-            "epochs": {
-                **_integer(1, max(limits.max_epochs, limits.max_epochs_2d)),
-                "description": f"At most {limits.max_epochs} for MNIST, {limits.max_epochs_2d} for 2D sets.",
-            },
-            "seed": _integer(0, 2**32 - 1),
-            "init": {"type": "string", "enum": list(INITS)},
-            "momentum": _number(0, 0.99),
-            "noise": _number(0, 1),
-            "train_ratio": _number(0.1, 0.9),
-            "points": _integer(50, limits.max_points),
-            "classes": _integer(2, limits.max_classes),
-        },
+        "properties": {field.name: _field_schema(field, limits) for field in FIELDS},
     }
 
 
@@ -77,7 +81,7 @@ def _run_schema() -> dict[str, Any]:
         "required": ["id", "status", "config", "query", "epochs", "total_epochs", "url", "events"],
         "properties": {
             "id": {"type": "string", "pattern": f"^{RUN_ID}$"},
-            "status": {"type": "string", "enum": STATUSES},
+            "status": {"type": "string", "enum": [status.value for status in Status]},
             "config": {"type": "object"},
             "query": {"type": "string"},
             "epochs": {"type": "array", "items": {"type": "object"}},
@@ -93,6 +97,38 @@ def _run_schema() -> dict[str, Any]:
             "parameter_count": {"type": "integer"},
             "url": {"type": "string"},
             "events": {"type": "string"},
+        },
+    }
+
+
+def _epoch_data_schema() -> dict[str, Any]:
+    number = {"type": "number"}
+    return {
+        "description": "The data of an `epoch` event: the epoch's metrics (test figures after the last "
+        "epoch), the view the page draws live (`grid` for 2D runs, `confusion` for MNIST) and when the "
+        "epoch was stored.",
+        "type": "object",
+        "required": ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "seconds", "recorded_at"],
+        "properties": {
+            "epoch": {"type": "integer", "minimum": 1},
+            "train_loss": number,
+            "train_acc": number,
+            "val_loss": number,
+            "val_acc": number,
+            "seconds": {**number, "description": "How long the epoch took to train."},
+            "test_loss": number,
+            "test_acc": number,
+            "grid": {"type": "object", "description": "2D runs: the packed decision grid (core.views)."},
+            "confusion": {
+                "type": "array",
+                "items": {"type": "array", "items": {"type": "integer"}},
+                "description": "MNIST runs: validation counts[true][predicted].",
+            },
+            "recorded_at": {
+                **number,
+                "description": "When the epoch was stored, in Unix seconds: a viewer's clock minus this is "
+                "the event's delivery delay (bench/load.py measures it).",
+            },
         },
     }
 
@@ -234,7 +270,7 @@ def openapi_spec(limits: Limits, max_body: int = 1_000_000) -> dict[str, Any]:
             },
             "/api/datasets": {
                 "get": {
-                    "summary": "The datasets with their shapes, classes and defaults, and the limits",
+                    "summary": "The datasets (shapes, classes, defaults), the limits and the config fields",
                     "responses": {"200": _json("The datasets.", {"type": "object"})},
                 }
             },
@@ -268,21 +304,22 @@ def openapi_spec(limits: Limits, max_body: int = 1_000_000) -> dict[str, Any]:
                         "events": {"type": "string"},
                         "config": {"type": "object"},
                         "query": {"type": "string"},
-                        "status": {"type": "string", "enum": ["queued"]},
+                        "status": {"type": "string", "enum": [Status.QUEUED.value]},
                     },
                 },
                 "Run": _run_schema(),
                 "Event": {
                     "description": "One event: `status` and `done` data {status, position?, reason?, "
-                    "test_acc?}; `epoch` (id = the epoch) data: the metrics and the epoch's view.",
+                    "test_acc?}; `epoch` (id = the epoch) data: an EpochData object.",
                     "type": "object",
                     "required": ["event", "data"],
                     "properties": {
                         "event": {"type": "string", "enum": ["status", "epoch", "done"]},
                         "id": {"type": "string", "pattern": "^[0-9]+$"},
-                        "data": {"type": "string", "minLength": 2},
+                        "data": {"type": "string", "minLength": 2, "description": "JSON."},
                     },
                 },
+                "EpochData": _epoch_data_schema(),
                 "PredictRequest": {
                     "description": "pixels (MNIST runs) or points (2D runs), not both.",
                     "type": "object",

@@ -3,9 +3,8 @@
 Both render a template with one variable, `page`, that the template writes into the body's
 data-page attribute (no inline script); the front-end reads everything from there.
 
-A process's first page view used to take about 0.35 s more than the next ones (gzipping Plotly for
-its fingerprint, compiling the templates, the datasets' previews); that work is now done when the app
-is made (`_warm_up`).
+The work of a process's first page view (compiling the templates, the datasets' previews, hashing
+Plotly for its fingerprint) is done when the app is made (`_warm_up`), so no visitor waits for it.
 """
 
 from __future__ import annotations
@@ -17,10 +16,11 @@ from typing import Any
 from flask import Blueprint, Response, current_app, render_template, request
 from flask.blueprints import BlueprintSetupState
 
-from core.config import DATASETS, ConfigError, defaults_for, parse_query
+from core.config import DATASETS, FieldError, defaults_for, parse_query
 from server import assets
-from server.api import public_run
-from server.catalog import datasets_json
+from server.datasets import datasets_json
+from server.errors import not_found_page
+from server.run_json import public_run
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ def config_from_url() -> tuple[dict[str, Any], dict[str, str] | None]:
     query = request.query_string.decode("utf-8", "replace")
     try:
         config = parse_query(query, current_app.config["LIMITS"])
-    except ConfigError as error:
+    except FieldError as error:
         dataset = request.args.get("dataset", "mnist")
         fallback = defaults_for(dataset if dataset in DATASETS else "mnist")
         return fallback.to_dict(), {"error": error.message, "field": error.field}
@@ -52,16 +52,17 @@ def index() -> str:
 
 @bp.get("/runs/<run_id:run_id>")
 def run_page(run_id: str) -> str | Response:
-    run = current_app.extensions["playground"].store.get_run(run_id)
+    store = current_app.extensions["playground"].store
+    run = store.get_run(run_id)
     if run is None:
-        return not_found(
+        return not_found_page(
             "Run not found", f"There is no run {run_id} here: check the link you were given, or start one."
         )
     page = {
         "config": run["config"],
         "query_error": None,
         "run_id": run_id,
-        "run": public_run(run),
+        "run": public_run(store, run),
         "datasets": _datasets(),
     }
     return render_template("run.html", page=page)
@@ -70,12 +71,9 @@ def run_page(run_id: str) -> str | Response:
 @bp.get("/runs/<path:anything>")
 def bad_run_page(anything: str) -> Response:
     """/runs/<something that is not a run id> (a cut-off link, say)."""
-    return not_found("Run not found", "This is not a run's address: run ids are 12 letters, digits, - or _.")
-
-
-def not_found(title: str, message: str) -> Response:
-    """templates/404.html with status 404 (API routes answer JSON instead, see server.errors)."""
-    return Response(render_template("404.html", title=title, message=message), status=404)
+    return not_found_page(
+        "Run not found", "This is not a run's address: run ids are 12 letters, digits, - or _."
+    )
 
 
 @bp.record_once
@@ -91,8 +89,8 @@ def _warm_up(state: BlueprintSetupState) -> None:
         for name in app.jinja_env.list_templates():
             app.jinja_env.get_template(name)
         datasets_json(app.config["LIMITS"])
-        assets.warm(app.config["STATIC_ROOT"], compress=False)
+        assets.warm(compress=False)
     except Exception:  # the first page view then does it (and reports the problem)
         log.exception("warming up the page caches failed")
         return
-    threading.Thread(target=assets.warm, args=(app.config["STATIC_ROOT"],), name="gzip", daemon=True).start()
+    threading.Thread(target=assets.warm, name="gzip", daemon=True).start()

@@ -20,7 +20,7 @@ from core.datasets import Dataset
 from core.network import Network
 from core.training import EpochResult
 from core.views import confusion_matrix, decision_grid
-from server.notify import Notifier
+from server.broadcast_local import Notifier
 from server.store import Store, patiently
 
 _END = object()
@@ -66,7 +66,7 @@ class Recorder:
 
     def _record(self, epoch: int, metrics: dict, network: Network, data: Dataset) -> None:
         view = epoch_view(network, data)
-        # recorded_at (unix seconds): when the epoch reached the store, to measure delivery delays.
+        # recorded_at (Unix seconds, in the API description's EpochData): when the epoch was stored.
         event = json.dumps({**metrics, **view, "recorded_at": round(time.time(), 4)})
         weights = network.to_bytes()
         patiently(lambda: self.store.add_epoch(self.run_id, epoch, metrics, event, weights))

@@ -31,6 +31,7 @@ SETTINGS: list[tuple[str, str, Callable[[str], Any], Any, str]] = [
     ("PLAYGROUND_MAX_BODY", "MAX_CONTENT_LENGTH", int, 1_000_000, "largest request body in bytes (413)"),
     ("PLAYGROUND_HEARTBEAT", "SSE_HEARTBEAT", float, 15.0, "seconds between `: ping` comments on a stream"),
     ("PLAYGROUND_POLL", "SSE_POLL", float, 0.05, "seconds between looks at the store for others' runs"),
+    ("PLAYGROUND_FALLBACK", "SSE_FALLBACK", float, 1.0, "seconds a stream waits at most to read the store"),
     ("PLAYGROUND_STALE", "OWNER_STALE", float, 10.0, "seconds without heartbeat before a process is dead"),
     ("PLAYGROUND_PRELOAD_MNIST", "PRELOAD_MNIST", lambda v: v.strip() == "1", False, "1: load MNIST at boot"),
     # Limits and abuse (README "Limits and security").
@@ -93,6 +94,7 @@ def check(config: Mapping[str, Any]) -> None:
         ("MAX_CONTENT_LENGTH", config["MAX_CONTENT_LENGTH"] >= 1024, "at least 1024"),
         ("SSE_HEARTBEAT", config["SSE_HEARTBEAT"] > 0, "above 0"),
         ("SSE_POLL", 0 < config["SSE_POLL"] <= 5, "between 0 and 5"),
+        ("SSE_FALLBACK", config["SSE_FALLBACK"] > 0, "above 0"),
         ("OWNER_STALE", config["OWNER_STALE"] >= 2, "at least 2 (seconds)"),
         ("PROXY_HOPS", 0 <= config["PROXY_HOPS"] <= 5, "between 0 and 5"),
         ("RUN_SECONDS", config["RUN_SECONDS"] > 0, "above 0 (seconds)"),

@@ -20,8 +20,8 @@ import ssl
 import time
 from collections.abc import Callable, Iterator
 
-from server.notify import Notifier
-from server.store import FINAL, Store, StoreUnavailable
+from server.broadcast_local import Notifier
+from server.store import FINAL, Status, Store, StoreUnavailable
 
 RETRY_MS = 2000  # how long a browser waits before reconnecting
 
@@ -103,7 +103,7 @@ def run_events(
                         yield format_event("epoch", data, epoch)
                         after = epoch
                     last_write = time.monotonic()
-                position = store.queue_position(run_id) if status == "queued" else None
+                position = store.queue_position(run_id) if status == Status.QUEUED else None
                 ended = (store.get_run(run_id) or {}) if status in FINAL else {}  # its reason, test figures
                 if (status, position) != last_status:
                     last_status = (status, position)

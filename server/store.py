@@ -43,7 +43,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 
 class Status(StrEnum):
-    """Where a run is in its life: queued -> running -> one of the final statuses."""
+    """A run's status: queued, then running, then one of the final ones."""
 
     QUEUED = "queued"
     RUNNING = "running"
@@ -73,8 +73,12 @@ READ_ONLY_STATE = "25006"  # read_only_sql_transaction (a standby, default_trans
 
 
 class StoreUnavailable(Exception):
-    """The database cannot answer at the moment (busy, read-only, unreachable); retry later.
-    str(error) is the sentence to show."""
+    """The database cannot answer for now (busy, read-only, unreachable); `message` says so in a sentence
+    for whoever asked (the web server answers it with a 503 and Retry-After, see server.errors)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 class SchemaOutOfDate(Exception):
@@ -154,7 +158,7 @@ runs = sa.Table(
     sa.Column("config", sa.Text, nullable=False),  # normalised config, JSON
     sa.Column("query", sa.Text, nullable=False),  # its canonical query string
     sa.Column("status", sa.Text, nullable=False),  # a Status
-    sa.Column("owner", sa.Text, nullable=False),  # the process that trains it (see server.owners)
+    sa.Column("owner", sa.Text, nullable=False),  # the process that trains it (see server.recovery)
     sa.Column("total_epochs", sa.Integer, nullable=False),
     sa.Column("epochs_done", sa.Integer, nullable=False, server_default=sa.text("0")),
     sa.Column("stop_requested", sa.Integer, nullable=False, server_default=sa.text("0")),

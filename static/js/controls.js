@@ -1,55 +1,70 @@
 // The experiment form: read its raw values, fill it from a config, show errors next to fields.
+// templates/_playground.html draws a control per field of the server's field table (catalog.fields);
+// this file handles each by its `control` kind: "tiles" (radios named after the field), "layers" (the
+// <field>-layers list), "log_slider" (text plus <field>-scale over the field's scale), "range" (plus its
+// <field>-value output), "number", "number_shuffle" (plus shuffle-<field>) and "select".
 
-import { LR_CHOICES, formatNumber } from "./state.js";
+import { formatNumber } from "./state.js";
 
 const $ = (id) => document.getElementById(id);
-const SIMPLE_FIELDS = ["lr", "batch_size", "epochs", "seed", "init", "momentum", "noise", "train_ratio", "points", "classes"];
 
 export class Controls {
   constructor(form, catalog, onChange) {
     this.form = form;
     this.catalog = catalog;
     this.onChange = onChange;
-    this.layers = $("hidden-layers");
     this.fields = $("control-fields");
+    this.list = catalog.fields.find((f) => f.control === "layers");
+    this.layers = $(`${this.list.name}-layers`);
 
     form.addEventListener("input", (event) => this.changed(event));
     form.addEventListener("change", (event) => this.changed(event));
     $("add-layer").addEventListener("click", () => this.addLayer());
     $("remove-layer").addEventListener("click", () => this.removeLayer());
-    $("shuffle-seed").addEventListener("click", () => {
-      $("seed").value = String(Math.floor(Math.random() * 100000));
-      this.onChange("seed");
-    });
-    $("lr-scale").addEventListener("input", () => {
-      $("lr").value = formatNumber(LR_CHOICES[Number($("lr-scale").value)]);
-      this.onChange("lr");
-    });
+    for (const field of this.ofControl("number_shuffle")) {
+      $(`shuffle-${field.name}`).addEventListener("click", () => {
+        $(field.name).value = String(Math.floor(Math.random() * 100000));
+        this.onChange(field.name);
+      });
+    }
+    for (const field of this.ofControl("log_slider")) {
+      $(`${field.name}-scale`).addEventListener("input", () => {
+        $(field.name).value = formatNumber(field.scale[Number($(`${field.name}-scale`).value)]);
+        this.onChange(field.name);
+      });
+    }
+  }
+
+  ofControl(control) {
+    return this.catalog.fields.filter((f) => f.control === control);
   }
 
   changed(event) {
     const target = event.target;
-    if (target.id === "lr-scale") return; // handled above
-    if (target.name === "dataset") {
-      if (event.type === "change") this.onChange("dataset");
+    const field = target.classList.contains("layer-size") ? this.list : this.catalog.field(target.name);
+    if (!field) return; // a log slider's scale: handled above
+    if (field.control === "tiles") {
+      if (event.type === "change") this.onChange(field.name);
       return;
     }
-    if (target.id === "lr") this.syncScale();
-    if (target.id === "noise" || target.id === "train_ratio") $(`${target.id}-value`).value = target.value;
-    this.onChange(target.name || "hidden");
+    if (field.control === "log_slider") this.syncScale(field);
+    if (field.control === "range") $(`${field.name}-value`).value = target.value;
+    this.onChange(field.name);
   }
 
   get dataset() {
     const checked = this.form.querySelector('input[name="dataset"]:checked');
-    return checked ? checked.value : "mnist";
+    return checked ? checked.value : this.catalog.names[0];
   }
 
   /** The raw texts, as a query string would give them (validate() turns them into a config). */
   read() {
-    const dataset = this.dataset;
-    const raw = { dataset, hidden: this.layerInputs().map((input) => input.value) };
-    const applicable = new Set(this.catalog.fieldsFor(dataset));
-    for (const field of SIMPLE_FIELDS) if (applicable.has(field)) raw[field] = $(field).value;
+    const raw = {};
+    for (const field of this.catalog.fieldsFor(this.dataset)) {
+      if (field.control === "tiles") raw[field.name] = this.dataset;
+      else if (field.control === "layers") raw[field.name] = this.layerInputs().map((input) => input.value);
+      else raw[field.name] = $(field.name).value;
+    }
     return raw;
   }
 
@@ -59,26 +74,42 @@ export class Controls {
 
   /** Put a (valid) config into the controls. */
   fill(config) {
-    for (const radio of this.form.querySelectorAll('input[name="dataset"]')) {
-      radio.checked = radio.value === config.dataset;
-    }
-    this.setLayers(config.hidden);
-    for (const field of SIMPLE_FIELDS) {
-      if (!(field in config)) continue;
-      const value = config[field];
-      $(field).value = typeof value === "number" ? formatNumber(value) : String(value);
-    }
-    $("noise-value").value = $("noise").value;
-    $("train_ratio-value").value = $("train_ratio").value;
-    this.syncScale();
     this.showDatasetFields(config.dataset);
+    for (const field of this.catalog.fields) {
+      if (!(field.name in config)) continue;
+      const value = config[field.name];
+      if (field.control === "tiles") {
+        const radios = this.form.querySelectorAll(`input[name="${field.name}"]`);
+        for (const radio of radios) radio.checked = radio.value === value;
+      } else if (field.control === "layers") {
+        this.setLayers(value);
+      } else {
+        $(field.name).value = typeof value === "number" ? formatNumber(value) : String(value);
+      }
+    }
+    for (const field of this.ofControl("range")) $(`${field.name}-value`).value = $(field.name).value;
+    for (const field of this.ofControl("log_slider")) this.syncScale(field);
   }
 
+  /** Show the fields that apply to the dataset, with its bounds (a group of hidden fields hides too). */
   showDatasetFields(dataset) {
-    const twoD = this.catalog.isTwoD(dataset);
-    $("two-d-fields").hidden = !twoD;
-    $("classes-field").hidden = !this.catalog.fieldsFor(dataset).includes("classes");
-    $("epochs").max = String(this.catalog.maxEpochs(dataset));
+    for (const field of this.catalog.fields) {
+      const wrapper = this.form.querySelector(`[data-field="${field.name}"]`);
+      const spec = field.datasets[dataset];
+      wrapper.hidden = !spec;
+      if (!spec || field.kind === "choice") continue;
+      const inputs = field.control === "layers" ? this.layerInputs() : [$(field.name)];
+      for (const input of inputs) this.setBounds(input, field, spec);
+    }
+    const twoD = $("two-d-fields");
+    twoD.hidden = ![...twoD.querySelectorAll("[data-field]")].some((wrapper) => !wrapper.hidden);
+  }
+
+  setBounds(input, field, spec) {
+    if (input.type !== "number" && input.type !== "range") return; // text (log slider): the check says it
+    input.min = String(spec.low);
+    input.max = String(spec.high);
+    input.step = String(field.step);
   }
 
   setLayers(sizes) {
@@ -91,24 +122,26 @@ export class Controls {
     input.className = "layer-size";
     input.type = "number";
     input.inputMode = "numeric";
-    input.min = "1";
-    input.max = String(this.catalog.limits.max_units);
-    input.step = "1";
+    this.setBounds(input, this.list, this.listBounds());
     input.value = String(size);
     input.setAttribute("aria-label", `Hidden layer ${index + 1} size`);
-    input.setAttribute("aria-describedby", "hidden-error");
+    input.setAttribute("aria-describedby", `${this.list.name}-error`);
     return input;
+  }
+
+  listBounds() {
+    return this.list.datasets[this.dataset];
   }
 
   addLayer() {
     const inputs = this.layerInputs();
-    if (inputs.length >= this.catalog.limits.max_hidden_layers) return;
-    const last = inputs.length ? inputs[inputs.length - 1].value : "16";
-    const input = this.layerInput(last || "16", inputs.length);
+    if (inputs.length >= this.list.max_items) return;
+    const last = inputs.length ? inputs[inputs.length - 1].value : "";
+    const input = this.layerInput(last || String(this.listBounds().default.at(-1)), inputs.length);
     this.layers.append(input);
     this.updateLayerButtons();
     input.focus();
-    this.onChange("hidden");
+    this.onChange(this.list.name);
   }
 
   removeLayer() {
@@ -116,25 +149,27 @@ export class Controls {
     if (inputs.length <= 1) return;
     inputs[inputs.length - 1].remove();
     this.updateLayerButtons();
-    this.onChange("hidden");
+    this.onChange(this.list.name);
   }
 
   updateLayerButtons() {
     const count = this.layerInputs().length;
-    $("add-layer").disabled = count >= this.catalog.limits.max_hidden_layers;
+    $("add-layer").disabled = count >= this.list.max_items;
     $("remove-layer").disabled = count <= 1;
   }
 
-  // The log-scale slider follows the typed learning rate (nearest choice on a log scale).
-  syncScale() {
-    const value = Number($("lr").value);
+  // A log slider follows its typed value (the nearest stop on a log scale).
+  syncScale(field) {
+    const value = Number($(field.name).value);
     if (!(value > 0)) return;
+    const distance = (stop) => Math.abs(Math.log(stop / value));
     let best = 0;
-    LR_CHOICES.forEach((choice, i) => {
-      if (Math.abs(Math.log(choice / value)) < Math.abs(Math.log(LR_CHOICES[best] / value))) best = i;
+    field.scale.forEach((stop, i) => {
+      if (distance(stop) < distance(field.scale[best])) best = i;
     });
-    $("lr-scale").value = String(best);
-    $("lr-scale").setAttribute("aria-valuetext", $("lr").value);
+    const slider = $(`${field.name}-scale`);
+    slider.value = String(best);
+    slider.setAttribute("aria-valuetext", $(field.name).value);
   }
 
   /** errors: field -> sentence. Each shows under its field; the field is marked invalid. */
@@ -144,7 +179,7 @@ export class Controls {
       const message = errors[field];
       paragraph.hidden = !message;
       paragraph.textContent = message || "";
-      const inputs = field === "hidden" ? this.badLayers() : [$(field)].filter(Boolean);
+      const inputs = field === this.list.name ? this.badLayers() : [$(field)].filter(Boolean);
       for (const input of inputs) {
         if (input.type === "radio") continue;
         if (message) input.setAttribute("aria-invalid", "true");
@@ -157,10 +192,10 @@ export class Controls {
   badLayers() {
     const inputs = this.layerInputs();
     for (const input of inputs) input.removeAttribute("aria-invalid");
-    const max = this.catalog.limits.max_units;
+    const { low, high } = this.listBounds();
     const bad = inputs.filter((input) => {
       const value = Number(input.value.trim());
-      return input.value.trim() === "" || !Number.isInteger(value) || value < 1 || value > max;
+      return input.value.trim() === "" || !Number.isInteger(value) || value < low || value > high;
     });
     return bad.length ? bad : inputs;
   }

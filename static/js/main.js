@@ -1,16 +1,18 @@
-// The playground page: wires the controls, the API, the charts and the views together.
-// Data flows one way: controls -> config -> POST /api/runs -> SSE epochs -> charts and views.
+// The playground page: wires the controls, the run session, the charts and the views together.
+// Data flows one way: controls -> config -> POST /api/runs -> the run session (its event stream)
+// -> charts, views, status line and run list, which draw what the session reports.
 
 import * as api from "./api.js";
 import { MetricCharts, loadPlotly } from "./charts.js";
 import { Controls } from "./controls.js";
 import { DigitPad, ProbabilityBars } from "./digits.js";
 import { DecisionMap, drawPreview } from "./heatmap.js";
-import { drawMnistPreview, renderConfusion, renderFirstLayer, renderMisclassified } from "./mnist_views.js";
+import { MnistPanels, drawMnistPreview } from "./mnist_views.js";
 import { drawNetwork } from "./network.js";
-import { RunList, isFinal, renderLegend } from "./runs.js";
-import { Catalog, FIELD_LABELS, toQuery, validate } from "./state.js";
-import { describeStatus, etaText } from "./status.js";
+import { RunList, renderLegend } from "./run_list.js";
+import { RunSession, isFinal } from "./run_session.js";
+import { Catalog, toQuery, validate } from "./state.js";
+import { describeStatus, timeLeftText } from "./status.js";
 
 const $ = (id) => document.getElementById(id);
 const page = JSON.parse(document.body.dataset.page || "{}");
@@ -22,14 +24,17 @@ const decisionMap = new DecisionMap($("boundary"), $("boundary-note"));
 const bars = new ProbabilityBars($("prob-bars"), $("prob-summary"));
 const pad = new DigitPad($("digit-pad"), onDigitDrawn);
 const runList = new RunList($("run-list"), $("runs-empty"), refreshOverlays);
+const mnistPanels = new MnistPanels({
+  confusion: $("confusion"),
+  confusionEmpty: $("confusion-empty"),
+  mistakes: $("mistakes"),
+  mistakesEmpty: $("mistakes-empty"),
+  firstLayer: $("first-layer"),
+  weightsEmpty: $("weights-empty"),
+});
+const session = new RunSession((dataset) => catalog.isTwoD(dataset));
 
 let mode = page.run_id ? "run" : "playground";
-let current = null; // {id, config, status, total, epochs, test_acc, reason, position, color, events}
-let closeStream = null;
-let pending = []; // epochs received but not yet drawn (drawn once per animation frame)
-let frame = 0;
-let viewsLoading = false;
-let viewsLoadedAt = 0;
 let predictSeq = 0;
 let sampleIndex = 0;
 const overlayCache = new Map(); // run id -> epochs of finished runs
@@ -41,6 +46,7 @@ function currentConfig() {
 }
 
 function onControlsChanged(field) {
+  const run = session.run;
   if (field === "dataset") {
     // A new dataset starts from its own sensible defaults; the seed is kept.
     const seed = controls.read().seed;
@@ -48,16 +54,16 @@ function onControlsChanged(field) {
     if (seed !== undefined && /^\d+$/.test(String(seed).trim())) defaults.seed = Number(seed);
     controls.fill(defaults);
     setDatasetClass(defaults.dataset);
-    if (!current || current.config.dataset !== defaults.dataset) showDatasetPreview();
+    if (!run || run.config.dataset !== defaults.dataset) showDatasetPreview();
   }
   const { config, errors } = currentConfig();
   controls.showErrors(errors);
   $("query-error").hidden = true;
   if (mode === "playground" && Object.keys(errors).length === 0) {
-    history.replaceState(history.state, "", `/?${toQuery(config)}`);
+    history.replaceState(history.state, "", `/?${toQuery(config, catalog)}`);
   }
-  if (!errors.hidden && !current) drawNetworkFor(config);
-  if (!current && !errors.epochs) {
+  if (!errors.hidden && !run) drawNetworkFor(config);
+  if (!run && !errors.epochs) {
     $("epoch-counter").textContent = `Epoch 0 / ${config.epochs}`;
     charts.setPlannedEpochs(config.epochs);
   }
@@ -75,6 +81,33 @@ function drawNetworkFor(config, sizes) {
   drawNetwork($("network-svg"), $("network-caption"), layerSizes);
 }
 
+// --- the run on the page: what the session reports, drawn ---------------------------------------------
+
+session.on("show", (run) => {
+  runList.setCurrent(run.id);
+  setDatasetClass(run.config.dataset);
+  drawNetworkFor(run.config, run.sizes);
+  charts.setCurrent({ id: run.id, label: "this run", color: run.color, total: run.total, epochs: run.epochs });
+  decisionMap.clear(true);
+  mnistPanels.clear();
+  pad.clear();
+  enableDrawing(run.epochs.length > 0);
+  refreshOverlays();
+});
+session.on("epochs", (epochs) => {
+  charts.addEpochs(epochs);
+  enableDrawing(true);
+});
+session.on("views", (views) => {
+  const run = session.run;
+  if (views.points) decisionMap.setPoints(views.points, catalog.classCount(run.config));
+  if (views.grid) decisionMap.setGrid(views.grid, views.epoch);
+  mnistPanels.show(views);
+  if (views.sizes) drawNetworkFor(run.config, views.sizes);
+});
+session.on("progress", renderProgress);
+session.on("error", (message) => setStatusText(message, "bad"));
+
 // --- training ---------------------------------------------------------------------------------------
 
 async function train(event) {
@@ -83,13 +116,13 @@ async function train(event) {
   const { config, errors } = currentConfig();
   controls.showErrors(errors);
   if (Object.keys(errors).length) {
-    const names = Object.keys(errors).map((f) => FIELD_LABELS[f] || f).join(", ");
+    const names = Object.keys(errors).map((f) => catalog.label(f)).join(", ");
     setStatusText(`Fix ${names} first: nothing was sent.`, "bad");
     controls.focusFirstError();
     return;
   }
-  if (current && current.id && !isFinal(current.status)) {
-    api.stopRun(current.id).catch(() => {}); // a new run replaces the one being watched
+  if (session.run && !isFinal(session.run.status)) {
+    session.stop().catch(() => {}); // a new run replaces the one being watched
   }
   $("train").disabled = true;
   setStatusText("Starting…", "busy");
@@ -105,117 +138,16 @@ async function train(event) {
   }
   $("train").disabled = false;
   const entry = runList.remember({ id: created.id, config: created.config, status: "queued" });
-  showRun({
-    id: created.id,
-    config: created.config,
-    status: "queued",
-    epochs: [],
-    total_epochs: created.config.epochs,
-    events: created.events,
-  }, entry.color);
-}
-
-/** Make a run the one on screen: its recorded epochs at once, then live updates if it is not over. */
-function showRun(run, color) {
-  if (closeStream) closeStream();
-  closeStream = null;
-  pending = [];
-  current = {
-    id: run.id,
-    config: run.config,
-    status: run.status,
-    total: run.total_epochs || run.config.epochs,
-    epochs: [...(run.epochs || [])],
-    test_acc: run.test_acc ?? null,
-    reason: run.reason || null,
-    position: run.position ?? null,
-    color: color || "#1a73e8",
-    events: run.events || `/api/runs/${encodeURIComponent(run.id)}/events`,
-  };
-  runList.setCurrent(run.id);
-  setDatasetClass(run.config.dataset);
-  drawNetworkFor(run.config, run.sizes);
-  charts.setCurrent({ id: run.id, label: "this run", color: current.color, total: current.total, epochs: current.epochs });
-  resetViews();
-  refreshOverlays();
-  renderProgress();
-  if (current.epochs.length || isFinal(current.status) || catalog.isTwoD(run.config.dataset)) loadViews();
-  if (!isFinal(current.status)) follow(current);
-}
-
-function follow(run) {
-  closeStream = api.streamRun(run.events, {
-    status(data) {
-      if (run !== current) return;
-      run.status = data.status || run.status;
-      run.position = data.position ?? null;
-      if (data.reason) run.reason = data.reason;
-      renderProgress();
-    },
-    epoch(data) {
-      if (run !== current) return;
-      const last = run.epochs.length + pending.length;
-      if (data.epoch <= last) return; // already shown (a replay after reconnecting)
-      if (run.status === "queued") run.status = "running";
-      pending.push(data);
-      scheduleDraw();
-    },
-    done(data) {
-      if (run !== current) return;
-      flushEpochs();
-      run.status = data.status || "done";
-      if (typeof data.test_acc === "number") run.test_acc = data.test_acc;
-      if (data.reason) run.reason = data.reason;
-      closeStream = null;
-      runList.update(run.id, { status: run.status, test_acc: run.test_acc });
-      renderProgress();
-      loadViews(true);
-    },
-    error(message) {
-      if (run !== current) return;
-      setStatusText(message, "bad");
-    },
-  });
-}
-
-function scheduleDraw() {
-  if (frame) return;
-  frame = requestAnimationFrame(() => {
-    frame = 0;
-    flushEpochs();
-  });
-}
-
-/** Draw the epochs that arrived since the last frame: curves, counters, heatmap, confusion. */
-function flushEpochs() {
-  if (!pending.length || !current) return;
-  const batch = pending;
-  pending = [];
-  const slim = batch.map(({ grid, confusion, ...metrics }) => metrics);
-  current.epochs.push(...slim);
-  charts.addEpochs(slim);
-  const latest = batch[batch.length - 1];
-  if (latest.grid) decisionMap.setGrid(latest.grid, latest.epoch);
-  if (latest.confusion) showConfusion(latest.confusion);
-  if (typeof latest.test_acc === "number") current.test_acc = latest.test_acc;
-  renderProgress();
-  if (!catalog.isTwoD(current.config.dataset)) {
-    enableDrawing(true);
-    if (Date.now() - viewsLoadedAt > 4000) loadViews(); // digits and weights, now and then
-  }
+  session.show({ ...created, status: "queued", epochs: [], total_epochs: created.config.epochs }, entry.color);
 }
 
 async function stop() {
-  if (!current || isFinal(current.status)) return;
+  const run = session.run;
+  if (!run || isFinal(run.status)) return;
   $("stop").disabled = true;
   try {
-    await api.stopRun(current.id);
-    setStatusText("Stopping…", "warn");
-    if (!closeStream) {
-      const run = await api.getRun(current.id);
-      current.status = run.status;
-      renderProgress();
-    }
+    await session.stop();
+    if (run === session.run && !isFinal(run.status)) setStatusText("Stopping…", "warn");
   } catch (error) {
     setStatusText(error.message, "bad");
     $("stop").disabled = false;
@@ -232,17 +164,18 @@ function setStatusText(text, tone) {
 }
 
 function renderProgress() {
-  const run = current;
+  const run = session.run;
+  const progress = session.progress();
   const { text, tone } = describeStatus(run);
   const status = $("status");
   status.textContent = text;
   status.dataset.status = run ? run.status : "idle";
   status.dataset.tone = tone;
-  const seen = run ? run.epochs.length : 0;
-  const total = run ? run.total : currentConfig().config.epochs;
+  const seen = progress ? progress.seen : 0;
+  const total = progress ? progress.total : currentConfig().config.epochs;
   $("epoch-counter").textContent = `Epoch ${seen} / ${total}`;
-  $("progress").value = total ? seen / total : 0;
-  $("eta").textContent = run && run.status === "running" ? etaText(run.epochs, total) : "";
+  $("progress").value = progress ? progress.fraction : 0;
+  $("eta").textContent = progress ? timeLeftText(progress.secondsLeft) : "";
   $("stop").disabled = !run || isFinal(run.status);
   const downloadable = run && seen > 0 && isFinal(run.status);
   for (const [id, url] of [["download-weights", api.weightsUrl], ["download-metrics", api.metricsUrl]]) {
@@ -256,53 +189,7 @@ function renderProgress() {
   }
 }
 
-// --- views: decision boundary (2D) and MNIST views ----------------------------------------------------
-
-function resetViews() {
-  decisionMap.clear(true);
-  $("confusion").replaceChildren();
-  $("confusion-empty").hidden = false;
-  $("mistakes").replaceChildren();
-  $("mistakes-empty").hidden = false;
-  $("first-layer").hidden = true;
-  $("weights-empty").hidden = false;
-  pad.clear();
-  enableDrawing(current && current.epochs.length > 0);
-}
-
-async function loadViews(final = false) {
-  if (!current || viewsLoading) return;
-  const run = current;
-  viewsLoading = true;
-  try {
-    const views = await api.getViews(run.id);
-    if (run !== current) return;
-    viewsLoadedAt = Date.now();
-    if (views.points) decisionMap.setPoints(views.points, catalog.classCount(run.config));
-    if (views.grid && (final || !run.epochs.length || isFinal(run.status))) decisionMap.setGrid(views.grid, run.epochs.length);
-    if (views.confusion) showConfusion(views.confusion);
-    if (views.misclassified) {
-      renderMisclassified($("mistakes"), views.misclassified);
-      $("mistakes-empty").hidden = true;
-      if (!views.misclassified.length) $("mistakes-empty").hidden = false;
-    }
-    if (views.first_layer && views.first_layer.length) {
-      renderFirstLayer($("first-layer"), views.first_layer);
-      $("first-layer").hidden = false;
-      $("weights-empty").hidden = true;
-    }
-    if (views.sizes) drawNetworkFor(run.config, views.sizes);
-  } catch (error) {
-    if (error.status !== 409) console.warn("views:", error.message);
-  } finally {
-    viewsLoading = false;
-  }
-}
-
-function showConfusion(matrix) {
-  renderConfusion($("confusion"), matrix);
-  $("confusion-empty").hidden = true;
-}
+// --- dataset previews ------------------------------------------------------------------------------
 
 function showDatasetPreview() {
   const entry = catalog.find(controls.dataset);
@@ -324,7 +211,8 @@ function drawDatasetTiles() {
 // --- draw a digit ---------------------------------------------------------------------------------
 
 function enableDrawing(enabled) {
-  const canDraw = Boolean(enabled && current && !catalog.isTwoD(current.config.dataset));
+  const run = session.run;
+  const canDraw = Boolean(enabled && run && !catalog.isTwoD(run.config.dataset));
   $("digit-pad").setAttribute("aria-disabled", canDraw ? "false" : "true");
   $("sample-digit").disabled = !canDraw || !mnistSamples().length;
   if (!canDraw) {
@@ -341,13 +229,14 @@ function mnistSamples() {
 
 async function onDigitDrawn(pixels) {
   const seq = ++predictSeq;
-  if (!pixels || !current || !current.epochs.length) {
+  const run = session.run;
+  if (!pixels || !run || !run.epochs.length) {
     bars.show(null);
-    if (!current || !current.epochs.length) enableDrawing(false);
+    if (!run || !run.epochs.length) enableDrawing(false);
     return;
   }
   try {
-    const answer = await api.predict(current.id, { pixels: [pixels] });
+    const answer = await api.predict(run.id, { pixels: [pixels] });
     if (seq !== predictSeq) return; // a newer drawing has been sent since
     bars.show(answer.probabilities[0]);
   } catch (error) {
@@ -358,6 +247,7 @@ async function onDigitDrawn(pixels) {
 // --- runs to compare ----------------------------------------------------------------------------------
 
 async function refreshOverlays() {
+  const current = session.run;
   const overlays = runList.overlayRuns();
   const labels = runList.labels(current ? { id: current.id, config: current.config } : null);
   const drawn = [];
@@ -404,6 +294,7 @@ async function copyLink() {
 }
 
 function fork() {
+  const current = session.run;
   if (!current) return;
   mode = "playground";
   document.body.classList.replace("mode-run", "mode-playground");
@@ -411,7 +302,7 @@ function fork() {
   controls.setDisabled(false);
   $("train").disabled = false;
   controls.fill(current.config);
-  history.pushState(null, "", `/?${toQuery(current.config)}`);
+  history.pushState(null, "", `/?${toQuery(current.config, catalog)}`);
   onControlsChanged("fork");
   setStatusText(`Forked from run ${current.id}. Change anything and press Train.`, "idle");
   $("train").focus();
@@ -448,7 +339,7 @@ function start() {
   if (page.query_error) {
     const { error, field } = page.query_error;
     const notice = $("query-error");
-    notice.textContent = `This link's ${FIELD_LABELS[field] || field || "settings"} could not be used: ${error} The defaults are shown instead.`;
+    notice.textContent = `This link's ${field ? catalog.label(field) : "settings"} could not be used: ${error} The defaults are shown instead.`;
     notice.hidden = false;
   }
 
@@ -459,10 +350,10 @@ function start() {
     const entry = runList.remember(page.run);
     const created = page.run.created_at ? new Date(page.run.created_at).toLocaleString() : "";
     $("run-summary").textContent = `${created ? `Trained ${created}. ` : ""}Press Fork to change its settings and train again.`;
-    showRun(page.run, entry.color);
+    session.show(page.run, entry.color);
   } else {
     runList.render();
-    if (!page.query_error) history.replaceState(null, "", `/?${toQuery(currentConfig().config)}`);
+    if (!page.query_error) history.replaceState(null, "", `/?${toQuery(currentConfig().config, catalog)}`);
     showDatasetPreview();
     renderProgress();
   }

@@ -11,7 +11,7 @@ function cell(tag, text, className) {
 }
 
 /** counts[true][predicted] as a table; the shade of a cell is its share of the true class's row. */
-export function renderConfusion(table, counts, classes) {
+function renderConfusion(table, counts, classes) {
   const n = counts.length;
   const names = classes || counts.map((_, i) => String(i));
   const head = cell("thead");
@@ -54,7 +54,7 @@ export function renderConfusion(table, counts, classes) {
 }
 
 /** Misclassified test digits with their true and predicted labels. */
-export function renderMisclassified(list, items) {
+function renderMisclassified(list, items) {
   list.replaceChildren();
   for (const item of items) {
     const entry = cell("li", undefined, "digit-card");
@@ -71,7 +71,7 @@ export function renderMisclassified(list, items) {
 }
 
 /** The first layer's weights into each unit as a grid of 28x28 tiles (blue < 0 < red; 128 = zero). */
-export function renderFirstLayer(canvas, images) {
+function renderFirstLayer(canvas, images) {
   const count = images.length;
   const cols = Math.ceil(Math.sqrt(count)) || 1;
   const rows = Math.ceil(count / cols) || 1;
@@ -95,6 +95,44 @@ export function renderFirstLayer(canvas, images) {
   });
   ctx.putImageData(image, 0, 0);
   canvas.dataset.units = String(count);
+}
+
+/**
+ * The three MNIST panels of a run: each shows its placeholder until the run's views fill it.
+ * elements: {confusion, confusionEmpty, mistakes, mistakesEmpty, firstLayer, weightsEmpty}.
+ */
+export class MnistPanels {
+  constructor(elements) {
+    this.elements = elements;
+  }
+
+  clear() {
+    const e = this.elements;
+    e.confusion.replaceChildren();
+    e.confusionEmpty.hidden = false;
+    e.mistakes.replaceChildren();
+    e.mistakesEmpty.hidden = false;
+    e.firstLayer.hidden = true;
+    e.weightsEmpty.hidden = false;
+  }
+
+  /** Whichever of {confusion, misclassified, first_layer} the views hold. */
+  show(views) {
+    const e = this.elements;
+    if (views.confusion) {
+      renderConfusion(e.confusion, views.confusion);
+      e.confusionEmpty.hidden = true;
+    }
+    if (views.misclassified) {
+      renderMisclassified(e.mistakes, views.misclassified);
+      e.mistakesEmpty.hidden = views.misclassified.length > 0;
+    }
+    if (views.first_layer && views.first_layer.length) {
+      renderFirstLayer(e.firstLayer, views.first_layer);
+      e.firstLayer.hidden = false;
+      e.weightsEmpty.hidden = true;
+    }
+  }
 }
 
 /** The MNIST tile in the dataset picker: four sample digits. */

@@ -1,32 +1,14 @@
 // The experiment's state: config <-> canonical query string, and validation before anything is sent.
-// Mirrors core/config.py: same field order, same number formatting, same bounds (from /api/datasets).
+// Everything about the fields (order, kinds, bounds, defaults, labels) comes from the server's field
+// table (core.config.FIELDS, served in /api/datasets as "fields"); this file only applies it, the way
+// core/config.py does: same order, same number formatting, same bounds.
 
-// Fixed field order of Config.to_query(); which fields apply depends on the dataset.
-export const FIELD_ORDER = [
-  "dataset", "hidden", "lr", "batch_size", "epochs", "seed", "init", "momentum",
-  "noise", "train_ratio", "points", "classes",
-];
-const TWO_D_FIELDS = ["noise", "train_ratio", "points", "classes"];
-const OPTIMIZER_DEFAULTS = { init: "xavier", momentum: 0 };
-export const INITS = ["xavier", "he"];
-export const LR_CHOICES = [0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3];
-
-export const FIELD_LABELS = {
-  dataset: "Dataset", hidden: "Hidden layers", lr: "Learning rate", batch_size: "Batch size",
-  epochs: "Epochs", seed: "Seed", init: "Initialisation", momentum: "Momentum", noise: "Noise",
-  train_ratio: "Training ratio", points: "Points", classes: "Classes",
-};
-
-const FALLBACK_LIMITS = {
-  max_hidden_layers: 4, max_units: 512, max_epochs: 100, max_epochs_2d: 1000,
-  max_batch_size: 1024, max_points: 5000, max_classes: 6,
-};
-
-/** The /api/datasets answer, with lookups the page needs. */
+/** The /api/datasets answer (datasets, config fields), with lookups the page needs. */
 export class Catalog {
   constructor(json) {
-    this.datasets = (json && json.datasets) || [];
-    this.limits = { ...FALLBACK_LIMITS, ...((json && json.limits) || {}) };
+    this.datasets = json.datasets;
+    // In canonical order; each: name, kind, label, help, control, datasets: {name: {default, low, high}}.
+    this.fields = json.fields;
   }
 
   get names() {
@@ -37,48 +19,41 @@ export class Catalog {
     return this.datasets.find((d) => d.name === name) || null;
   }
 
-  isTwoD(name) {
-    const entry = this.find(name);
-    return entry ? entry.kind === "2d" : name !== "mnist";
+  field(name) {
+    return this.fields.find((f) => f.name === name) || null;
   }
 
-  /** The fields that apply to a dataset, in canonical order (defaults list exactly those). */
+  label(name) {
+    const field = this.field(name);
+    return field ? field.label : name;
+  }
+
+  isTwoD(name) {
+    const entry = this.find(name);
+    return Boolean(entry) && entry.kind === "2d";
+  }
+
+  /** The fields that apply to a dataset, in canonical order. */
   fieldsFor(name) {
-    const defaults = this.defaultsFor(name);
-    return FIELD_ORDER.filter((field) => field in defaults || field === "dataset");
+    return this.fields.filter((f) => name in f.datasets);
   }
 
   defaultsFor(name) {
-    const entry = this.find(name);
-    if (entry && entry.defaults) return { ...entry.defaults };
-    const base = { dataset: name, hidden: [100, 200], lr: 0.1, batch_size: 32, epochs: 25, seed: 42,
-      init: "xavier", momentum: 0 };
-    if (name === "mnist") return base;
-    const twoD = { ...base, hidden: [16, 16], lr: 0.3, batch_size: 16, epochs: 100, noise: 0.1,
-      train_ratio: 0.7, points: 600 };
-    if (name === "spiral" || name === "blobs") twoD.classes = 3;
-    return twoD;
-  }
-
-  maxEpochs(name) {
-    const entry = this.find(name);
-    if (entry && entry.max_epochs) return entry.max_epochs;
-    return this.isTwoD(name) ? this.limits.max_epochs_2d : this.limits.max_epochs;
+    const config = {};
+    for (const field of this.fieldsFor(name)) {
+      const value = field.datasets[name].default;
+      config[field.name] = Array.isArray(value) ? [...value] : value;
+    }
+    return config;
   }
 
   /** Number of output classes the network will have for this config. */
   classCount(config) {
-    if (!this.isTwoD(config.dataset)) {
-      const entry = this.find(config.dataset);
-      return entry && Array.isArray(entry.classes) ? entry.classes.length : 10;
-    }
-    return "classes" in config ? Number(config.classes) : 2;
+    return "classes" in config ? Number(config.classes) : this.find(config.dataset).classes.length;
   }
 
   inputSize(name) {
-    const entry = this.find(name);
-    if (entry && Array.isArray(entry.input_shape)) return entry.input_shape.reduce((a, b) => a * b, 1);
-    return this.isTwoD(name) ? 2 : 784;
+    return this.find(name).input_shape.reduce((a, b) => a * b, 1);
   }
 }
 
@@ -99,22 +74,16 @@ function formatValue(value) {
 }
 
 /** The canonical query string, exactly as Config.to_query() writes it. */
-export function toQuery(config) {
+export function toQuery(config, catalog) {
   const parts = [];
-  for (const field of FIELD_ORDER) {
-    if (!(field in config)) continue;
-    const value = config[field];
-    if (field in OPTIMIZER_DEFAULTS && value === OPTIMIZER_DEFAULTS[field]) continue;
-    parts.push(`${field}=${formatValue(value)}`);
+  for (const field of catalog.fieldsFor(config.dataset)) {
+    if (!(field.name in config)) continue;
+    const value = config[field.name];
+    const isDefault = formatValue(value) === formatValue(field.datasets[config.dataset].default);
+    if (field.advanced && isDefault) continue;
+    parts.push(`${field.name}=${formatValue(value)}`);
   }
   return parts.join("&");
-}
-
-/** Query string -> raw field texts (not validated; pass them to validate()). */
-export function fromQuery(query) {
-  const raw = {};
-  for (const [name, value] of new URLSearchParams(query.replace(/^\?/, ""))) raw[name] = value;
-  return raw;
 }
 
 // --- validation: each check takes the raw text and returns [value] or throws a sentence ---------------
@@ -146,80 +115,63 @@ function realIn(low, high) {
   };
 }
 
-function checks(limits, maxEpochs) {
-  return {
-    lr: realIn(0.0001, 3),
-    batch_size: integerIn(1, limits.max_batch_size),
-    epochs: integerIn(1, maxEpochs),
-    seed: integerIn(0, 2 ** 32 - 1),
-    init: (text) => {
-      if (!INITS.includes(text)) throw new Error(`Must be one of: ${INITS.join(", ")}.`);
-      return text;
-    },
-    momentum: realIn(0, 0.99),
-    noise: realIn(0, 1),
-    train_ratio: realIn(0.1, 0.9),
-    points: integerIn(50, limits.max_points),
-    classes: integerIn(2, limits.max_classes),
-  };
+/** One field's raw text (or list of texts) -> its value; throws a sentence. */
+function check(field, bounds, raw) {
+  if (field.kind === "choice") {
+    const values = field.choices.map((choice) => choice.value);
+    if (!values.includes(raw)) throw new Error(`Must be one of: ${values.join(", ")}.`);
+    return raw;
+  }
+  if (field.kind === "int_list") return checkList(field, bounds, raw);
+  return (field.kind === "int" ? integerIn : realIn)(bounds.low, bounds.high)(raw);
 }
 
-/** Checks each hidden size; returns {value} or {error, index} (index of the first bad layer). */
-export function validateHidden(sizes, limits) {
-  const list = Array.isArray(sizes) ? sizes : String(sizes).split(",");
-  if (list.length < 1 || list.length > limits.max_hidden_layers) {
-    return { error: `Use 1 to ${limits.max_hidden_layers} hidden layers.` };
+/** A list of whole numbers, each within the bounds (the hidden layer sizes). */
+function checkList(field, bounds, raw) {
+  const list = Array.isArray(raw) ? raw : String(raw).split(",");
+  if (list.length < 1 || list.length > field.max_items) {
+    throw new Error(`Use 1 to ${field.max_items} ${field.label.toLowerCase()}.`);
   }
-  const check = integerIn(1, limits.max_units);
-  const value = [];
-  for (let i = 0; i < list.length; i += 1) {
+  const item = integerIn(bounds.low, bounds.high);
+  return list.map((text, i) => {
     try {
-      value.push(check(list[i]));
+      return item(text);
     } catch {
-      return { error: `Layer ${i + 1}: each size must be a whole number from 1 to ${limits.max_units}.`, index: i };
+      const range = `from ${bounds.low} to ${bounds.high}`;
+      throw new Error(`Layer ${i + 1}: each size must be a whole number ${range}.`);
     }
-  }
-  return { value };
+  });
 }
 
 /**
  * Raw values (form texts or query-string texts) -> {config, errors}.
- * config has only the dataset's fields, defaults filled; errors maps field -> sentence.
+ * config has only the dataset's fields, in canonical order, defaults filled; errors maps field -> sentence.
  */
 export function validate(raw, catalog) {
   const errors = {};
-  let dataset = raw.dataset || "mnist";
-  if (!catalog.names.includes(dataset) && catalog.names.length) {
+  let dataset = raw.dataset;
+  if (!catalog.names.includes(dataset)) {
     errors.dataset = `Choose one of: ${catalog.names.join(", ")}.`;
-    dataset = "mnist";
+    dataset = catalog.names[0];
   }
   const config = catalog.defaultsFor(dataset);
-  config.dataset = dataset;
-  const fieldChecks = checks(catalog.limits, catalog.maxEpochs(dataset));
   for (const field of catalog.fieldsFor(dataset)) {
-    if (field === "dataset" || raw[field] === undefined || raw[field] === null) continue;
-    if (field === "hidden") {
-      const result = validateHidden(raw.hidden, catalog.limits);
-      if (result.error) errors.hidden = result.error;
-      else config.hidden = result.value;
-      continue;
-    }
+    if (field.name === "dataset" || raw[field.name] === undefined || raw[field.name] === null) continue;
     try {
-      config[field] = fieldChecks[field](raw[field]);
+      config[field.name] = check(field, field.datasets[dataset], raw[field.name]);
     } catch (error) {
-      errors[field] = error.message;
+      errors[field.name] = error.message;
     }
   }
-  // Keep only the fields that apply (the server rejects the others).
-  const clean = {};
-  for (const field of catalog.fieldsFor(dataset)) clean[field] = config[field];
-  return { config: clean, errors };
+  return { config, errors };
 }
 
-/** Fields whose values differ across configs (for the legend that compares runs). */
+/** Fields whose values differ across configs (for the legend that compares runs), in the configs'
+ * own order: the server writes them in canonical order. */
 export function differingFields(configs) {
   if (configs.length < 2) return [];
-  return FIELD_ORDER.filter((field) => {
+  const names = [...new Set(configs.flatMap((c) => Object.keys(c)))];
+  return names.filter((field) => {
     const texts = new Set(configs.map((c) => (field in c ? formatValue(c[field]) : "—")));
     return texts.size > 1;
   });

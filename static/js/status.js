@@ -49,13 +49,10 @@ export function describeStatus(run) {
   }
 }
 
-/** "about 12 s left" from the mean seconds per epoch so far. */
-export function etaText(epochs, total) {
-  const done = epochs.length;
-  if (!done || done >= total) return "";
-  const seconds = epochs.reduce((sum, e) => sum + (e.seconds || 0), 0) / done;
-  const left = seconds * (total - done);
-  if (left < 1) return "under 1 s left";
-  if (left < 90) return `about ${Math.round(left)} s left`;
-  return `about ${Math.round(left / 60)} min left`;
+/** "about 12 s left" for an estimate in seconds; "" without one. */
+export function timeLeftText(seconds) {
+  if (seconds === null || seconds === undefined) return "";
+  if (seconds < 1) return "under 1 s left";
+  if (seconds < 90) return `about ${Math.round(seconds)} s left`;
+  return `about ${Math.round(seconds / 60)} min left`;
 }

@@ -1,9 +1,29 @@
-"""The config: defaults, the canonical query string round trip, and every validation error."""
+"""The config: defaults, the canonical query string round trip, every validation error, and the field
+table: a field added to it reaches validation, the query string, the defaults and the page's JSON."""
+
+import dataclasses
+import json
+from dataclasses import replace
 
 import pytest
 
-from core.config import DATASETS, Config, ConfigError, Limits, defaults_for, parse_config, parse_query
-from core.training import dataset_for
+from core.config import (
+    CONTROLS,
+    DATASETS,
+    DEFAULT_LIMITS,
+    FIELD_BY_NAME,
+    FIELDS,
+    KINDS,
+    LR_CHOICES,
+    Config,
+    FieldError,
+    Limits,
+    defaults_for,
+    fields_json,
+    parse_config,
+    parse_query,
+)
+from core.datasets import dataset_for
 
 TUTORIAL_QUERY = "dataset=mnist&hidden=100,200&lr=0.1&batch_size=32&epochs=25&seed=42"
 
@@ -66,7 +86,7 @@ def test_2d_defaults_differ_from_mnist():
 
 
 def error_field(data, limits=None):
-    with pytest.raises(ConfigError) as caught:
+    with pytest.raises(FieldError) as caught:
         parse_config(data, limits or Limits())
     assert caught.value.message and caught.value.message[0].isalpha()
     return caught.value.field
@@ -133,7 +153,7 @@ def test_body_must_be_an_object(body):
 
 
 def test_duplicate_query_fields_are_rejected():
-    with pytest.raises(ConfigError) as caught:
+    with pytest.raises(FieldError) as caught:
         parse_query("lr=0.1&lr=0.2")
     assert caught.value.field == "lr"
 
@@ -143,5 +163,132 @@ def test_limits_can_be_tightened():
     assert error_field({"hidden": [100]}, tight) == "hidden"
     assert error_field({"epochs": 6}, tight) == "epochs"
     assert parse_config({"hidden": [64], "epochs": 5}, tight).epochs == 5
-    with pytest.raises(ConfigError):
+    with pytest.raises(FieldError):
         parse_query("hidden=100", tight)
+
+
+# --- the field table: every field reaches validation, the query string, the defaults and the JSON --------
+
+
+def field_cases(fields=FIELDS):
+    return [
+        pytest.param(field, dataset, id=f"{field.name}-{dataset}")
+        for field in fields
+        for dataset in field.datasets
+    ]
+
+
+def other_value(field, dataset, limits=DEFAULT_LIMITS):
+    """A valid value that differs from the field's default for this dataset: the other end of its range."""
+    default = field.default_for(dataset)
+    if field.kind == "choice":
+        return next(value for value, _ in field.choices if value != default)
+    low, high = field.bounds(dataset, limits)
+    if field.kind == "int_list":
+        return (high,) * field.item_count(limits)
+    return high if default != high else low
+
+
+def out_of_bounds(field, dataset, limits=DEFAULT_LIMITS):
+    """A value just past the field's bounds for this dataset (the int_list: one item past)."""
+    if field.kind == "choice":
+        return "not-" + field.choices[0][0]
+    low, high = field.bounds(dataset, limits)
+    beyond = high + 1 if field.kind == "int" or field.kind == "int_list" else high + 0.01
+    return [beyond] if field.kind == "int_list" else beyond
+
+
+def test_config_has_an_attribute_per_field_in_the_tables_order():
+    assert [f.name for f in dataclasses.fields(Config)] == [field.name for field in FIELDS]
+    assert len(FIELD_BY_NAME) == len(FIELDS)
+
+
+@pytest.mark.parametrize("field", FIELDS, ids=lambda f: f.name)
+def test_every_field_is_described_completely(field):
+    assert field.kind in KINDS and field.control in CONTROLS
+    assert field.label and field.help and "\n" not in field.help and field.help.endswith((".", ")"))
+    assert field.datasets and set(field.datasets) <= set(DATASETS)
+    limit_names = {f.name for f in dataclasses.fields(Limits)}
+    for bound in (field.low, field.high, field.high_2d, field.max_items):
+        assert not isinstance(bound, str) or bound in limit_names, (
+            f"{field.name}: {bound} is not a Limits field"
+        )
+    if field.kind == "choice":
+        assert field.choices and field.low is None and field.high is None
+    else:
+        assert not field.choices and field.low is not None and field.high is not None
+    assert (field.kind == "int_list") == (field.max_items is not None)
+    for stop in field.scale:
+        assert field.bounds(field.datasets[0], DEFAULT_LIMITS)[0] <= stop <= field.high
+
+
+@pytest.mark.parametrize("field, dataset", field_cases())
+def test_every_field_has_a_valid_default_for_each_dataset_it_applies_to(field, dataset):
+    config = defaults_for(dataset)
+    default = field.default_for(dataset) if field.name != "dataset" else dataset
+    assert getattr(config, field.name) == default
+    assert field.name in config.to_dict()
+    value = config.to_dict()[field.name]
+    assert parse_config({"dataset": dataset, field.name: value}) == config
+
+
+@pytest.mark.parametrize("field, dataset", field_cases(FIELDS[1:]))  # the dataset: the tests above
+def test_every_field_round_trips_through_the_query_string_and_json(field, dataset):
+    config = replace(defaults_for(dataset), **{field.name: other_value(field, dataset)})
+    assert f"{field.name}=" in config.to_query()
+    assert parse_query(config.to_query()) == config
+    assert parse_config(config.to_dict()) == config
+
+
+@pytest.mark.parametrize("field, dataset", field_cases())
+def test_every_field_refuses_a_value_past_its_bounds_naming_them(field, dataset):
+    with pytest.raises(FieldError) as caught:
+        parse_config({"dataset": dataset, field.name: out_of_bounds(field, dataset)})
+    assert caught.value.field == field.name
+    if field.kind != "choice":
+        low, high = field.bounds(dataset, DEFAULT_LIMITS)
+        assert str(high).removesuffix(".0") in caught.value.message
+
+
+@pytest.mark.parametrize(
+    "field", [f for f in FIELDS if set(f.datasets) != set(DATASETS)], ids=lambda f: f.name
+)
+def test_a_field_is_refused_for_a_dataset_it_does_not_apply_to(field):
+    dataset = next(name for name in DATASETS if name not in field.datasets)
+    with pytest.raises(FieldError) as caught:
+        parse_config({"dataset": dataset, field.name: field.default})
+    assert caught.value.field == field.name and "does not apply" in caught.value.message
+    assert field.name not in defaults_for(dataset).to_dict()
+
+
+@pytest.mark.parametrize("dataset", DATASETS)
+def test_advanced_fields_are_in_the_query_only_when_not_default(dataset):
+    query = defaults_for(dataset).to_query()
+    for field in FIELDS:
+        assert (f"{field.name}=" in query) == (dataset in field.datasets and not field.advanced)
+
+
+def test_the_fields_json_resolves_bounds_for_the_given_limits():
+    limits = Limits(max_units=64, max_epochs=5, max_epochs_2d=7, max_hidden_layers=2, max_points=99)
+    rows = {row["name"]: row for row in fields_json(limits)}
+    assert list(rows) == [field.name for field in FIELDS]
+    assert json.loads(json.dumps(rows)) == rows  # JSON-ready
+    for field in FIELDS:
+        row = rows[field.name]
+        assert (row["kind"], row["label"], row["help"], row["control"]) == (
+            field.kind,
+            field.label,
+            field.help,
+            field.control,
+        )
+        assert list(row["datasets"]) == list(field.datasets)
+        for dataset, spec in row["datasets"].items():
+            assert spec["default"] == defaults_for(dataset).to_dict()[field.name]
+            if field.kind != "choice":
+                assert (spec["low"], spec["high"]) == field.bounds(dataset, limits)
+    assert (
+        rows["epochs"]["datasets"]["mnist"]["high"] == 5 and rows["epochs"]["datasets"]["spiral"]["high"] == 7
+    )
+    assert rows["hidden"]["max_items"] == 2 and rows["hidden"]["datasets"]["xor"]["high"] == 64
+    assert rows["lr"]["scale"] == list(LR_CHOICES)
+    assert [c["value"] for c in rows["init"]["choices"]] == ["xavier", "he"]

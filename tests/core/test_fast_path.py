@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from core import fast_step, training
+from core import training
 from core.config import parse_config
 from core.datasets import load_mnist
 from core.fast_step import FastTrainStep
@@ -123,11 +123,11 @@ def test_optimizer_apply_takes_steps_already_scaled():
     param = np.ones(4, np.float32)
     sgd = SGD(0.5, momentum=0.9)
     step = np.full(4, 0.1, np.float32)
-    sgd.apply(param, step)  # velocity -0.1
-    sgd.apply(param, step)  # velocity 0.9 * -0.1 - 0.1 = -0.19
+    sgd.apply(param, step, "p")  # velocity -0.1
+    sgd.apply(param, step, "p")  # velocity 0.9 * -0.1 - 0.1 = -0.19
     np.testing.assert_allclose(param, 1 - 0.1 - 0.19, rtol=1e-6)
     plain = np.ones(4, np.float32)
-    SGD(0.5).apply(plain, step)
+    SGD(0.5).apply(plain, step, "p")
     np.testing.assert_allclose(plain, 0.9, rtol=1e-6)
 
 
@@ -149,15 +149,41 @@ def run(config):
     return metrics, results[-1].network
 
 
-def test_train_with_the_fast_path_matches_train_with_the_plain_step(monkeypatch):
-    fast_metrics, fast_network = run(QUICK)
-    monkeypatch.setattr(fast_step.FastTrainStep, "supports", staticmethod(lambda network: False))
-    plain_metrics, plain_network = run(QUICK)
-    for fast, plain in zip(fast_metrics, plain_metrics, strict=True):
-        assert fast.keys() == plain.keys()
-        for key, value in plain.items():
-            assert fast[key] == pytest.approx(value, rel=1e-5), key
-    assert_same_parameters(plain_network, fast_network)
+CURVES = ("train_loss", "val_loss", "train_acc", "val_acc")
+SHORT_RUNS = [
+    {"dataset": "spiral", "epochs": 10},  # 27 batches of 16 an epoch, two hidden layers
+    {"dataset": "mnist", "hidden": [32], "batch_size": 128, "lr": 0.05, "momentum": 0.9, "epochs": 3},
+]
+
+
+@pytest.mark.parametrize("config", SHORT_RUNS, ids=lambda config: config["dataset"])
+def test_train_with_the_plain_step_draws_the_fast_steps_curves_to_float32_rounding(config):
+    """Every epoch's losses within 1e-5 (relative), its accuracies within one example, the final weights
+    within 1e-5 of the largest.
+
+    The fast step multiplies by the learning rate before the sums, the plain step after, so each step's
+    weights differ by about a float32 ulp (1.2e-7 relative); over these few hundred steps the curves
+    differ by 1e-8 to 2e-6 (measured), and 1e-5 leaves room for other BLAS kernels. A real difference
+    is thousands of times more: no bias steps, no ReLU mask or no momentum on one side moved these curves
+    by 3% to 130%. An accuracy changes only where a prediction's two best logits are within rounding of
+    each other: one example at most. The runs are short on purpose: over thousands of steps, a ReLU input
+    within an ulp of 0 flips sooner or later and the two runs part ways, as any two float32 trainings
+    whose sums round differently do (the step-by-step test above starts each step from the same weights).
+    """
+    fast_results = list(training.train(parse_config(config)))
+    plain_results = list(training.train(parse_config(config), fast=False))
+    assert len(fast_results) == len(plain_results) == config["epochs"]
+    sizes = {"train_acc": len(fast_results[0].dataset.x_train), "val_acc": len(fast_results[0].dataset.x_val)}
+    for fast, plain in zip(fast_results, plain_results, strict=True):
+        for name in CURVES:
+            expected = getattr(plain, name)
+            if name in sizes:
+                assert getattr(fast, name) == pytest.approx(expected, rel=0, abs=1.01 / sizes[name]), name
+            else:
+                assert getattr(fast, name) == pytest.approx(expected, rel=1e-5), name
+    assert_same_parameters(plain_results[-1].network, fast_results[-1].network)
+    # and the plain run did train with the plain step: its rounding is its own
+    assert [r.train_loss for r in fast_results] != [r.train_loss for r in plain_results]
 
 
 def test_train_is_bit_identical_for_the_same_seed():

@@ -18,14 +18,14 @@ def test_dense_is_x_times_w_plus_b():
     assert out.tolist() == [[16, 28]]
 
 
-def test_dense_shapes_and_dtype():
+def test_dense_shapes_and_dtype_and_a_backward_that_the_tutorials_shape_assertion_failed():
     layer = Dense(784, 100, rng=np.random.default_rng(0))
     assert layer.weights.shape == (784, 100) and layer.biases.shape == (100,)
     assert layer.weights.dtype == np.float32
     x = np.ones((32, 784), dtype=np.float32)
     out = layer.forward(x)
     assert out.shape == (32, 100) and out.dtype == np.float32
-    # The tutorial's shape assertion compared an array with a tuple and failed on the first batch.
+    # (the tutorial's assertion compared an array with a tuple and failed on the first batch)
     grad_in = layer.backward(x, np.ones((32, 100), dtype=np.float32))
     assert grad_in.shape == (32, 784)
     assert layer.grad_weights.shape == (784, 100) and layer.grad_biases.shape == (100,)
@@ -55,8 +55,7 @@ def test_init_uses_only_the_given_rng():
     assert np.array_equal(a, b)
 
 
-def test_relu_backward_runs_and_masks():
-    # The tutorial's ReLU.backward read a name it never defined (NameError on first use).
+def test_relu_backward_runs_and_masks_where_the_tutorials_read_a_name_it_never_defined():
     x = np.array([[-1.0, 0.0, 2.0]], dtype=np.float32)
     grad = ReLU().backward(x, np.array([[5.0, 5.0, 5.0]], dtype=np.float32))
     assert grad.tolist() == [[0.0, 0.0, 5.0]]
@@ -74,19 +73,29 @@ def test_backward_does_not_change_weights_the_optimizer_does():
     assert np.allclose(layer.biases, -0.1 * layer.grad_biases)
 
 
-def test_momentum_accumulates_velocity():
+@pytest.mark.parametrize("new_array", [False, True], ids=["same array", "new array in the same place"])
+def test_momentum_accumulates_velocity_per_place_in_the_network(new_array):
     layer = Dense(2, 2, rng=np.random.default_rng(0))
     start = layer.weights.copy()
     layer.grad_weights[:] = 1.0
     layer.grad_biases[:] = 0.0
     optimizer = SGD(0.1, momentum=0.9)
-    optimizer.step([layer])
-    optimizer.step([layer])
+    optimizer.step([ReLU(), layer])
+    if new_array:  # (the fast step makes the layers' arrays views into one array)
+        layer.weights = layer.weights.copy()
+    optimizer.step([ReLU(), layer])
     # velocity: -0.1, then 0.9 * -0.1 - 0.1 = -0.19; total move -0.29
     assert np.allclose(layer.weights, start - 0.29)
 
 
-def test_log_softmax_is_stable_for_huge_logits():
+def test_an_optimizer_refuses_the_parameters_of_another_network():
+    optimizer = SGD(0.1)
+    optimizer.step([Dense(2, 2, rng=np.random.default_rng(0))])
+    with pytest.raises(ValueError, match=r"\(0, 'weights'\) has shape \(3, 2\).*one optimizer per network"):
+        optimizer.step([Dense(3, 2, rng=np.random.default_rng(0))])
+
+
+def test_log_softmax_is_stable_for_huge_logits_as_the_tutorial_promised_but_its_formula_was_not():
     logits = np.array([[1000.0, 0.0, -1000.0], [1000.0, 1000.0, 1000.0]], dtype=np.float32)
     out = log_softmax(logits)
     assert np.isfinite(out).all()

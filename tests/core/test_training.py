@@ -105,6 +105,18 @@ def test_cli_json_prints_one_object_per_epoch_and_nothing_else():
     assert [{k: v for k, v in row.items() if k != "seconds"} for row in rows] == expected
 
 
+def test_cli_plain_trains_with_the_readable_step():
+    args = ("--dataset", "moons", "--epochs", "3", "--hidden", "8,8", "--json")
+    done = run_cli(*args, "--plain")
+    assert done.returncode == 0, done.stderr
+    rows = [
+        {k: v for k, v in json.loads(line).items() if k != "seconds"} for line in done.stdout.splitlines()
+    ]
+    config = parse_config({"dataset": "moons", "epochs": 3, "hidden": [8, 8]})
+    assert rows == numbers(train(config, fast=False))
+    assert rows != numbers(train(config))  # the fast step rounds differently (tests/core/test_fast_path.py)
+
+
 def test_cli_table_and_progress():
     done = run_cli("--dataset", "xor", "--epochs", "2")
     assert done.returncode == 0

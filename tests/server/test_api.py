@@ -13,7 +13,7 @@ from core.config import defaults_for
 from core.datasets import load_mnist
 from core.network import Network
 from core.views import grid_arrays
-from server.runs import RUN_ID_RE
+from server.run_json import RUN_ID_RE
 from tests.server.helpers import DIVERGES, FAST_2D, SLOW_2D, SMALL_MNIST, start, wait_for
 
 # --- POST /api/runs --------------------------------------------------------------------------------

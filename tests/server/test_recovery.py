@@ -11,8 +11,9 @@ import time
 import numpy as np
 
 from core.config import parse_config
-from core.training import dataset_for, train
-from server.owners import Identity, is_dead, pid_alive
+from core.datasets import dataset_for
+from core.training import train
+from server.recovery import Identity, is_dead, pid_alive
 from server.store import Store
 from tests.server.helpers import SLOW_2D, sql, start, wait_for
 

@@ -1,15 +1,30 @@
-"""The job runner: a bounded pool of training threads fed by the shared queue in the store.
+"""Where a run waits and trains, in the embedded mode: a queue in the store, training threads in every
+web process.
 
-POST /api/runs stores a queued run in the one queue all processes share (server.shared_queue; past
-its capacity: QueueFull); the first free training thread of any process claims the oldest waiting
-run and trains it with core.training.train, handing every epoch to a Recorder (which stores it and
-wakes this process's streams). A run ends `done`, `stopped` (on request, or past the wall-clock cap
-PLAYGROUND_RUN_SECONDS), `failed` (diverged: the reason says why; any other error: a generic reason,
-details in the server log) or `interrupted` (the server shut down). Nothing a run does can kill a
-training thread.
+Contract (what the API uses): `Runner.submit()` stores a queued run or raises QueueFull; `stop()` stops
+a queued or running run, whichever process has it; `counts()` says what this process trains and how
+many runs wait; `start()` and `shutdown()` bracket the process's life.
 
-A keeper thread writes this process's heartbeat (and the shared queue's) and interrupts the runs of
-dead processes.
+The queue. A new run waits in the store as `queued` with the owner QUEUE_OWNER instead of the process
+that accepted it, so:
+- the queue limit counts every waiting run, whichever gunicorn worker took the POST (past it: QueueFull);
+- queue positions (Store.queue_position and Store.states count the queued runs of one owner) are
+  positions in the one global queue;
+- any process with a free training thread claims the oldest waiting run (Store.claim: a conditional
+  UPDATE, so only one process can move a run out of `queued`), and no run waits behind a busy worker
+  while another is idle.
+
+Training. A claimed run trains with core.training.train on one of this process's PLAYGROUND_WORKERS
+threads, which hands every epoch to a Recorder (it stores the epoch and wakes this process's streams).
+A run ends `done`, `stopped` (on request, or past the wall-clock cap PLAYGROUND_RUN_SECONDS), `failed`
+(diverged: the reason says why; any other error: a generic reason, details in the server log) or
+`interrupted` (the server shut down). Nothing a run does can kill a training thread.
+
+Liveness. A keeper thread writes this process's heartbeat and interrupts the runs of dead processes
+(server.recovery). It also keeps the queue alive like a process: every process writes a heartbeat for
+QUEUE_OWNER under a host name no process has, so recovery judges the queue by its heartbeat alone.
+When every process is gone for longer than the staleness limit, the next process to start interrupts
+the waiting runs, as it does the runs of any dead process; the last process to shut down does the same.
 """
 
 from __future__ import annotations
@@ -22,12 +37,11 @@ import weakref
 
 from core.datasets import load_mnist
 from core.training import Diverged, train
-from server.notify import Notifier
-from server.owners import Identity, is_dead, recover
+from server.broadcast_local import Notifier
 from server.recorder import Recorder
-from server.runs import config_from_dict, new_run_id
-from server.shared_queue import QUEUE_OWNER, keep_alive
-from server.store import Store, StoreUnavailable, patiently
+from server.recovery import Identity, is_dead, recover
+from server.run_json import config_from_dict, new_run_id
+from server.store import Status, Store, StoreUnavailable, patiently
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +50,13 @@ SHUTDOWN_REASON = "The server shut down while this run was training; the epochs 
 STOP_CHECK_SECONDS = 0.25  # how often a trainer asks the store whether another process stopped its run
 RETRY_AFTER_SECONDS = 10
 CLAIM_POLL_SECONDS = 0.2  # how often an idle training thread looks for runs other processes queued
+QUEUE_OWNER = "queue:shared"  # the owner of every waiting run
+QUEUE_HOST = "(every process)"  # the queue's heartbeat host: no process has it, so no pid check
+
+
+def keep_alive(store: Store) -> None:
+    """The queue's heartbeat: written by every live process."""
+    store.beat(QUEUE_OWNER, QUEUE_HOST, 0)
 
 
 class QueueFull(RuntimeError):
@@ -163,7 +184,7 @@ class Runner:
             except Exception:  # the store itself failed: log it, try once more to end the run, go on
                 log.exception("run %s: could not record the run", run_id)
                 try:
-                    self.store.finish(run_id, "failed", GENERIC_FAILURE)
+                    self.store.finish(run_id, Status.FAILED, GENERIC_FAILURE)
                 except Exception:
                     log.exception("run %s: could not mark it failed; the keeper will", run_id)
                     self._unended.add(run_id)
@@ -181,13 +202,14 @@ class Runner:
 
     def _train(self, run_id: str) -> None:
         run = self.store.get_run(run_id)
-        if run is None or run["status"] != "running":
+        if run is None or run["status"] != Status.RUNNING:
             return  # ended while it waited (say, interrupted by a process that thought we were dead)
         self.notifier.changed(run_id)
         flag = self._stops[run_id] = threading.Event()
         try:
             status, reason, last = self._epochs(run_id, run["config"], flag)
-            test = (last.test_loss, last.test_acc) if last is not None and status == "done" else (None, None)
+            done = last is not None and status == Status.DONE
+            test = (last.test_loss, last.test_acc) if done else (None, None)
             patiently(lambda: self.store.finish(run_id, status, reason, *test))
         finally:
             del self._stops[run_id]
@@ -222,31 +244,31 @@ class Runner:
                 recorder.add(result)
                 last = result
         except Diverged as error:
-            outcome = ("failed", str(error))
+            outcome = (Status.FAILED, str(error))
         except Exception:
             log.exception("run %s failed", run_id)
-            outcome = ("failed", GENERIC_FAILURE)
+            outcome = (Status.FAILED, GENERIC_FAILURE)
         try:
             recorder.close()  # every epoch is stored before the run's status changes
         except Exception:
             log.exception("run %s: could not record its epochs", run_id)
-            outcome = ("failed", GENERIC_FAILURE)
+            outcome = (Status.FAILED, GENERIC_FAILURE)
         if outcome is not None:
             return *outcome, last
         if last is not None and last.test_acc is not None:
-            return "done", None, last
+            return Status.DONE, None, last
         if self._closing.is_set():
-            return "interrupted", SHUTDOWN_REASON, last
+            return Status.INTERRUPTED, SHUTDOWN_REASON, last
         if timed_out:
             reason = f"Time limit of {self.run_seconds:g} s reached; the epochs recorded so far are kept."
-            return "stopped", reason, last
-        return "stopped", "Stopped on request.", last
+            return Status.STOPPED, reason, last
+        return Status.STOPPED, "Stopped on request.", last
 
     def _queued_changed(self) -> None:
         """Queue positions moved: wake this process's streams of the runs still waiting (other
         processes' streams notice through their store watcher)."""
         for run_id, status, _ in self.store.active_runs():
-            if status == "queued":
+            if status == Status.QUEUED:
                 self.notifier.changed(run_id)
 
     # --- the keeper thread ---------------------------------------------------------------------
@@ -264,7 +286,7 @@ class Runner:
                         self.notifier.changed(run_id)
                 keep_alive(self.store)
                 for run_id in list(self._unended):
-                    self.store.finish(run_id, "failed", GENERIC_FAILURE)
+                    self.store.finish(run_id, Status.FAILED, GENERIC_FAILURE)
                     self._unended.discard(run_id)
                     self.notifier.changed(run_id)
             except StoreUnavailable as error:

@@ -6,7 +6,6 @@ import { describe, differingFields, telling } from "./state.js";
 const KEY = "nn-playground.runs.v1";
 const KEEP = 12;
 export const RUN_COLORS = ["#1a73e8", "#e8710a", "#188038", "#d01884", "#9334e6", "#12b5cb", "#b06000", "#5f6368"];
-const FINAL = new Set(["done", "stopped", "failed", "interrupted"]);
 
 function load() {
   try {
@@ -15,10 +14,6 @@ function load() {
   } catch {
     return [];
   }
-}
-
-export function isFinal(status) {
-  return FINAL.has(status);
 }
 
 export class RunList {

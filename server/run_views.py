@@ -14,22 +14,13 @@ from typing import Any
 
 import numpy as np
 
-from core.config import Config
+from core.config import Config, FieldError
+from core.datasets import dataset_for
 from core.network import Network, parameter_count
-from core.training import dataset_for
 from core.views import confusion_matrix, decision_grid, first_layer_images, misclassified
 
 MAX_PREDICT_ROWS = 100
 POINT_RANGE = 1000.0  # 2D inputs beyond this are surely a mistake
-
-
-class InputError(ValueError):
-    """Bad user input: `field` names it, the message says what is expected."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
 
 
 class LRU:
@@ -97,32 +88,32 @@ def views(run_id: str, config: Config, epoch: int | None, npz: Callable[[], byte
 
 def parse_inputs(body: Any, config: Config) -> np.ndarray:
     """The rows to predict: {"pixels": [[784 numbers in 0..1], ...]} for MNIST, {"points": [[x, y]]}
-    for 2D sets. Raises InputError naming the field."""
+    for 2D sets. Raises FieldError naming the field."""
     key, width = ("points", 2) if config.is_2d else ("pixels", 784)
     example = f'{{"{key}": [[{", ".join(["0.5"] * min(width, 2))}{", ..." if width > 2 else ""}]]}}'
     if not isinstance(body, dict):
-        raise InputError("body", f"The body must be a JSON object like {example}.")
+        raise FieldError("body", f"The body must be a JSON object like {example}.")
     for name in body:
         if name != key:
-            raise InputError(str(name), f"'{name}' is not an input of this {config.dataset} run; send {key}.")
+            raise FieldError(str(name), f"'{name}' is not an input of this {config.dataset} run; send {key}.")
     rows = body.get(key)
     if not isinstance(rows, list) or not 1 <= len(rows) <= MAX_PREDICT_ROWS:
-        raise InputError(key, f"{key} must be a list of 1 to {MAX_PREDICT_ROWS} rows of {width} numbers.")
+        raise FieldError(key, f"{key} must be a list of 1 to {MAX_PREDICT_ROWS} rows of {width} numbers.")
     for i, row in enumerate(rows):
         if not isinstance(row, list) or len(row) != width:
-            raise InputError(key, f"{key}[{i}] must be a list of {width} numbers.")
+            raise FieldError(key, f"{key}[{i}] must be a list of {width} numbers.")
         if not all(type(value) in (int, float) for value in row):  # type(): true/false are not numbers
-            raise InputError(key, f"{key}[{i}] must hold only numbers.")
+            raise FieldError(key, f"{key}[{i}] must hold only numbers.")
     try:
         x = np.array(rows, dtype=np.float64)
     except OverflowError:  # an integer too large for a float
-        raise InputError(key, f"{key} holds a number far too large.") from None
+        raise FieldError(key, f"{key} holds a number far too large.") from None
     if not np.isfinite(x).all():
-        raise InputError(key, f"{key} must hold finite numbers.")
+        raise FieldError(key, f"{key} must hold finite numbers.")
     if not config.is_2d and (x.min() < 0 or x.max() > 1):
-        raise InputError(key, "pixels must be between 0 (white) and 1 (black).")
+        raise FieldError(key, "pixels must be between 0 (white) and 1 (black).")
     if config.is_2d and np.abs(x).max() > POINT_RANGE:
-        raise InputError(key, f"point coordinates must be between -{POINT_RANGE:g} and {POINT_RANGE:g}.")
+        raise FieldError(key, f"point coordinates must be between -{POINT_RANGE:g} and {POINT_RANGE:g}.")
     return x.astype(np.float32)
 
 

@@ -1,4 +1,5 @@
-"""A run as the API shows it: ids, the network's shape from its config, and the public JSON."""
+"""A run as the API and the run page show it: run ids, stored configs back into Configs, and the public
+JSON of a stored run (`public_run`, read from the store it is given)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 
 from core.config import Config, defaults_for
 from core.network import parameter_count
+from server.store import Status, Store
 
 # secrets.token_urlsafe(9): 72 random bits in 12 URL-safe characters.
 RUN_ID = r"[A-Za-z0-9_-]{12}"
@@ -43,8 +45,9 @@ def urls(run_id: str) -> dict[str, str]:
     }
 
 
-def run_json(run: dict[str, Any], epochs: list[dict], position: int | None) -> dict[str, Any]:
-    """The public view of a stored run (GET /api/runs/<id>)."""
+def public_run(store: Store, run: dict[str, Any]) -> dict[str, Any]:
+    """The public view of a stored run (GET /api/runs/<id>): its row, its epochs and, while it waits,
+    its place in the queue."""
     config = config_from_dict(run["config"])
     sizes = config.layer_sizes
     data = {
@@ -52,7 +55,7 @@ def run_json(run: dict[str, Any], epochs: list[dict], position: int | None) -> d
         "status": run["status"],
         "config": run["config"],
         "query": run["query"],
-        "epochs": epochs,
+        "epochs": store.metrics(run["id"]),
         "total_epochs": run["total_epochs"],
         "created_at": iso(run["created_at"]),
         "started_at": iso(run["started_at"]),
@@ -64,6 +67,6 @@ def run_json(run: dict[str, Any], epochs: list[dict], position: int | None) -> d
         "parameter_count": parameter_count(sizes),
         **urls(run["id"]),
     }
-    if run["status"] == "queued":
-        data["position"] = position
+    if run["status"] == Status.QUEUED:
+        data["position"] = store.queue_position(run["id"])
     return data

@@ -1,4 +1,7 @@
-"""Who trains which run, and what to do when that process is gone.
+"""Crash recovery: which server processes are gone, and their runs ended `interrupted`.
+
+Contract: `recover(store, me, stale_seconds)` interrupts the active runs of every dead process and
+returns their ids; server.training_local calls it at start-up and from its keeper thread.
 
 Runs belong to the process that trains them (each gunicorn worker has its own runner). A process is
 named host:pid:token, where the token is fresh at every boot, and it writes a heartbeat into the store

@@ -8,9 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from core.config import DATASETS, Limits, defaults_for
-from core.datasets import MNIST_PATH
-from core.training import dataset_for
+from core.config import DATASETS, Limits, defaults_for, fields_json
+from core.datasets import MNIST_PATH, dataset_for
 
 PREVIEW_POINTS = 150
 
@@ -51,4 +50,6 @@ def _describe(name: str, limits: Limits) -> dict[str, Any]:
 
 @lru_cache(maxsize=4)
 def datasets_json(limits: Limits) -> dict[str, Any]:
-    return {"datasets": [_describe(name, limits) for name in DATASETS], "limits": asdict(limits)}
+    """The datasets, the limits and the config's field table (core.config.fields_json) for the page."""
+    datasets = [_describe(name, limits) for name in DATASETS]
+    return {"datasets": datasets, "limits": asdict(limits), "fields": fields_json(limits)}

@@ -1,0 +1,52 @@
+"""Gzip: which answers are worth compressing (one rule for static files and the app's own answers),
+and the after_request hook that compresses the app's larger answers (page HTML, API JSON, CSV).
+
+Static files are gzipped once per file and kept in memory by server.assets, using `worth_gzipping`
+and `gzip_bytes` from here; the hook leaves them alone (they already carry Content-Encoding). Event
+streams are never compressed (a compressor would hold events back until its buffer fills).
+"""
+
+from __future__ import annotations
+
+import gzip
+
+from flask import Response, request
+
+COMPRESSIBLE = ("text/", "application/json", "image/svg+xml")  # media types (prefixes) gzip shrinks
+MIN_SIZE = 1400  # bytes; below about one packet, compression does not pay
+STATIC_LEVEL = 6  # a static file is gzipped once, so a higher level pays
+RESPONSE_LEVEL = 5  # the app's answers are gzipped on every request
+
+
+def worth_gzipping(mimetype: str, size: int) -> bool:
+    """Whether a body of this type and size should go out gzipped (to clients that accept it)."""
+    return mimetype.startswith(COMPRESSIBLE) and size >= MIN_SIZE
+
+
+def gzip_bytes(data: bytes, level: int) -> bytes:
+    """Gzipped bytes without a timestamp, so the same input always gives the same output (ETags)."""
+    return gzip.compress(data, level, mtime=0)
+
+
+def accepts_gzip() -> bool:
+    """Whether this request's client takes gzipped answers."""
+    return request.accept_encodings["gzip"] > 0
+
+
+def gzip_response(response: Response) -> Response:
+    """after_request hook: compress a finished, compressible body for clients that accept gzip."""
+    if (
+        response.status_code != 200
+        or response.is_streamed
+        or response.direct_passthrough
+        or "Content-Encoding" in response.headers
+        or not accepts_gzip()
+    ):
+        return response
+    body = response.get_data()
+    if not worth_gzipping(response.mimetype or "", len(body)):
+        return response
+    response.set_data(gzip_bytes(body, RESPONSE_LEVEL))
+    response.headers["Content-Encoding"] = "gzip"
+    response.vary.add("Accept-Encoding")
+    return response

@@ -1,0 +1,225 @@
+// The run on the page, from the moment it is shown until it ends: its state, its event stream and
+// what it still needs from /views. Listeners (charts, views, status line, run list) draw what it
+// reports; nothing else changes the run.
+//
+// Events:   "show" (run)        a run is now the one on the page (its recorded epochs included)
+//           "epochs" (epochs)   new epochs of that run, at most once per animation frame
+//           "views" (views)     what it learned: {grid, epoch} or {confusion, epoch} from the stream;
+//                               points, misclassified, first_layer, sizes (and, for a run that had
+//                               ended when it was shown, grid and confusion) from GET /views
+//           "progress" (run)    its status, epoch count or test accuracy changed
+//           "error" (message)   its event stream is lost
+//
+// The event stream is the only live source: each epoch event carries the decision grid (2D) or the
+// confusion matrix (MNIST). GET /views is asked only for what events do not carry: a 2D run's data
+// points, once; an MNIST run's misclassified digits and first-layer weights when it is shown, at a
+// few epochs while it trains (see viewsDue) and once when it ends.
+
+import * as api from "./api.js";
+
+const FINAL = new Set(["done", "stopped", "failed", "interrupted"]);
+const LIVE_VIEW_REFRESHES = 5; // at most, per MNIST run while it trains (see viewsDue)
+
+export function isFinal(status) {
+  return FINAL.has(status);
+}
+
+/** Seconds left from the mean seconds per epoch so far (null before the first epoch or after the last). */
+function secondsLeft(epochs, total) {
+  const done = epochs.length;
+  if (!done || done >= total) return null;
+  return (epochs.reduce((sum, e) => sum + (e.seconds || 0), 0) / done) * (total - done);
+}
+
+export class RunSession {
+  /** isTwoD(dataset): whether a dataset is a 2D set (its runs have data points to draw). */
+  constructor(isTwoD) {
+    this.isTwoD = isTwoD;
+    this.listeners = new Map();
+    // The run on the page and its bookkeeping: {run, followed, closeStream, pending, view,
+    // nextViewsAt, viewsAsked}. Replaced as a whole by show(); callbacks of an older
+    // run see that it is no longer this one and do nothing.
+    this.live = null;
+    this.frame = 0;
+  }
+
+  on(kind, listener) {
+    if (!this.listeners.has(kind)) this.listeners.set(kind, []);
+    this.listeners.get(kind).push(listener);
+  }
+
+  emit(kind, value) {
+    for (const listener of this.listeners.get(kind) || []) listener(value);
+  }
+
+  /**
+   * The run on the page, or null before the first: {id, config, status, total, epochs, test_acc,
+   * reason, position, color, sizes, events}. Read it; only the session changes it.
+   */
+  get run() {
+    return this.live ? this.live.run : null;
+  }
+
+  /** The numbers behind the status line: epochs seen of total, and the time left while training. */
+  progress() {
+    const run = this.run;
+    if (!run) return null;
+    const seen = run.epochs.length;
+    return {
+      status: run.status,
+      seen,
+      total: run.total,
+      fraction: run.total ? seen / run.total : 0,
+      secondsLeft: run.status === "running" ? secondsLeft(run.epochs, run.total) : null,
+    };
+  }
+
+  /**
+   * Make a run the one on the page: `run` is the API's run JSON (or POST /api/runs's answer with
+   * status and epochs added). Its recorded epochs are shown at once; a run not over is followed.
+   */
+  show(run, color) {
+    if (this.live && this.live.closeStream) this.live.closeStream();
+    const epochs = [...(run.epochs || [])];
+    const live = {
+      run: {
+        id: run.id,
+        config: run.config,
+        status: run.status,
+        total: run.total_epochs || run.config.epochs,
+        epochs,
+        test_acc: run.test_acc ?? null,
+        reason: run.reason || null,
+        position: run.position ?? null,
+        color: color || "#1a73e8",
+        sizes: run.sizes || null,
+        events: run.events || `/api/runs/${encodeURIComponent(run.id)}/events`,
+      },
+      followed: !isFinal(run.status),
+      closeStream: null,
+      pending: [], // epochs received, handed on at the next animation frame
+      view: null, // the latest epoch event's grid or confusion, handed on at the next frame
+      nextViewsAt: 1, // MNIST: the epoch from which /views is due again
+      viewsAsked: 0, // GET /views asked so far
+    };
+    this.live = live;
+    this.emit("show", live.run);
+    this.emit("progress", live.run);
+    const twoD = this.isTwoD(run.config.dataset);
+    if (twoD || epochs.length || !live.followed) this.loadViews(live);
+    if (!twoD && epochs.length) live.nextViewsAt = epochs.length + this.viewsStep(live.run);
+    if (live.followed) this.follow(live);
+  }
+
+  /** Ask the server to stop the run on the page. Resolves once it answered; throws an ApiError. */
+  async stop() {
+    const live = this.live;
+    if (!live || isFinal(live.run.status)) return;
+    const answer = await api.stopRun(live.run.id);
+    // Followed, the stream's "done" ends the run; without a stream (lost), the answer is the news.
+    if (live === this.live && !live.closeStream && answer && answer.status) {
+      live.run.status = answer.status;
+      this.emit("progress", live.run);
+    }
+  }
+
+  /** Follow the run's event stream, from its last recorded epoch (replayed for its view) on. */
+  follow(live) {
+    const run = live.run;
+    const recorded = run.epochs.length;
+    const url = recorded ? `${run.events}?last_event_id=${recorded - 1}` : run.events;
+    live.closeStream = api.streamRun(url, {
+      status: (data) => {
+        if (live !== this.live) return;
+        run.status = data.status || run.status;
+        run.position = data.position ?? null;
+        if (data.reason) run.reason = data.reason;
+        this.emit("progress", run);
+      },
+      epoch: (data) => {
+        if (live === this.live) this.receive(live, data);
+      },
+      done: (data) => {
+        if (live !== this.live) return;
+        live.closeStream = null;
+        run.status = data.status || "done";
+        this.flush(); // the epochs still waiting for a frame (the run is over: no refresh is due)
+        if (typeof data.test_acc === "number") run.test_acc = data.test_acc;
+        if (data.reason) run.reason = data.reason;
+        this.emit("progress", run);
+        if (!this.isTwoD(run.config.dataset) && run.epochs.length) this.loadViews(live);
+      },
+      error: (message) => {
+        if (live === this.live) this.emit("error", message);
+      },
+    });
+  }
+
+  /** An epoch event: its metrics wait for the next frame; its view replaces any older one waiting. */
+  receive(live, data) {
+    const { grid, confusion, ...metrics } = data;
+    const known = live.run.epochs.length + live.pending.length;
+    if (data.epoch < known) return; // already shown (a replay after reconnecting)
+    if (data.epoch > known) live.pending.push(metrics); // (the last recorded one comes for its view)
+    if (grid || confusion) live.view = grid ? { grid, epoch: data.epoch } : { confusion, epoch: data.epoch };
+    if (live.run.status === "queued") live.run.status = "running";
+    if (!this.frame) {
+      this.frame = requestAnimationFrame(() => {
+        this.frame = 0;
+        this.flush();
+      });
+    }
+  }
+
+  /** Hand the epochs and the view that arrived since the last frame to the listeners. */
+  flush() {
+    const live = this.live;
+    if (!live || (!live.pending.length && !live.view)) return;
+    const { run, pending: epochs, view } = live;
+    live.pending = [];
+    live.view = null;
+    if (epochs.length) {
+      run.epochs.push(...epochs);
+      const latest = epochs[epochs.length - 1];
+      if (typeof latest.test_acc === "number") run.test_acc = latest.test_acc;
+      this.emit("epochs", epochs);
+    }
+    if (view) this.emit("views", view);
+    this.emit("progress", run);
+    if (this.viewsDue(live)) this.loadViews(live);
+  }
+
+  /** MNIST epochs between two /views while a run trains: LIVE_VIEW_REFRESHES spread over the run. */
+  viewsStep(run) {
+    return Math.max(1, Math.ceil(run.total / LIVE_VIEW_REFRESHES));
+  }
+
+  // The misclassified digits and first-layer weights change with every epoch, but no event carries
+  // them (they are about 100 kB gzipped for a 100-unit layer): while an MNIST run trains they are
+  // fetched at its first epoch and then every viewsStep epochs, so they visibly follow the training
+  // with a fixed number of requests however long the run or fast the server. The last epoch is
+  // left to the refresh at the end.
+  viewsDue(live) {
+    const { run } = live;
+    const seen = run.epochs.length;
+    if (this.isTwoD(run.config.dataset) || isFinal(run.status) || seen >= run.total || seen < live.nextViewsAt) {
+      return false;
+    }
+    live.nextViewsAt = seen + this.viewsStep(run);
+    return true;
+  }
+
+  /** GET /views for a run; of answers that cross, only the last one asked for is drawn. */
+  async loadViews(live) {
+    const asked = ++live.viewsAsked;
+    try {
+      const views = await api.getViews(live.run.id);
+      if (live !== this.live || asked !== live.viewsAsked) return;
+      // A followed run's grid and confusion come from its events; this answer may be older.
+      const { grid, confusion, ...rest } = views;
+      this.emit("views", live.followed ? rest : { ...rest, grid, confusion });
+    } catch (error) {
+      if (error.status !== 409) console.warn("views:", error.message);
+    }
+  }
+}
