@@ -313,7 +313,7 @@ def test_postgres_stopped_and_restarted_while_a_run_trains_and_a_viewer_watches(
         )
         status, headers, text = answer(server.url + "/api/runs", "POST", FAST_2D)
         assert status == 503 and json.loads(text) == {"error": BROKEN_MESSAGE}
-        status, headers, text = answer(server.url + f"/runs/{run['id']}")  # the run's page: a page, no trace
+        status, headers, text = answer(server.url + f"/runs/{run['id']}")  # the run's page too
         assert status == 503 and "cannot be reached" in text and "Traceback" not in text
         assert healthz_ok(server)  # the processes keep running
         time.sleep(max(0.0, 3.0 - (time.monotonic() - down_at)))  # longer than PLAYGROUND_STALE
