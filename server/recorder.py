@@ -21,7 +21,7 @@ from core.network import Network
 from core.training import EpochResult
 from core.views import confusion_matrix, decision_grid
 from server.broadcast_local import Notifier
-from server.store import Store
+from server.store import Store, patiently
 
 _END = object()
 
@@ -68,5 +68,6 @@ class Recorder:
         view = epoch_view(network, data)
         # recorded_at (Unix seconds, in the API description's EpochData): when the epoch was stored.
         event = json.dumps({**metrics, **view, "recorded_at": round(time.time(), 4)})
-        self.store.add_epoch(self.run_id, epoch, metrics, event, network.to_bytes())
+        weights = network.to_bytes()
+        patiently(lambda: self.store.add_epoch(self.run_id, epoch, metrics, event, weights))
         self.notifier.changed(self.run_id)

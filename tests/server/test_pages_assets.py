@@ -9,9 +9,14 @@ import json
 import re
 from pathlib import Path
 
+import pytest
+
 from core.config import defaults_for
 from server.assets import PLOTLY_BUNDLE, STATIC_FOLDER
 from tests.server.helpers import FAST_2D, start, wait_for
+
+# Pages and files: on SQLite only (the run page's data comes through the same store calls as the API's).
+pytestmark = pytest.mark.stores("sqlite")
 
 ROOT = Path(__file__).resolve().parents[2]
 
