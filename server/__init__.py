@@ -1,4 +1,4 @@
-"""The playground's web server: `create_app()` builds the Flask app (pages, API, streams, runner).
+"""The playground's web server: `create_app()` builds the Flask app (pages, API, streams, training).
 
 Run it locally with `python -m server`; the hosted demo runs the Procfile's gunicorn command.
 """
@@ -13,12 +13,14 @@ from flask import Flask, jsonify
 from werkzeug.routing import BaseConverter
 
 from server import api, assets, errors, pages, ratelimit
-from server.broadcast_local import Notifier, StoreWatcher
+from server.broadcast import Broadcast
+from server.broadcast_local import LocalBroadcast
 from server.compression import gzip_response
 from server.run_json import RUN_ID
 from server.security import add_security_headers
 from server.settings import check, from_env
 from server.store import Store
+from server.training import Training
 from server.training_local import Runner
 
 TEMPLATE_FOLDER = Path(__file__).resolve().parent.parent / "templates"
@@ -26,19 +28,51 @@ TEMPLATE_FOLDER = Path(__file__).resolve().parent.parent / "templates"
 
 @dataclass
 class Playground:
-    """What the views share: the store; where runs wait and train (server.training_local); how stored
-    epochs reach this process's viewers (server.broadcast_local: notifier and store watcher)."""
+    """What the views share: the store, and the two seams whose implementation the mode chooses:
+    where runs wait and train (server.training) and how stored epochs reach viewers (server.broadcast)."""
 
     store: Store
-    notifier: Notifier
-    runner: Runner
-    watcher: StoreWatcher
+    training: Training
+    broadcast: Broadcast
 
     def close(self) -> None:
-        """Stop training (running runs end `interrupted`) and watching, and close the store."""
-        self.runner.shutdown()
-        self.watcher.stop()
+        """Stop training here (running runs end `interrupted`) and broadcasting, and close the store."""
+        self.training.shutdown()
+        self.broadcast.stop()
         self.store.close()
+
+
+def seams(config: Mapping[str, Any], store: Store) -> tuple[Training, Broadcast]:
+    """The mode's two seams. Embedded (no REDIS_URL): training threads in this process on the store's
+    queue, and this process's broadcast plus a store watcher. Scaled (REDIS_URL): RQ jobs trained by
+    the worker processes, and Redis Streams read by one thread of this process."""
+    if config["REDIS_URL"]:
+        from server.broadcast_redis import RedisBroadcast
+        from server.redis_client import connect
+        from server.training_rq import RqTraining
+
+        client = connect(config["REDIS_URL"])
+        broadcast: Broadcast = RedisBroadcast(client)
+        training: Training = RqTraining(
+            store,
+            broadcast,
+            client,
+            queue_size=config["QUEUE_SIZE"],
+            run_seconds=config["RUN_SECONDS"],
+            stale_seconds=config["OWNER_STALE"],
+        )
+        return training, broadcast
+    broadcast = LocalBroadcast(store, interval=config["SSE_POLL"])
+    training = Runner(
+        store,
+        broadcast,
+        workers=config["WORKERS"],
+        queue_size=config["QUEUE_SIZE"],
+        stale_seconds=config["OWNER_STALE"],
+        preload_mnist=config["PRELOAD_MNIST"],
+        run_seconds=config["RUN_SECONDS"],
+    )
+    return training, broadcast
 
 
 class RunIdConverter(BaseConverter):
@@ -58,18 +92,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.json.sort_keys = False  # keep the documented field order
 
     store = Store(app.config["DATABASE_URL"] or app.config["DATABASE"])
-    notifier = Notifier()
-    runner = Runner(
-        store,
-        notifier,
-        workers=app.config["WORKERS"],
-        queue_size=app.config["QUEUE_SIZE"],
-        stale_seconds=app.config["OWNER_STALE"],
-        preload_mnist=app.config["PRELOAD_MNIST"],
-        run_seconds=app.config["RUN_SECONDS"],
-    )
-    watcher = StoreWatcher(store, notifier, interval=app.config["SSE_POLL"])
-    app.extensions["playground"] = Playground(store, notifier, runner, watcher)
+    training, broadcast = seams(app.config, store)
+    app.extensions["playground"] = Playground(store, training, broadcast)
 
     app.url_map.converters["run_id"] = RunIdConverter
     app.register_blueprint(pages.bp)
@@ -84,8 +108,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     @app.get("/healthz")
     def healthz():
         """Answers without touching the store or the GIL-heavy parts: a liveness probe."""
-        return jsonify({"ok": True, "streams": notifier.streams(), **runner.counts()})
+        return jsonify({"ok": True, "streams": broadcast.streams(), **training.counts()})
 
-    runner.start()
-    watcher.start()
+    training.start()
+    broadcast.start()
     return app

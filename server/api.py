@@ -23,7 +23,7 @@ from server.ratelimit import limiter, run_started, runs_per_client
 from server.run_json import config_from_dict, public_run, urls
 from server.sse import disconnect_probe, parse_last_event_id, run_events
 from server.store import ACTIVE, Status, Store
-from server.training_local import RETRY_AFTER_SECONDS, QueueFull, Runner
+from server.training import RETRY_AFTER_SECONDS, QueueFull, Training
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -35,8 +35,8 @@ def store() -> Store:
     return current_app.extensions["playground"].store
 
 
-def runner() -> Runner:
-    return current_app.extensions["playground"].runner
+def training() -> Training:
+    return current_app.extensions["playground"].training
 
 
 def _reject_constant(name: str) -> None:
@@ -83,7 +83,7 @@ def start_run() -> tuple[Response, int, dict]:
     except FieldError as error:
         raise ApiError(400, error.message, error.field) from None
     try:
-        run_id = runner().submit(config.to_dict(), config.to_query(), config.epochs)
+        run_id = training().submit(config.to_dict(), config.to_query(), config.epochs)
     except QueueFull as error:
         message = f"The server is busy: {error} Try again in {RETRY_AFTER_SECONDS} seconds."
         raise ApiError(429, message, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}) from None
@@ -117,7 +117,7 @@ def events(run_id: str) -> Response:
     pg = current_app.extensions["playground"]
     stream = run_events(
         pg.store,
-        pg.notifier,
+        pg.broadcast,
         run_id,
         after,
         heartbeat=current_app.config["SSE_HEARTBEAT"],
@@ -135,7 +135,7 @@ def stop_run(run_id: str) -> Response:
     """Stop a queued or running run; for a run that already ended, a no-op. Answers with the run."""
     run = get_run(run_id)
     if run["status"] in ACTIVE:
-        runner().stop(run_id)
+        training().stop(run_id)
         deadline = time.monotonic() + STOP_WAIT_SECONDS
         while store().status(run_id)[0] in ACTIVE and time.monotonic() < deadline:
             time.sleep(0.02)

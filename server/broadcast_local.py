@@ -1,98 +1,46 @@
-"""How a stored epoch reaches viewers, in the embedded mode: this process's notifier plus a store watcher.
+"""How a stored epoch reaches viewers, in the embedded mode: straight to this process's viewers, plus a
+store watcher for the runs other processes train (the seam: server.broadcast).
 
-Contract: whoever changes a run in the store (server.recorder stores an epoch, server.training_local
-starts, stops or ends a run) calls `Notifier.changed(run_id)`; a stream (server.sse) opens
-`Notifier.watch(run_id)`, reads `version`, reads the store, then `wait(version, timeout)`. The events
-themselves always come from the store; this module only says when to look again.
-
-- `Notifier`: in-process wake-ups. Each run has its own condition, so an epoch of one run does not wake
-  the viewers of every other run. A version number per run closes the gap between a stream reading the
-  store and going to sleep: if it moved meanwhile, it does not sleep.
-- `StoreWatcher`: runs trained by another process change only in the store. One thread per process
-  looks there for every run this process's viewers watch, in one query every PLAYGROUND_POLL seconds
-  (default 0.05), and wakes the viewers of the runs that changed through the same notifier. Cost: one
-  small query per interval, whatever the number of viewers, and nothing at all when nobody watches.
+- `publish()` hands the message to this process's viewers of the run at once (server.broadcast.Viewers):
+  an epoch trained here reaches its viewers here without a trip to the store.
+- The store watcher: runs trained by another gunicorn worker change only in the store. One thread per
+  process looks there for every run this process's viewers watch, in one query every PLAYGROUND_POLL
+  seconds (default 0.05), and tells the viewers of the runs that changed: STATUS when the status or
+  queue position moved, STORED when only new epochs were stored. Cost: one small query per interval,
+  whatever the number of viewers, and nothing at all when nobody watches.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 
+from server.broadcast import QUEUE, STATUS, STORED, Message, Viewers, Watch
 from server.store import Store, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
 
-class _Watched:
-    def __init__(self, lock: threading.Lock) -> None:
-        self.condition = threading.Condition(lock)
-        self.version = 0
-        self.watchers = 0
+class LocalBroadcast:
+    def __init__(self, store: Store, interval: float) -> None:
+        self.store = store
+        self.interval = interval
+        self.viewers = Viewers()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch_store, name="store-watcher", daemon=True)
 
+    def publish(self, run_id: str, kind: str, data: str = "", event_id: int | None = None) -> None:
+        self.viewers.deliver(run_id, Message(kind, data, event_id))
 
-class Watch:
-    """A stream's handle on one run: read `version`, look at the store, then `wait(version, ...)`."""
+    def queue_changed(self) -> None:
+        self.viewers.deliver_to_all(Message(QUEUE))
 
-    def __init__(self, entry: _Watched) -> None:
-        self._entry = entry
-
-    @property
-    def version(self) -> int:
-        return self._entry.version
-
-    def wait(self, seen: int, timeout: float) -> None:
-        """Sleep until the run changes after `seen`, or timeout seconds pass."""
-        with self._entry.condition:
-            if self._entry.version == seen:
-                self._entry.condition.wait(timeout)
-
-
-class Notifier:
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._runs: dict[str, _Watched] = {}
-
-    def changed(self, run_id: str) -> None:
-        with self._lock:
-            entry = self._runs.get(run_id)
-            if entry is not None:  # nobody watches: nothing to wake
-                entry.version += 1
-                entry.condition.notify_all()
-
-    @contextmanager
-    def watch(self, run_id: str) -> Iterator[Watch]:
-        with self._lock:
-            entry = self._runs.setdefault(run_id, _Watched(self._lock))
-            entry.watchers += 1
-        try:
-            yield Watch(entry)
-        finally:
-            with self._lock:
-                entry.watchers -= 1
-                if entry.watchers == 0:
-                    del self._runs[run_id]
-
-    def watched(self) -> list[str]:
-        """The runs that have a viewer in this process."""
-        with self._lock:
-            return list(self._runs)
+    def watch(self, run_id: str) -> AbstractContextManager[Watch]:
+        return self.viewers.watch(run_id)
 
     def streams(self) -> int:
-        """How many streams of this process are open (for tests and /healthz)."""
-        with self._lock:
-            return sum(entry.watchers for entry in self._runs.values())
-
-
-class StoreWatcher:
-    def __init__(self, store: Store, notifier: Notifier, interval: float) -> None:
-        self.store = store
-        self.notifier = notifier
-        self.interval = interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._watch, name="store-watcher", daemon=True)
+        return self.viewers.streams()
 
     def start(self) -> None:
         self._thread.start()
@@ -102,17 +50,20 @@ class StoreWatcher:
         if self._thread.is_alive():
             self._thread.join()
 
-    def _watch(self) -> None:
+    def _watch_store(self) -> None:
         seen: dict[str, tuple] = {}
         while not self._stop.wait(self.interval):
             try:
-                run_ids = self.notifier.watched()
+                run_ids = self.viewers.watched()
                 states = self.store.states(run_ids) if run_ids else {}
-                for run_id, state in states.items():
-                    if seen.get(run_id) != state:
-                        self.notifier.changed(run_id)
+                for run_id, (status, epochs_done, position) in states.items():
+                    before = seen.get(run_id)
+                    if before is None or before[::2] != (status, position):
+                        self.viewers.deliver(run_id, Message(STATUS))
+                    elif before[1] != epochs_done:
+                        self.viewers.deliver(run_id, Message(STORED, id=epochs_done))
                 seen = states
-            except StoreUnavailable:  # streams still wake on their own fallback timer
+            except StoreUnavailable:  # streams still look on their own fallback timer
                 pass
             except Exception:
                 log.exception("watching the store failed")

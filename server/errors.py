@@ -1,8 +1,9 @@
 """Errors: JSON with a sentence (and the field at fault) for the API, a small HTML page for pages.
 
 Whatever goes wrong, a client never sees a traceback: a run store that cannot answer for now
-(server.store.StoreUnavailable) is a 503 with its sentence and Retry-After, whatever the path;
-unexpected exceptions are logged here and answered with a generic 500.
+(server.store.StoreUnavailable) or a Redis that cannot be reached (server.redis_client: the training
+queue, the event streams, the rate limit's counts) is a 503 with its sentence and Retry-After, whatever
+the path; unexpected exceptions are logged here and answered with a generic 500.
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ from html import escape
 from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from server.redis_client import ERRORS as REDIS_ERRORS
+from server.redis_client import RedisUnavailable
 from server.store import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
-STORE_RETRY_AFTER_SECONDS = 2  # a store busy or read-only for a moment: when to ask again
+STORE_RETRY_AFTER_SECONDS = 2  # the store or Redis away for a moment: when to ask again
 
 
 class ApiError(Exception):
@@ -93,8 +96,12 @@ def register(app: Flask) -> None:
         return error_response(error.status, error.message, error.field, error.headers)
 
     @app.errorhandler(StoreUnavailable)
-    def store_unavailable(error: StoreUnavailable) -> Response:
+    @app.errorhandler(RedisUnavailable)
+    def unavailable(error: StoreUnavailable | RedisUnavailable) -> Response:
         return error_response(503, error.message, headers={"Retry-After": str(STORE_RETRY_AFTER_SECONDS)})
+
+    for redis_error in REDIS_ERRORS:  # raised by what talks to Redis itself (Flask-Limiter's counts)
+        app.register_error_handler(redis_error, lambda error: unavailable(RedisUnavailable()))
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:

@@ -2,10 +2,11 @@
 
 `limiter` decorates the views it limits where they are defined (server.api); `init_app(app)` binds it
 to the app with the app's settings: the rate (PLAYGROUND_RATELIMIT, read per request from the app's
-config) and where the counts live (PLAYGROUND_RATELIMIT_STORAGE). The default, memory://, counts per
-server process (each gunicorn worker counts on its own, so a client may get up to workers x the
-limit); a shared store such as redis://host:6379 makes the limit global across processes and
-machines. A process serves one app; making another (tests do) starts the counts afresh.
+config) and where the counts live (PLAYGROUND_RATELIMIT_STORAGE; by default REDIS_URL when it is set,
+else memory://). memory:// counts per server process (each gunicorn worker counts on its own, so a
+client may get up to workers x the limit); Redis makes the limit one limit across processes and
+machines. While that Redis cannot be reached, limited routes answer 503 (server.errors). A process
+serves one app; making another (tests do) starts the counts afresh.
 
 A client is its IP address. Behind a reverse proxy every request comes from the proxy, so set
 PLAYGROUND_PROXY_HOPS to the number of proxies in front: then the client address is read from
@@ -19,6 +20,8 @@ from flask import Flask, Response, current_app
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from werkzeug.middleware.proxy_fix import ProxyFix
+
+from server.redis_client import COMMAND_TIMEOUT_SECONDS, CONNECT_TIMEOUT_SECONDS
 
 limiter = Limiter(
     get_remote_address,
@@ -38,9 +41,15 @@ def run_started(response: Response) -> bool:
 
 
 def init_app(app: Flask) -> None:
-    """Trust X-Forwarded-* from PROXY_HOPS proxies, and count in RATE_LIMIT_STORAGE."""
+    """Trust X-Forwarded-* from PROXY_HOPS proxies, and count in RATE_LIMIT_STORAGE (or REDIS_URL)."""
     hops = app.config["PROXY_HOPS"]
     if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
-    app.config["RATELIMIT_STORAGE_URI"] = app.config["RATE_LIMIT_STORAGE"]  # the key Flask-Limiter reads
+    storage = app.config["RATE_LIMIT_STORAGE"] or app.config["REDIS_URL"] or "memory://"
+    app.config["RATELIMIT_STORAGE_URI"] = storage  # the keys Flask-Limiter reads
+    if storage.startswith(("redis://", "rediss://")):  # fail fast while Redis is away
+        app.config["RATELIMIT_STORAGE_OPTIONS"] = {
+            "socket_connect_timeout": CONNECT_TIMEOUT_SECONDS,
+            "socket_timeout": COMMAND_TIMEOUT_SECONDS,
+        }
     limiter.init_app(app)

@@ -4,7 +4,8 @@ After each epoch the trainer hands over the numbers and a copy of the network (t
 changing) and goes on with the next epoch. The recorder draws the epoch's view
 from the snapshot (the decision grid for 2D sets, the validation confusion matrix for MNIST; numpy
 releases the GIL for the heavy part, so on a second core this overlaps training), stores the epoch,
-its SSE event and the weights in one transaction, and wakes this process's streams. At most two
+its SSE event and the weights in one transaction, and only then publishes the event to the run's
+viewers (server.broadcast), so nothing a viewer is sent can be missing from the store. At most two
 epochs wait: a recorder that falls behind (tiny 2D epochs) slows the trainer instead of piling up.
 """
 
@@ -20,7 +21,7 @@ from core.datasets import Dataset
 from core.network import Network
 from core.training import EpochResult
 from core.views import confusion_matrix, decision_grid
-from server.broadcast_local import Notifier
+from server.broadcast import EPOCH, Broadcast
 from server.store import Store, patiently
 
 _END = object()
@@ -34,9 +35,9 @@ def epoch_view(network: Network, data: Dataset) -> dict:
 
 
 class Recorder:
-    def __init__(self, store: Store, notifier: Notifier, run_id: str) -> None:
+    def __init__(self, store: Store, broadcast: Broadcast, run_id: str) -> None:
         self.store = store
-        self.notifier = notifier
+        self.broadcast = broadcast
         self.run_id = run_id
         self._queue: queue.Queue = queue.Queue(maxsize=2)
         self._error: Exception | None = None
@@ -70,4 +71,4 @@ class Recorder:
         event = json.dumps({**metrics, **view, "recorded_at": round(time.time(), 4)})
         weights = network.to_bytes()
         patiently(lambda: self.store.add_epoch(self.run_id, epoch, metrics, event, weights))
-        self.notifier.changed(self.run_id)
+        self.broadcast.publish(self.run_id, EPOCH, event, epoch)

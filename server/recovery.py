@@ -1,26 +1,33 @@
 """Crash recovery: which server processes are gone, and their runs ended `interrupted`.
 
 Contract: `recover(store, me, stale_seconds)` interrupts the active runs of every dead process and
-returns their ids; server.training_local calls it at start-up and from its keeper thread.
+returns their ids; a `Keeper` thread (one per process, started by server.training_local or
+server.training_rq) calls it at start-up and every PLAYGROUND_STALE/5 seconds, with this process's
+heartbeat and the mode's own chores.
 
-Runs belong to the process that trains them (each gunicorn worker has its own runner). A process is
-named host:pid:token, where the token is fresh at every boot, and it writes a heartbeat into the store
-every few seconds. Another process judges it dead when its heartbeat is stale, or at once when it ran
-on the same host and its pid no longer exists. The pid check alone is not enough (pids get reused),
-and the heartbeat alone would be slow after a crash; together they are quick and safe. The queued and
-running runs of a dead process become `interrupted`, keeping their epochs.
+Runs belong to the process that trains them (a gunicorn worker's training threads, or an RQ
+worker). A process is named host:pid:token, where the token is fresh at every boot, and it writes a
+heartbeat into the store every few seconds. Another process judges it dead when its heartbeat is
+stale, or at once when it ran on the same host and its pid no longer exists. The pid check alone is
+not enough (pids get reused), and the heartbeat alone would be slow after a crash; together they are
+quick and safe. The queued and running runs of a dead process become `interrupted`, keeping their epochs.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import socket
+import threading
 import time
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from server.store import Store
+from server.store import Store, StoreUnavailable
+
+log = logging.getLogger(__name__)
 
 INTERRUPTED_REASON = (
     "The server process training this run stopped (a crash or a restart); "
@@ -67,13 +74,73 @@ def is_dead(owner: str, row: dict | None, me: Identity, stale_seconds: float, no
     return row["host"] == me.host and not pid_alive(row["pid"])
 
 
-def recover(store: Store, me: Identity, stale_seconds: float) -> list[str]:
-    """Interrupt the active runs of dead processes and forget those processes; returns the run ids."""
+def recover(store: Store, me: Identity, stale_seconds: float, spare: Collection[str] = ()) -> list[str]:
+    """Interrupt the active runs of dead processes and forget those processes; returns the run ids.
+    Owners in `spare` are not processes (the RQ queue's waiting runs) and are left alone."""
     now = time.time()
     rows = store.owners()
-    suspects = {owner for _, _, owner in store.active_runs()} | set(rows)
+    suspects = ({owner for _, _, owner in store.active_runs()} | set(rows)) - set(spare)
     interrupted: list[str] = []
     for owner in sorted(suspects):
         if is_dead(owner, rows.get(owner), me, stale_seconds, now):
             interrupted += store.interrupt(owner, INTERRUPTED_REASON)
     return interrupted
+
+
+class Keeper:
+    """A thread that, every `stale_seconds`/5: writes this process's heartbeat (`beats`: it owns runs),
+    interrupts the runs of dead processes (telling `on_interrupted`) and does the mode's `chores`.
+
+    After the store was unavailable every process's heartbeat is old, so recovery then waits until
+    they all had time to beat again: an outage of the database interrupts nobody.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        me: Identity,
+        stale_seconds: float,
+        on_interrupted: Callable[[str], None],
+        chores: Sequence[Callable[[], None]] = (),
+        beats: bool = True,
+        spare: Collection[str] = (),
+    ) -> None:
+        self.store = store
+        self.me = me
+        self.stale_seconds = stale_seconds
+        self.on_interrupted = on_interrupted
+        self.chores = chores
+        self.beats = beats
+        self.spare = spare
+        self._closing = threading.Event()
+        self._thread = threading.Thread(target=self._keep, name="keeper", daemon=True)
+        self._failed_at = -float("inf")
+
+    def round(self) -> None:
+        """One round: heartbeat, recovery, chores (raises what the store raises)."""
+        if self.beats:
+            self.store.beat(self.me.owner, self.me.host, self.me.pid)
+        if time.monotonic() - self._failed_at > self.stale_seconds:
+            for run_id in recover(self.store, self.me, self.stale_seconds, self.spare):
+                log.warning("run %s interrupted: the process training it is gone", run_id)
+                self.on_interrupted(run_id)
+        for chore in self.chores:
+            chore()
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._closing.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def _keep(self) -> None:
+        while not self._closing.wait(self.stale_seconds / 5):
+            try:
+                self.round()
+            except StoreUnavailable as error:
+                self._failed_at = time.monotonic()
+                log.warning("heartbeat failed: %s", error)
+            except Exception:  # a chore's trouble (say, Redis away) does not hold recovery back
+                log.exception("the keeper's round failed")

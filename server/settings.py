@@ -14,6 +14,7 @@ from typing import Any
 from limits import parse_many
 
 from core.config import Limits
+from server.redis_client import redis_url
 from server.store import database_url
 
 
@@ -26,6 +27,7 @@ SETTINGS: list[tuple[str, str, Callable[[str], Any], Any, str]] = [
     ("PORT", "PORT", int, 5000, "port of `python -m server` (127.0.0.1) and of the Procfile (0.0.0.0)"),
     ("DATABASE_URL", "DATABASE_URL", database_url, None, "PostgreSQL URL; unset: SQLite at PLAYGROUND_DB"),
     ("PLAYGROUND_DB", "DATABASE", str, None, "SQLite file (default: instance/playground.sqlite3)"),
+    ("REDIS_URL", "REDIS_URL", redis_url, None, "Redis: the scaled mode (RQ workers); needs DATABASE_URL"),
     ("PLAYGROUND_WORKERS", "WORKERS", int, os.cpu_count() or 1, "training threads per server process"),
     ("PLAYGROUND_QUEUE", "QUEUE_SIZE", int, 16, "runs that may wait, all processes together (429)"),
     ("PLAYGROUND_MAX_BODY", "MAX_CONTENT_LENGTH", int, 1_000_000, "largest request body in bytes (413)"),
@@ -36,12 +38,18 @@ SETTINGS: list[tuple[str, str, Callable[[str], Any], Any, str]] = [
     ("PLAYGROUND_PRELOAD_MNIST", "PRELOAD_MNIST", lambda v: v.strip() == "1", False, "1: load MNIST at boot"),
     # Limits and abuse (README "Limits and security").
     ("PLAYGROUND_RATELIMIT", "RATE_LIMIT", str, "10 per minute; 100 per day", "runs one client may start"),
-    ("PLAYGROUND_RATELIMIT_STORAGE", "RATE_LIMIT_STORAGE", str, "memory://", "where the counts live"),
+    (
+        "PLAYGROUND_RATELIMIT_STORAGE",
+        "RATE_LIMIT_STORAGE",
+        str,
+        None,
+        "counts' store: REDIS_URL or memory://",
+    ),
     ("PLAYGROUND_PROXY_HOPS", "PROXY_HOPS", int, 0, "trusted proxies in front (X-Forwarded-For)"),
     ("PLAYGROUND_RUN_SECONDS", "RUN_SECONDS", float, 900.0, "wall-clock cap of one run"),
 ]
 
-SECRET = {"DATABASE_URL"}  # never echoed in an error message
+SECRET = {"DATABASE_URL", "REDIS_URL"}  # never echoed in an error message
 
 # PLAYGROUND_MAX_UNITS and friends: one per core.config.Limits field, defaults from Limits().
 LIMIT_VARIABLES = {f"PLAYGROUND_{name.upper()}": name for name in Limits.__dataclass_fields__}
@@ -63,6 +71,7 @@ def from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
                 "int": "a whole number",
                 "float": "a number",
                 "database_url": "a PostgreSQL URL such as postgresql://user:password@host:5432/name",
+                "redis_url": "a Redis URL such as redis://host:6379/0 (rediss:// for TLS)",
             }.get(parse.__name__, "a value")
             shown = "(its value, hidden: it may hold a password)" if variable in SECRET else repr(raw)
             raise SettingsError(f"{variable}={shown} is not valid: expected {kind}.") from None
@@ -104,6 +113,12 @@ def check(config: Mapping[str, Any]) -> None:
         if not ok:
             variable = next(v for v, k, *_ in SETTINGS if k == key)
             raise SettingsError(f"{variable} (config {key}) must be {expected}, got {config[key]!r}.")
+    if config["REDIS_URL"] and not config["DATABASE_URL"]:
+        raise SettingsError(
+            "REDIS_URL is set but DATABASE_URL is not: with Redis, runs are trained by worker processes on"
+            " any host, which cannot reach a SQLite file. Set DATABASE_URL to a PostgreSQL database too"
+            " (or unset REDIS_URL to train in the web processes)."
+        )
 
 
 def _rate_ok(text: str) -> bool:

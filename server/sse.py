@@ -1,11 +1,15 @@
-"""Server-sent events for one run, served from the store so any server process can serve any run.
+"""Server-sent events for one run: replays from the store, live events from the broadcast, so any
+server process (on any host) can serve any run.
 
 The stream sends `retry:` first, then the recorded epochs after the client's Last-Event-ID (all of
-them for a new viewer), then each new epoch as it is stored, `status` events when the status or the
-queue position changes, and `done` last. Between events it sleeps on the in-process notifier.
+them for a new viewer) from the store, then each new epoch as the broadcast (server.broadcast) brings
+it, `status` events when the status or the queue position changes, and `done` last. Between events it
+sleeps on its broadcast watch. Every epoch it sends is in the store already, so a resume with
+Last-Event-ID (on this host or another) continues exactly where it stopped.
 
-If the store cannot answer for a while (busy, read-only), the stream keeps its viewer and tries
-again at the next wake-up; the events it then sends are the same, in order, none twice.
+If the store cannot answer for a while (busy, read-only, unreachable), the stream keeps its viewer and
+tries again at the next message or after `fallback` seconds; the events it then sends are the same, in
+order, none twice.
 
 A viewer that leaves is noticed at the next wake-up by peeking at its socket (end of file), at the
 latest after `fallback` seconds, or when a write fails; the generator then returns and frees its thread.
@@ -20,7 +24,7 @@ import ssl
 import time
 from collections.abc import Callable, Iterator
 
-from server.broadcast_local import Notifier
+from server.broadcast import EPOCH, QUEUE, STATUS, STORED, Broadcast, Message
 from server.store import FINAL, Status, Store, StoreUnavailable
 
 RETRY_MS = 2000  # how long a browser waits before reconnecting
@@ -75,7 +79,7 @@ def disconnect_probe(environ: dict) -> Callable[[], bool]:
 
 def run_events(
     store: Store,
-    notifier: Notifier,
+    broadcast: Broadcast,
     run_id: str,
     after: int,
     heartbeat: float,
@@ -84,43 +88,91 @@ def run_events(
 ) -> Iterator[str]:
     """The event stream of one run, starting after epoch `after`.
 
-    It sleeps until the notifier says the run changed (woken by this process's recorder, or by the
-    store watcher for runs of other processes), at most `fallback` seconds, then reads the store.
+    It reads the store first (the replay), then follows the broadcast's messages (server.broadcast):
+    an epoch message that is the next one is sent as it is; anything else (a status change, a gap in
+    the epochs, a queue move while waiting) sends it back to the store. Without any message for
+    `fallback` seconds it looks at the store anyway.
     """
     yield f"retry: {RETRY_MS}\n\n"
-    last_write = time.monotonic()
-    last_status = None
-    with notifier.watch(run_id) as watch:
-        while True:
-            seen = watch.version
-            try:
-                state = store.status(run_id)  # status and epoch count come from one row: consistent
-                if state is None:
-                    return
-                status, epochs_done = state
-                if epochs_done > after:
-                    for epoch, data in store.events_after(run_id, after):
-                        yield format_event("epoch", data, epoch)
-                        after = epoch
-                    last_write = time.monotonic()
-                position = store.queue_position(run_id) if status == Status.QUEUED else None
-                ended = (store.get_run(run_id) or {}) if status in FINAL else {}  # its reason, test figures
-                if (status, position) != last_status:
-                    last_status = (status, position)
-                    yield format_event("status", json.dumps(_status_data(status, position, ended)))
-                    last_write = time.monotonic()
-                if status in FINAL:
-                    yield format_event("done", json.dumps(_done_data(status, ended)))
-                    return
-            except StoreUnavailable:  # busy or read-only for a while: keep the viewer, look again later
-                pass
+    stream = _Stream(store, run_id, after)
+    with broadcast.watch(run_id) as watch:
+        yield from stream.look()
+        quiet_since = stream.last_write = time.monotonic()
+        while not stream.ended:
             if client_gone():
                 return
             now = time.monotonic()
-            if now - last_write >= heartbeat:
+            if now - stream.last_write >= heartbeat:
                 yield ": ping\n\n"
-                last_write = now
-            watch.wait(seen, max(0.0, min(fallback, last_write + heartbeat - now)))
+                stream.last_write = now
+            timeout = min(quiet_since + fallback, stream.last_write + heartbeat) - now
+            messages = watch.wait(max(0.0, timeout))
+            if not messages:
+                if time.monotonic() - quiet_since >= fallback:
+                    yield from stream.look()
+                    quiet_since = time.monotonic()
+                continue
+            quiet_since = time.monotonic()
+            for message in messages:
+                yield from stream.follow(message)
+                if stream.ended:
+                    return
+
+
+class _Stream:
+    """Where one stream is: the last epoch sent, the last status sent, whether `done` went out."""
+
+    def __init__(self, store: Store, run_id: str, after: int) -> None:
+        self.store = store
+        self.run_id = run_id
+        self.after = after
+        self.last_status: tuple | None = None
+        self.last_write = time.monotonic()
+        self.ended = False
+
+    def follow(self, message: Message) -> Iterator[str]:
+        """The events a broadcast message means for this stream."""
+        if message.kind == EPOCH and message.id == self.after + 1:
+            yield self._sent(format_event("epoch", message.data, message.id))
+            self.after = message.id
+        elif message.kind in (EPOCH, STORED):
+            if message.id > self.after:  # epochs this stream has not seen: they are in the store
+                yield from self.look()
+        elif message.kind == QUEUE:
+            if self.last_status is not None and self.last_status[0] == Status.QUEUED:
+                yield from self.look()
+        elif message.kind == STATUS:
+            yield from self.look()
+        else:  # live-only events (never stored): passed on as they come
+            yield self._sent(format_event(message.kind, message.data))
+
+    def look(self) -> Iterator[str]:
+        """Everything the store has that this stream has not sent: epochs, a new status, `done`. If the
+        store cannot answer (busy, read-only, unreachable), the viewer is kept and it looks later."""
+        try:
+            state = self.store.status(self.run_id)  # status and epoch count come from one row: consistent
+            if state is None:
+                self.ended = True
+                return
+            status, epochs_done = state
+            if epochs_done > self.after:
+                for epoch, data in self.store.events_after(self.run_id, self.after):
+                    yield self._sent(format_event("epoch", data, epoch))
+                    self.after = epoch
+            position = self.store.queue_position(self.run_id) if status == Status.QUEUED else None
+            ended = (self.store.get_run(self.run_id) or {}) if status in FINAL else {}  # reason, test figures
+            if (status, position) != self.last_status:
+                self.last_status = (status, position)
+                yield self._sent(format_event("status", json.dumps(_status_data(status, position, ended))))
+            if status in FINAL:
+                yield self._sent(format_event("done", json.dumps(_done_data(status, ended))))
+                self.ended = True
+        except StoreUnavailable:
+            pass
+
+    def _sent(self, block: str) -> str:
+        self.last_write = time.monotonic()
+        return block
 
 
 def _status_data(status: str, position: int | None, ended: dict) -> dict:

@@ -412,6 +412,29 @@ class Store:
                     return row[0], row[1] - 1
                 # another process took it (or it was stopped) a moment ago: look again
 
+    def claim_run(self, run_id: str, owner: str) -> bool:
+        """Move one waiting run to `running` under `owner`; False if it is not waiting (any more)."""
+        with self._write() as db:
+            claimed = db.execute(
+                runs.update()
+                .where(runs.c.id == run_id, runs.c.status == Status.QUEUED)
+                .values(status=Status.RUNNING, owner=owner, started_at=time.time())
+            )
+        return claimed.rowcount == 1
+
+    def waiting(self, owner: str) -> list[tuple[str, float]]:
+        """(id, created_at) of the runs waiting under `owner`, oldest first."""
+        query = sa.select(runs.c.id, runs.c.created_at).where(
+            runs.c.status == Status.QUEUED, runs.c.owner == owner
+        )
+        with self.connection() as db:
+            return [(row[0], row[1]) for row in db.execute(query.order_by(*QUEUE_ORDER))]
+
+    def delete_waiting(self, run_id: str) -> None:
+        """Remove a run that never left the queue (its job could not be queued); no-op otherwise."""
+        with self._write() as db:
+            db.execute(runs.delete().where(runs.c.id == run_id, runs.c.status == Status.QUEUED))
+
     def get_run(self, run_id: str) -> dict[str, Any] | None:
         with self.connection() as db:
             row = db.execute(sa.select(runs).where(runs.c.id == run_id)).first()

@@ -237,9 +237,9 @@ def test_a_diverging_run_fails_with_the_reason(client):
 def test_an_unexpected_error_fails_the_run_generically_and_the_runner_goes_on(app, client, caplog):
     # A stored config the trainer cannot handle (one data point: an empty training set), as an
     # older or hand-edited row could be; the API's validation would refuse it.
-    runner = app.extensions["playground"].runner
+    training = app.extensions["playground"].training
     config = {**defaults_for("spiral").to_dict(), "points": 1, "epochs": 2}
-    broken = runner.submit(config, "dataset=spiral", 2)
+    broken = training.submit(config, "dataset=spiral", 2)
     run = wait_for(client, broken)
     assert run["status"] == "failed"
     assert (

@@ -352,7 +352,7 @@ def test_store_errors_mid_stream_keep_the_viewer(app, client):
 
             return call
 
-    blocks = list(run_events(Flaky(), pg.notifier, run_id, 0, heartbeat=5, fallback=0.05))
+    blocks = list(run_events(Flaky(), pg.broadcast, run_id, 0, heartbeat=5, fallback=0.05))
     epochs = [block for block in blocks if block.startswith("event: epoch")]
     assert len(epochs) == FAST_2D["epochs"] and blocks[-1].startswith("event: done")
 

@@ -75,7 +75,7 @@ def test_generated_requests_never_break_the_api(make_app):
     ]
     for run_id in known:
         assert wait_for(client, run_id)["status"] == "done"
-    app.extensions["playground"].runner.shutdown()  # from now on new runs only wait (or get 429)
+    app.extensions["playground"].training.shutdown()  # from now on new runs only wait (or get 429)
 
     schema = schemathesis.openapi.from_wsgi("/api/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]

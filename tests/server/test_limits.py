@@ -20,7 +20,7 @@ from tests.server.helpers import FAST_2D, SLOW_2D, sql, start, wait_for
 def test_the_defaults_and_the_environment_variables():
     defaults = from_env({})
     assert defaults["RATE_LIMIT"] == "10 per minute; 100 per day"
-    assert defaults["RATE_LIMIT_STORAGE"] == "memory://"
+    assert defaults["RATE_LIMIT_STORAGE"] is None  # REDIS_URL when set, else memory://
     assert (defaults["PROXY_HOPS"], defaults["RUN_SECONDS"], defaults["LIMITS"]) == (0, 900.0, Limits())
     config = from_env(
         {"PLAYGROUND_MAX_UNITS": "8", "PLAYGROUND_MAX_EPOCHS_2D": "3", "PLAYGROUND_RUN_SECONDS": "60"}

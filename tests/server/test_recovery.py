@@ -126,7 +126,7 @@ def test_shutdown_interrupts_running_and_queued_runs_keeping_epochs(make_app):
     running = start(client, SLOW_2D)["id"]
     queued = start(client, SLOW_2D)["id"]
     wait_for(client, running, lambda run: len(run["epochs"]) >= 1)
-    app.extensions["playground"].runner.shutdown()
+    app.extensions["playground"].training.shutdown()
     run = client.get(f"/api/runs/{running}").get_json()
     assert run["status"] == "interrupted" and len(run["epochs"]) >= 1 and "shut down" in run["reason"]
     assert client.get(f"/api/runs/{queued}").get_json()["status"] == "interrupted"

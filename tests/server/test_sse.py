@@ -167,7 +167,7 @@ def test_viewers_that_leave_are_noticed_and_the_run_goes_on(make_app):
     """Over a real socket, on a quiet stream (a queued run: no events to write): closing the
     connection frees the stream within its 1 s wake-up, long before the next heartbeat (30 s)."""
     app = make_app(WORKERS=1, SSE_HEARTBEAT=30.0)
-    notifier = app.extensions["playground"].notifier
+    broadcast = app.extensions["playground"].broadcast
     port = free_port()
     server = make_server("127.0.0.1", port, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -181,11 +181,11 @@ def test_viewers_that_leave_are_noticed_and_the_run_goes_on(make_app):
             events = viewer.events()
             assert next(events).retry == 2000
             assert next(events).json()["status"] == "queued"
-        assert notifier.streams() == 5
+        assert broadcast.streams() == 5
         for viewer in viewers:
             viewer.close()
         left = time.monotonic()
-        while notifier.streams() > 0:
+        while broadcast.streams() > 0:
             assert time.monotonic() - left < 2.0, "streams still open 2 s after their viewers left"
             time.sleep(0.01)
         assert client.get("/healthz").get_json()["streams"] == 0

@@ -1,0 +1,323 @@
+"""Where a run waits and trains, in the scaled mode (REDIS_URL): an RQ job per run, trained by the
+Procfile's worker processes (server.worker) on any host. Web processes never train.
+
+Contract: the seam server.training.Training (what the API uses), implemented by RqTraining; the
+worker side is JobWorker, which `python3 -m server.worker` runs.
+
+The queue. POST /api/runs stores the run `queued` (owner QUEUE_OWNER) and enqueues its job on the RQ
+queue `playground` (job id = run id, JSON serializer, no pickle), then answers at once. The queue's
+length is checked and the job pushed in one Redis transaction (WATCH/MULTI), so PLAYGROUND_QUEUE bounds
+the jobs waiting in Redis across every web process and host (past it: QueueFull, a 429); a job that
+cannot be queued takes its run back out of the store. Queue positions are counted in the store (the
+waiting runs created before it), as in the embedded mode. RQ's job timeout follows the wall-clock
+cap: PLAYGROUND_RUN_SECONDS plus TIMEOUT_MARGIN_SECONDS, a backstop behind the trainer's own cap.
+
+Training. A worker takes one job at a time: it moves the run from `queued` to `running` under its own
+name (a conditional UPDATE: a run stopped meanwhile, or a job queued twice, is skipped) and trains it
+in the worker process itself (server.trainer; RQ's SimpleWorker, no fork per job, so MNIST stays
+loaded between runs). Epochs go to the store, then to the run's Redis Stream (server.broadcast_redis).
+
+Stopping. POST .../stop on any host: a waiting run is stopped in the store and its job taken off the
+queue; a running one gets the store's stop flag, which its trainer reads every 0.25 s, so it ends
+`stopped` within a second with its epochs kept. (RQ's own stop command kills a work horse; a
+SimpleWorker has none, and a killed trainer would lose the epochs it had not stored yet.)
+
+Shutdown and death. SIGTERM (or SIGINT) to a worker ends its run `interrupted` before the next batch,
+epochs kept, then the worker exits (RQ's warm shutdown would wait for the whole run, and platforms
+send SIGKILL ~30 s after SIGTERM). A worker that dies (kill -9, OOM, a lost host) stops writing its
+heartbeat to the store; every process's keeper (server.recovery.Keeper: web processes and workers)
+then ends its run `interrupted`, keeping its epochs, and tells its viewers: at once from the same
+host (its pid is gone), within PLAYGROUND_STALE seconds plus a keeper round from another one. RQ would
+only notice at its next maintenance, minutes later. Waiting runs belong to the queue, not to a process:
+if Redis loses their jobs (restarted without persistence), the keepers queue them again.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import signal
+import threading
+import time
+
+import redis
+import rq
+from rq.job import Job
+from rq.serializers import JSONSerializer
+
+from core.datasets import load_mnist
+from server.broadcast import STATUS, Broadcast
+from server.recovery import Identity, Keeper
+from server.redis_client import ERRORS, RedisUnavailable, reaching_redis
+from server.run_json import new_run_id
+from server.store import Store, StoreUnavailable, patiently
+from server.trainer import Trainer
+from server.training import QueueFull
+
+log = logging.getLogger(__name__)
+
+QUEUE_NAME = "playground"
+QUEUE_OWNER = "queue:rq"  # the owner of every waiting run: the RQ queue, not a process
+TIMEOUT_MARGIN_SECONDS = 120  # RQ's job timeout beyond PLAYGROUND_RUN_SECONDS: a backstop
+RESULT_TTL_SECONDS = 60  # a finished job's hash is kept this long (the run's result is in the store)
+FAILURE_TTL_SECONDS = 24 * 3600  # a failed job is kept a day in RQ's FailedJobRegistry, for operators
+LOST_AFTER_SECONDS = 5.0  # a waiting run whose job is not in the queue this long (twice) is queued again
+ENQUEUE_TRIES = 50  # WATCH/MULTI attempts when other processes keep changing the queue meanwhile
+REDIS_RETRY_SECONDS = 1.0  # a worker whose Redis went away starts RQ's loop again after this pause
+SHUTDOWN_REASON = (
+    "The worker training this run shut down (a restart or a deploy); the epochs recorded so far are kept."
+)
+
+
+class JobQueue:
+    """The RQ queue of training jobs: one job per run, its id the run's, its argument the run id."""
+
+    def __init__(self, client: redis.Redis, run_seconds: float) -> None:
+        self.redis = client
+        self.queue = rq.Queue(QUEUE_NAME, connection=client, serializer=JSONSerializer)
+        self.timeout = math.ceil(run_seconds) + TIMEOUT_MARGIN_SECONDS
+        self._suspects: set[str] = set()
+
+    def enqueue(self, run_id: str, pipeline: redis.client.Pipeline | None = None) -> None:
+        self.queue.enqueue_call(
+            train_job,
+            args=(run_id,),
+            job_id=run_id,
+            timeout=self.timeout,
+            result_ttl=RESULT_TTL_SECONDS,
+            failure_ttl=FAILURE_TTL_SECONDS,
+            description=f"train run {run_id}",
+            pipeline=pipeline,
+        )
+
+    def enqueue_within(self, run_id: str, places: int) -> bool:
+        """Enqueue unless `places` jobs already wait; False if they do. The length check and the push
+        are one transaction: another process changing the queue in between makes it try again."""
+        with self.redis.pipeline() as pipe:
+            for _ in range(ENQUEUE_TRIES):
+                try:
+                    pipe.watch(self.queue.key)
+                    if pipe.llen(self.queue.key) >= places:
+                        return False
+                    pipe.multi()
+                    self.enqueue(run_id, pipeline=pipe)
+                    pipe.execute()
+                    return True
+                except redis.WatchError:
+                    continue
+        raise RedisUnavailable("The training queue is too busy at the moment; try again in a moment.")
+
+    def waiting(self) -> int:
+        return self.queue.count
+
+    def remove(self, run_id: str) -> None:
+        self.queue.remove(run_id)
+        self.redis.delete(Job.key_for(run_id))
+
+    def requeue_lost(self, store: Store) -> None:
+        """Queue again the waiting runs whose job is not in Redis's queue (Redis lost it, or a worker
+        took it and died before starting it), once seen so at two rounds in a row: a job a worker has
+        just taken is started within milliseconds. A job queued twice is harmless (the second finds its
+        run no longer waiting)."""
+        queued = set(self.queue.get_job_ids())
+        now = time.time()
+        lost = {
+            run_id
+            for run_id, created_at in store.waiting(QUEUE_OWNER)
+            if run_id not in queued and now - created_at > LOST_AFTER_SECONDS
+        }
+        for run_id in sorted(lost & self._suspects):
+            log.warning("run %s: its job was no longer queued in Redis; queued again", run_id)
+            self.enqueue(run_id)
+        self._suspects = lost
+
+
+class RqTraining:
+    """The web process's side: submit, stop, and a keeper (no heartbeat: a web process owns no run)."""
+
+    def __init__(
+        self,
+        store: Store,
+        broadcast: Broadcast,
+        client: redis.Redis,
+        queue_size: int,
+        run_seconds: float,
+        stale_seconds: float,
+    ) -> None:
+        self.store = store
+        self.broadcast = broadcast
+        self.queue = JobQueue(client, run_seconds)
+        self.queue_size = queue_size
+        self._waiting = 0  # jobs waiting in Redis, as the keeper last saw (for /healthz)
+        self.keeper = Keeper(
+            store,
+            Identity.of_this_process(),
+            stale_seconds,
+            on_interrupted=lambda run_id: broadcast.publish(run_id, STATUS),
+            chores=[self._look_at_the_queue],
+            beats=False,
+            spare=(QUEUE_OWNER,),
+        )
+
+    def start(self) -> None:
+        self.keeper.round()
+        self.keeper.start()
+
+    def shutdown(self) -> None:
+        self.keeper.stop()
+
+    def submit(self, config: dict, query: str, total_epochs: int) -> str:
+        """Store a new queued run and enqueue its job; QueueFull past PLAYGROUND_QUEUE waiting jobs,
+        RedisUnavailable (a 503) when Redis cannot be reached: then the run is taken back out."""
+        run_id = new_run_id()
+        self.store.create_run(run_id, config, query, QUEUE_OWNER, total_epochs)
+        try:
+            with reaching_redis():
+                queued = self.queue.enqueue_within(run_id, self.queue_size)
+        except BaseException:
+            self._take_back(run_id)
+            raise
+        if not queued:
+            self._take_back(run_id)
+            raise QueueFull(f"{self.queue_size} runs are already waiting for a training slot.")
+        return run_id
+
+    def _take_back(self, run_id: str) -> None:
+        """Remove a run whose job could not be queued (the client is told to try again)."""
+        try:
+            self.store.delete_waiting(run_id)
+        except StoreUnavailable:  # left waiting: the keepers queue its job once Redis answers
+            log.warning("run %s: could not be queued, nor removed; it will be queued later", run_id)
+
+    def stop(self, run_id: str) -> None:
+        if self.store.stop_queued(run_id, "Stopped before it started."):
+            try:
+                self.queue.remove(run_id)
+            except ERRORS as error:  # a worker that takes the job finds the run stopped and skips it
+                log.warning("run %s: stopped; its job stays queued for now: %s", run_id, error)
+            self.broadcast.publish(run_id, STATUS)
+            self.broadcast.queue_changed()
+            return
+        self.store.request_stop(run_id)  # its worker reads the flag every 0.25 s
+
+    def counts(self) -> dict[str, int]:
+        return {"training": 0, "queued": self._waiting}
+
+    def _look_at_the_queue(self) -> None:
+        try:
+            self._waiting = self.queue.waiting()
+            self.queue.requeue_lost(self.store)
+        except ERRORS as error:
+            log.warning("the training queue cannot be reached: %s", error)
+
+
+# --- the worker process's side ---------------------------------------------------------------------
+
+_worker: JobWorker | None = None  # set by JobWorker.run() in a worker process: what train_job uses
+
+
+def train_job(run_id: str) -> None:
+    """The RQ job: train one run (in a worker started by `python3 -m server.worker`)."""
+    if _worker is None:
+        raise RuntimeError("Training jobs run in the playground's worker: python3 -m server.worker")
+    _worker.train(run_id)
+
+
+class RqWorker(rq.SimpleWorker):
+    """RQ's SimpleWorker (jobs run in this process), whose SIGTERM/SIGINT also ends the run it is
+    training `interrupted` before the next batch, instead of waiting for the whole run to finish."""
+
+    closing: threading.Event  # the trainer's: set by the shutdown request
+    max_connection_wait_time = 4.0  # Redis away: try again at least this often (RQ's default: 60 s)
+
+    def handle_warm_shutdown_request(self) -> None:
+        super().handle_warm_shutdown_request()
+        self.closing.set()
+
+
+class JobWorker:
+    """One worker process: RQ's loop taking one job at a time, the trainer, and a keeper that writes
+    this process's heartbeat to the store (so others can tell when it dies) and does recovery."""
+
+    def __init__(
+        self,
+        store: Store,
+        broadcast: Broadcast,
+        client: redis.Redis,
+        run_seconds: float,
+        stale_seconds: float,
+        preload_mnist: bool = False,
+    ) -> None:
+        self.store = store
+        self.broadcast = broadcast
+        self.redis = client
+        self.queue = JobQueue(client, run_seconds)
+        self.identity = Identity.of_this_process()
+        self.trainer = Trainer(store, broadcast, run_seconds, SHUTDOWN_REASON)
+        self.keeper = Keeper(
+            store,
+            self.identity,
+            stale_seconds,
+            on_interrupted=lambda run_id: broadcast.publish(run_id, STATUS),
+            chores=[self.trainer.finish_unended, self._requeue_lost],
+            spare=(QUEUE_OWNER,),
+        )
+        self.preload_mnist = preload_mnist
+
+    def train(self, run_id: str) -> None:
+        """Take a waiting run (skipped if it is no longer waiting) and train it."""
+        if not patiently(lambda: self.store.claim_run(run_id, self.identity.owner)):
+            log.info("run %s is no longer waiting (stopped, or taken already): skipped", run_id)
+            return
+        self.broadcast.queue_changed()
+        self.trainer.train(run_id)
+
+    def run(self) -> int:
+        """Take jobs until SIGTERM or SIGINT; RQ's loop starts again after Redis went away. Returns the
+        process's exit status."""
+        global _worker
+        _worker = self
+        self.keeper.round()
+        self.keeper.start()
+        if self.preload_mnist:
+            load_mnist()
+        turn = 0
+        try:
+            while not self.trainer.closing.is_set():
+                turn += 1
+                worker = RqWorker(
+                    [self.queue.queue],
+                    name=f"{self.identity.owner}.{turn}",
+                    connection=self.redis,
+                    serializer=JSONSerializer,
+                )
+                worker.closing = self.trainer.closing
+                try:
+                    worker.work(logging_level="INFO")
+                except ERRORS as error:
+                    log.warning("Redis cannot be reached (%s); trying again", error)
+                self._on_signal_close()  # between two RQ loops, a signal only has to say "stop"
+                self.trainer.closing.wait(REDIS_RETRY_SECONDS)
+        finally:
+            self.shutdown()
+        return 0
+
+    def shutdown(self) -> None:
+        self.trainer.closing.set()
+        self.keeper.stop()
+        try:
+            for run_id in self.store.interrupt(self.identity.owner, SHUTDOWN_REASON):
+                self.broadcast.publish(run_id, STATUS)
+            self.store.forget_owner(self.identity.owner)
+        except StoreUnavailable as error:  # others' keepers will interrupt what is left
+            log.warning("could not say goodbye to the store: %s", error)
+
+    def _on_signal_close(self) -> None:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: self.trainer.closing.set())
+
+    def _requeue_lost(self) -> None:
+        try:
+            self.queue.requeue_lost(self.store)
+        except ERRORS as error:
+            log.warning("the training queue cannot be reached: %s", error)
