@@ -102,6 +102,10 @@ class RedisBroadcast:
             start = b"0-0"  # from the stream's start once Redis is back: older entries are skipped
         with self._lock:
             self._positions.setdefault(run_id, start)
+        self._wake()
+
+    def _wake(self) -> None:
+        """Get the reader out of its wait (on the event while nobody watched, or in XREAD)."""
         self._woken.set()
         try:
             self.redis.xadd(self._wake_key, {"kind": "wake"}, maxlen=10, approximate=True)
@@ -121,8 +125,8 @@ class RedisBroadcast:
 
     def stop(self) -> None:
         self._stopping.set()
-        self._woken.set()
         if self._thread.is_alive():
+            self._wake()
             self._thread.join(BLOCK_MS / 1000 + 5)
 
     def _streams(self) -> dict[str, bytes] | None:

@@ -234,6 +234,12 @@ class RqWorker(rq.SimpleWorker):
         super().handle_warm_shutdown_request()
         self.closing.set()
 
+    def dequeue_job_and_maintain_ttl(self, timeout: int | None, max_idle_time: int | None = None):
+        """No new job once shutting down (a signal may come before RQ's handlers are in place)."""
+        if self.closing.is_set():
+            return None
+        return super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
+
 
 class JobWorker:
     """One worker process: RQ's loop taking one job at a time, the trainer, and a keeper that writes
@@ -277,6 +283,7 @@ class JobWorker:
         process's exit status."""
         global _worker
         _worker = self
+        self._on_signal_close()  # until RQ's loop puts its own handlers in place
         self.keeper.round()
         self.keeper.start()
         if self.preload_mnist:

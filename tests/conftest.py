@@ -4,25 +4,30 @@ exactly as the Procfile says, on a free loopback port), and throwaway PostgreSQL
 Every test that asks for `database` (through make_app, app, client or procfile_server) runs once per
 store: on a SQLite file and on a PostgreSQL database (a fresh one per test, copied from a migrated
 template). `@pytest.mark.stores("sqlite")` keeps a test (or a module, via pytestmark) on the stores it
-names. PostgreSQL starts on the first test that needs it; without its programs those tests are skipped,
-except in CI (CI=true), where they fail: a green CI must mean both stores were tested.
+names. A third kind, "redis", is the scaled mode: PostgreSQL plus Redis (emptied for each test), and
+`make_app` starts the Procfile's worker processes (WORKERS of them, 1 unless the test says) beside the
+app; modules opt in with `stores("sqlite", "postgres", "redis")`. PostgreSQL and Redis start on the
+first test that needs them; without their programs those tests are skipped, except in CI (CI=true),
+where they fail: a green CI must mean every store and mode was tested.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.procfile import Server, start_procfile_server
+from tests.procfile import Process, Server, start_procfile_server, start_procfile_worker
 from tests.services import Postgres, Redis, ServiceMissing, start_postgres, start_redis
 
 # Tests start many runs from one address: a generous per-client limit for every app and server they
 # start (gunicorn inherits the environment). tests/server/test_limits.py checks the real default.
 os.environ.setdefault("PLAYGROUND_RATELIMIT", "100000 per minute")
-os.environ.pop("DATABASE_URL", None)  # each test says which database it uses
+os.environ.pop("DATABASE_URL", None)  # each test says which database (and Redis) it uses
+os.environ.pop("REDIS_URL", None)
 
 # Fast settings for tests: short polls, and a heartbeat short enough to see but not to flood.
 TEST_SETTINGS = {"TESTING": True, "WORKERS": 2, "QUEUE_SIZE": 4, "SSE_POLL": 0.05, "SSE_HEARTBEAT": 1.0}
@@ -83,11 +88,22 @@ def redis_server() -> Iterator[Redis]:
 
 
 @pytest.fixture
+def redis_url(store_kind: str, request: pytest.FixtureRequest) -> str | None:
+    """The scaled mode's Redis, emptied for this test (None on the other stores)."""
+    if store_kind != "redis":
+        return None
+    redis: Redis = request.getfixturevalue("redis_server")
+    redis.flush()
+    return redis.url
+
+
+@pytest.fixture
 def database(store_kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
     """This test's database: a SQLite file's path, or a fresh PostgreSQL database's URL."""
     if store_kind == "sqlite":
         yield str(tmp_path / "playground.sqlite3")
         return
+    # postgres, and redis (the scaled mode keeps its runs in PostgreSQL)
     postgres: Postgres = request.getfixturevalue("postgres_server")
     url = postgres.create_database(template=request.getfixturevalue("postgres_template"))
     yield url
@@ -101,24 +117,70 @@ def database_settings(database: str) -> dict[str, str | None]:
     return {"DATABASE": database, "DATABASE_URL": None}
 
 
+def settings_environment(settings: dict) -> dict[str, str]:
+    """The environment variables that give another process (a worker) these app settings."""
+    from server.settings import SETTINGS
+
+    return {
+        variable: str(settings[key])
+        for variable, key, *_ in SETTINGS
+        if settings.get(key) is not None and key != "WORKERS"
+    }
+
+
 # --- the app in-process -----------------------------------------------------------------------
 
 
 @pytest.fixture
-def make_app(database: str) -> Iterator[Callable]:
-    """make_app(**settings) -> a Flask app on this test's database; shut down after the test."""
+def make_app(database: str, redis_url: str | None, tmp_path: Path) -> Iterator[Callable]:
+    """make_app(**settings) -> a Flask app on this test's database; shut down after the test. In the
+    scaled mode (redis) each app comes with `workers` Procfile workers (default: WORKERS, else 1),
+    stopped after it."""
     from server import create_app
 
-    apps = []
+    apps, processes = [], []
 
-    def make(**overrides):
-        app = create_app({**TEST_SETTINGS, **database_settings(database), **overrides})
+    def make(workers: int | None = None, **overrides):
+        settings = {**TEST_SETTINGS, **database_settings(database), "REDIS_URL": redis_url, **overrides}
+        app = create_app(settings)
         apps.append(app)
+        if redis_url is not None:
+            started = [
+                start_procfile_worker(
+                    settings_environment(settings), tmp_path / f"worker-{len(processes) + n}.log"
+                )
+                for n in range(overrides.get("WORKERS", 1) if workers is None else workers)
+            ]
+            processes.extend(started)
+            wait_until_listening(redis_url, started)
         return app
 
+    make.workers = processes  # the scaled mode's worker processes, for tests that stop or kill them
     yield make
     for app in apps:
         app.extensions["playground"].close()
+    for process in processes:
+        process.stop()
+
+
+def wait_until_listening(redis_url: str, workers: list[Process], limit: float = 30) -> None:
+    """Wait until these workers take jobs from the training queue (as a server answers /healthz)."""
+    import redis
+
+    from server.training_rq import QUEUE_NAME
+
+    pids = {str(worker.pid) for worker in workers}
+    client = redis.Redis.from_url(redis_url)
+    deadline = time.monotonic() + limit
+    while True:
+        listening = {key.decode().split(":")[3] for key in client.smembers(f"rq:workers:{QUEUE_NAME}")}
+        if pids <= listening:
+            client.close()
+            return
+        for worker in workers:
+            assert worker.process.poll() is None, f"a worker exited:\n{worker.log_tail()}"
+        assert time.monotonic() < deadline, f"workers not listening after {limit} s:\n{workers[0].log_tail()}"
+        time.sleep(0.05)
 
 
 @pytest.fixture

@@ -1,5 +1,7 @@
-"""gunicorn started exactly as the Procfile says, on a free loopback port with its own database (a
-SQLite file, or a PostgreSQL database's URL): used by the tests (tests/conftest.py) and by bench/."""
+"""The Procfile's processes started exactly as it says: gunicorn (web:) on a free loopback port with its
+own database (a SQLite file, or a PostgreSQL database's URL), and the scaled mode's training workers
+(worker:). Used by the tests (tests/conftest.py) and by bench/. `root` runs them from another copy of
+the repository (a fresh clone: another "host")."""
 
 from __future__ import annotations
 
@@ -34,43 +36,54 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def procfile_command() -> str:
-    """The Procfile's web: command, as the hosting platform runs it (through a shell)."""
-    for line in (ROOT / "Procfile").read_text().splitlines():
-        if line.startswith("web:"):
-            return line.removeprefix("web:").strip()
-    raise AssertionError("the Procfile has no web: line")
+def procfile_command(kind: str = "web", root: Path = ROOT) -> str:
+    """The Procfile's command of one process type (web, worker, release), as the platform runs it
+    (through a shell)."""
+    for line in (root / "Procfile").read_text().splitlines():
+        if line.startswith(f"{kind}:"):
+            return line.removeprefix(f"{kind}:").strip()
+    raise AssertionError(f"the Procfile has no {kind}: line")
+
+
+def database_env(db: Path | str) -> dict[str, str]:
+    """The environment that points a process at a database: PLAYGROUND_DB or DATABASE_URL."""
+    return {"DATABASE_URL": str(db)} if "://" in str(db) else {"PLAYGROUND_DB": str(db)}
+
+
+def launch(kind: str, env: dict[str, str], log: Path, root: Path = ROOT) -> subprocess.Popen:
+    """Start one Procfile process type in its own process group (so a signal reaches its children),
+    with the environment `env` (the test's own, without its database variables, under it)."""
+    environ = {key: value for key, value in os.environ.items() if key not in ("DATABASE_URL", "REDIS_URL")}
+    environ.update(env)
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            ["/bin/sh", "-c", "exec " + procfile_command(kind, root)],
+            cwd=root,
+            env=environ,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
 
 @dataclass
-class Server:
-    """A server process (a process group: gunicorn's master and its workers) and how to talk to it."""
+class Process:
+    """A Procfile process (a process group), stopped or killed as a platform does."""
 
     process: subprocess.Popen
-    port: int
     log: Path
-    db: Path | str  # the SQLite file, or the PostgreSQL URL
-    stopped: bool = field(default=False)
+    stopped: bool = field(default=False, kw_only=True)
 
     @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def request(self, method: str, path: str, body: object = None, timeout: float = 30) -> tuple[int, dict]:
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(self.url + path, data=data, method=method)
-        request.add_header("Content-Type", "application/json")
-        try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:
-                return response.status, json.loads(response.read())
-        except urllib.error.HTTPError as error:
-            return error.code, json.loads(error.read())
+    def pid(self) -> int:
+        return self.process.pid
 
     def kill(self) -> None:
-        """kill -9 the whole server, master and workers at once, like a crash of the machine's app."""
+        """kill -9 the whole process group at once, like a crash of the machine's app."""
         self._signal(signal.SIGKILL)
 
     def stop(self) -> None:
+        """SIGTERM, as a platform stops a process (then SIGKILL after 30 s)."""
         self._signal(signal.SIGTERM)
 
     def _signal(self, sig: int) -> None:
@@ -87,35 +100,50 @@ class Server:
             self.process.wait(timeout=10)
         self.stopped = True
 
-    def pids(self) -> list[int]:
-        """The master and its workers."""
-        return [self.process.pid, *children(self.process.pid)]
-
     def log_tail(self, lines: int = 40) -> str:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
 
 
+def start_procfile_worker(env: dict[str, str], log: Path, root: Path = ROOT) -> Process:
+    """Start the Procfile's worker command (the scaled mode: `env` has REDIS_URL and DATABASE_URL).
+    It takes jobs once it has started; nothing here waits for that."""
+    return Process(launch("worker", env, log, root), log)
+
+
+@dataclass
+class Server(Process):
+    """gunicorn (its master and workers) and how to talk to it."""
+
+    port: int
+    db: Path | str  # the SQLite file, or the PostgreSQL URL
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def request(self, method: str, path: str, body: object = None, timeout: float = 30) -> tuple[int, dict]:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.url + path, data=data, method=method)
+        request.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read())
+
+    def pids(self) -> list[int]:
+        """The master and its workers."""
+        return [self.process.pid, *children(self.process.pid)]
+
+
 def start_procfile_server(
-    db: Path | str, log: Path, env: dict[str, str] | None = None, timeout: float = 60
+    db: Path | str, log: Path, env: dict[str, str] | None = None, timeout: float = 60, root: Path = ROOT
 ) -> Server:
     """Start the Procfile's web command with PORT set to a free port, and wait until /healthz answers.
     `db`: a SQLite file (PLAYGROUND_DB) or a PostgreSQL URL (DATABASE_URL)."""
     port = free_port()
-    environ = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
-    environ.update(
-        {"PORT": str(port), **({"DATABASE_URL": db} if "://" in str(db) else {"PLAYGROUND_DB": str(db)})}
-    )
-    environ.update(env or {})
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            ["/bin/sh", "-c", "exec " + procfile_command()],
-            cwd=ROOT,
-            env=environ,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: kill() reaches the workers too
-        )
-    server = Server(process, port, log, db)
+    process = launch("web", {"PORT": str(port), **database_env(db), **(env or {})}, log, root)
+    server = Server(process, log, port=port, db=db)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:

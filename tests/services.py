@@ -188,15 +188,19 @@ def start_postgres() -> Postgres:
 
 @dataclass
 class Redis:
-    """A Redis server without persistence in `folder`, on 127.0.0.1:`port`."""
+    """A Redis server without persistence in `folder`, on 127.0.0.1:`port` while started."""
 
     folder: Path
     port: int
-    process: subprocess.Popen
+    process: subprocess.Popen | None = None
 
     @property
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
+
+    @property
+    def log(self) -> Path:
+        return self.folder / "redis.log"
 
     def ping(self) -> bool:
         try:
@@ -206,37 +210,53 @@ class Redis:
         except OSError:
             return False
 
+    def flush(self) -> None:
+        """Forget every key (a test's queue, streams and rate-limit counts)."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=5) as sock:
+            sock.sendall(b"FLUSHALL\r\n")
+            assert sock.recv(64) == b"+OK\r\n"
+
+    def start(self) -> None:
+        """Start the server (again, after stop(): same port, and empty: it keeps nothing on disk)."""
+        program = shutil.which("redis-server")
+        if program is None:
+            raise ServiceMissing(
+                "redis-server is not installed: bash tests/setup.sh installs Debian's redis-server."
+            )
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(
+                [program, "--port", str(self.port), "--bind", "127.0.0.1"]
+                + ["--save", "", "--appendonly", "no"],
+                cwd=self.folder,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        _wait(self.process, self.ping, "redis-server", self.log)
+
+    def kill(self) -> None:
+        """SIGKILL: gone at once, as when its machine fails."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
     def remove(self) -> None:
-        if self.process.poll() is None:
+        if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             try:
                 self.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        self.process = None
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def start_redis() -> Redis:
-    program = shutil.which("redis-server")
-    if program is None:
-        raise ServiceMissing(
-            "redis-server is not installed: bash tests/setup.sh installs Debian's redis-server."
-        )
-    folder = Path(tempfile.mkdtemp(prefix="playground-redis-"))
-    port = free_port()
-    log = folder / "redis.log"
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            [program, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            cwd=folder,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    server = Redis(folder, port, process)
+    server = Redis(Path(tempfile.mkdtemp(prefix="playground-redis-")), free_port())
     try:
-        _wait(process, server.ping, "redis-server", log)
+        server.start()
     except BaseException:
         server.remove()
         raise

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
+from flask import Flask
+from werkzeug.serving import make_server
 
 from server.store import FINAL, engine_url
-from tests.procfile import Server
+from tests.procfile import Server, free_port
 
 FAST_2D = {"dataset": "spiral", "epochs": 5, "points": 100}  # a few milliseconds
 # ~0.3 s an epoch, 1000 epochs: runs until stopped. A small rate: batches of 1 at 0.3 can diverge.
@@ -58,3 +63,17 @@ def wait_for(client, run_id: str, until=lambda run: run["status"] in FINAL, limi
         assert run["status"] != "failed", run["reason"]
         assert time.monotonic() < deadline, f"run {run_id} is still {run['status']} after {limit} s"
         time.sleep(0.02)
+
+
+@contextmanager
+def served(app: Flask) -> Iterator[str]:
+    """The app on a real loopback socket (werkzeug, a thread per connection): its base URL."""
+    port = free_port()
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.shutdown()
+        thread.join()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -88,6 +89,7 @@ class SocketStream:
         self.connection.request(
             "GET", parts.path + (f"?{parts.query}" if parts.query else ""), headers=headers or {}
         )
+        self.client_port = self.connection.sock.getsockname()[1]  # the response may take the socket
         self.response = self.connection.getresponse()
 
     def events(self) -> Iterator[Event]:
@@ -113,3 +115,36 @@ def stream_until_done(url: str, headers: dict[str, str] | None = None, limit: fl
         return read_until_done(stream.events(), limit)
     finally:
         stream.close()
+
+
+class Viewer:
+    """An event stream read by a thread of its own, so a test can watch several at once."""
+
+    def __init__(self, url: str, headers: dict[str, str] | None = None) -> None:
+        self.stream = SocketStream(url, headers, timeout=60)
+        self.client_port = self.stream.client_port
+        self.events: list[Event] = []
+        self.ended = threading.Event()
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self) -> None:
+        try:
+            for event in self.stream.events():
+                self.events.append(event)
+                if event.event == "done":
+                    break
+        except (OSError, AttributeError, ValueError):
+            pass  # the worker died under us, or the test closed the stream
+        finally:
+            self.ended.set()
+
+    def epochs(self) -> list[int]:
+        return [int(event.id) for event in self.events if event.event == "epoch"]
+
+    def ending(self) -> list[tuple[str, dict]]:
+        """The last two `status` and `done` events, (name, data): what a viewer hears at the end."""
+        return [(e.event, e.json()) for e in self.events if e.event in ("status", "done")][-2:]
+
+    def close(self) -> None:
+        self.stream.close()

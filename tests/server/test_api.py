@@ -1,4 +1,6 @@
-"""The JSON API through Flask's test client: every route, its statuses and its errors."""
+"""The JSON API through Flask's test client: every route, its statuses and its errors, in both modes
+(embedded on SQLite and PostgreSQL; scaled: "redis", with Procfile workers training). Input checks
+that happen before anything is stored or queued run on the embedded stores only."""
 
 from __future__ import annotations
 
@@ -15,6 +17,9 @@ from core.network import Network
 from core.views import grid_arrays
 from server.run_json import RUN_ID_RE
 from tests.server.helpers import DIVERGES, FAST_2D, SLOW_2D, SMALL_MNIST, start, wait_for
+
+pytestmark = pytest.mark.stores("sqlite", "postgres", "redis")
+EMBEDDED = pytest.mark.stores("sqlite", "postgres")  # checks that never reach the training seam
 
 # --- POST /api/runs --------------------------------------------------------------------------------
 
@@ -41,6 +46,7 @@ def test_run_ids_are_random_and_url_safe(client):
         wait_for(client, run_id)
 
 
+@EMBEDDED
 @pytest.mark.parametrize(
     "body, field",
     [
@@ -67,6 +73,7 @@ def test_bad_configs_answer_400_naming_the_field(client, body, field):
     assert response.get_json()["error"].endswith(".")
 
 
+@EMBEDDED
 @pytest.mark.parametrize(
     "data",
     [
@@ -91,6 +98,7 @@ def test_a_body_without_json_content_type_is_still_read(client):
     wait_for(client, response.get_json()["id"])
 
 
+@EMBEDDED
 def test_a_huge_body_answers_413_json(make_app):
     client = make_app(MAX_CONTENT_LENGTH=4096).test_client()
     response = client.post("/api/runs", data=b"{" + b" " * 10_000 + b"}", content_type="application/json")
@@ -163,6 +171,7 @@ def test_a_queued_run_reports_its_position(make_app):
         client.post(f"/api/runs/{run['id']}/stop")
 
 
+@EMBEDDED
 @pytest.mark.parametrize(
     "path",
     [
@@ -189,6 +198,7 @@ def test_unknown_run_on_post_routes_is_404_json(client):
         assert response.status_code == 404 and response.is_json
 
 
+@EMBEDDED
 def test_wrong_method_answers_405_json(client):
     response = client.get("/api/runs")
     assert response.status_code == 405
@@ -234,6 +244,7 @@ def test_a_diverging_run_fails_with_the_reason(client):
     assert "learning rate" in run["reason"] and "lower" in run["reason"]
 
 
+@EMBEDDED  # the scaled mode's: tests/server/test_scaled.py (the error is logged by the worker)
 def test_an_unexpected_error_fails_the_run_generically_and_the_runner_goes_on(app, client, caplog):
     # A stored config the trainer cannot handle (one data point: an empty training set), as an
     # older or hand-edited row could be; the API's validation would refuse it.
@@ -265,6 +276,7 @@ def test_predict_2d_points(client):
     np.testing.assert_allclose(probabilities.sum(axis=1), 1, atol=1e-5)
 
 
+@EMBEDDED
 @pytest.mark.parametrize(
     "body, field",
     [
@@ -364,6 +376,7 @@ def test_metrics_csv(client):
 # --- datasets and health ---------------------------------------------------------------------------
 
 
+@EMBEDDED
 def test_datasets(client):
     response = client.get("/api/datasets")
     assert response.status_code == 200

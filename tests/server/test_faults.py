@@ -16,7 +16,6 @@ import sqlite3
 import struct
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -30,41 +29,12 @@ import server.store
 from server.store import BROKEN_MESSAGE, BUSY_MESSAGE, QUEUE_LOCK_KEY, READ_ONLY_MESSAGE
 from tests.server.helpers import FAST_2D, FINAL, SLOW_2D, is_sqlite, sql, start, wait_for
 from tests.server.procs import serving_pid, usage, wait_for_workers
-from tests.server.sse_client import Event, SocketStream, stream_until_done
+from tests.server.sse_client import Viewer, stream_until_done
 from tests.services import start_postgres
 
 QUICK_DEATH = {"PLAYGROUND_STALE": "2"}
 ONE_EACH = {**QUICK_DEATH, "WEB_CONCURRENCY": "2", "PLAYGROUND_WORKERS": "1"}  # a run each, no more
 SHORT_2D = {**SLOW_2D, "epochs": 8}  # ~0.3 s an epoch: still running when a worker dies, then done
-
-
-class Viewer:
-    """An event stream read by a thread of its own, so a test can watch several at once."""
-
-    def __init__(self, url: str, headers: dict[str, str] | None = None) -> None:
-        self.stream = SocketStream(url, headers, timeout=60)
-        self.client_port = self.stream.connection.sock.getsockname()[1]
-        self.events: list[Event] = []
-        self.ended = threading.Event()
-        self.thread = threading.Thread(target=self._read, daemon=True)
-        self.thread.start()
-
-    def _read(self) -> None:
-        try:
-            for event in self.stream.events():
-                self.events.append(event)
-                if event.event == "done":
-                    break
-        except (OSError, AttributeError, ValueError):
-            pass  # the worker died under us, or the test closed the stream
-        finally:
-            self.ended.set()
-
-    def epochs(self) -> list[int]:
-        return [int(event.id) for event in self.events if event.event == "epoch"]
-
-    def close(self) -> None:
-        self.stream.close()
 
 
 def run_row(db, run_id: str) -> tuple:

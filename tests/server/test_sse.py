@@ -1,4 +1,5 @@
-"""The event stream: order, replay, Last-Event-ID resume, heartbeat, headers, viewers leaving."""
+"""The event stream: order, replay, Last-Event-ID resume, heartbeat, headers, viewers leaving; in both
+modes (embedded on SQLite and PostgreSQL; scaled: "redis", the epochs coming through Redis Streams)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,9 @@ from server.sse import format_event, parse_last_event_id
 from tests.procfile import free_port
 from tests.server.helpers import FAST_2D, SLOW_2D, SMALL_MNIST, start, wait_for
 from tests.server.sse_client import SocketStream, client_events, read_until_done
+
+pytestmark = pytest.mark.stores("sqlite", "postgres", "redis")
+EMBEDDED = pytest.mark.stores("sqlite", "postgres")
 
 
 def stream(client, run_id: str, headers: dict | None = None, query: str = ""):
@@ -103,6 +107,7 @@ def test_resume_in_the_middle_of_a_live_run(make_app):
     assert {e.id for e in seen} | {e.id for e in epochs} == {"1", "2", "3", "4"}
 
 
+@EMBEDDED
 def test_garbage_last_event_id_answers_400_json(client):
     run_id = start(client, FAST_2D)["id"]
     response = client.get(f"/api/runs/{run_id}/events", headers={"Last-Event-ID": "banana"})
@@ -197,6 +202,7 @@ def test_viewers_that_leave_are_noticed_and_the_run_goes_on(make_app):
         thread.join()
 
 
+@EMBEDDED  # the embedded mode's way across processes (the scaled mode's: tests/server/test_scaled.py)
 def test_a_run_of_another_process_streams_through_the_store_watcher(make_app):
     """Two apps on one file, as two gunicorn workers: one trains, the other streams. The viewer's
     own fallback timer is 30 s, so only the store watcher (every 50 ms) can deliver in time."""
@@ -225,6 +231,7 @@ def test_a_run_of_another_process_streams_through_the_store_watcher(make_app):
     assert arrived - ended_at < 0.5
 
 
+@EMBEDDED
 def test_stream_of_an_unknown_run_is_404_json(client):
     response = client.get("/api/runs/AAAAAAAAAAAA/events")
     assert response.status_code == 404 and response.is_json
