@@ -23,14 +23,13 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import redis
 
 from server.broadcast import QUEUE, Message, Viewers, Watch
-from server.redis_client import ERRORS
+from server.redis_client import ERRORS, OutageLog
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +41,6 @@ STREAM_TTL_SECONDS = 600  # a stream expires this long after its last entry (its
 BLOCK_MS = 2000  # how long one XREAD waits; below the client's command timeout (server.redis_client)
 READ_COUNT = 500  # entries one XREAD returns at most, per stream
 RETRY_SECONDS = (0.25, 0.5, 1.0, 2.0)  # the reader's waits while Redis is away, then every 2 s
-WARN_EVERY_SECONDS = 30.0  # while Redis is away, log about it this often
 
 
 class RedisBroadcast:
@@ -57,7 +55,7 @@ class RedisBroadcast:
         self._woken = threading.Event()
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._read, name="stream-reader", daemon=True)
-        self._warned_at = -float("inf")
+        self.outage = OutageLog(log)
 
     # --- publishing ----------------------------------------------------------------------------
 
@@ -77,7 +75,7 @@ class RedisBroadcast:
                 pipe.expire(key, STREAM_TTL_SECONDS)
                 pipe.execute()
         except ERRORS as error:
-            self._warn("could not publish to %s (viewers will read the store): %s", key, error)
+            self.outage.warning("could not publish to %s (viewers will read the store): %s", key, error)
 
     # --- watching ------------------------------------------------------------------------------
 
@@ -155,7 +153,7 @@ class RedisBroadcast:
             try:
                 replies = self.redis.xread(streams, count=READ_COUNT, block=BLOCK_MS)
             except ERRORS as error:
-                self._warn("reading the event streams failed (viewers read the store meanwhile): %s", error)
+                self.outage.warning("reading the event streams failed (viewers read the store): %s", error)
                 self._stopping.wait(RETRY_SECONDS[min(failures, len(RETRY_SECONDS) - 1)])
                 failures += 1
                 continue
@@ -164,9 +162,8 @@ class RedisBroadcast:
                 self._stopping.wait(RETRY_SECONDS[-1])
                 continue
             if failures:
-                log.info("reading the event streams again")
+                self.outage.back()
                 failures = 0
-                self._warned_at = -float("inf")
             for key, entries in replies or ():
                 self._deliver(key.decode(), entries)
 
@@ -191,10 +188,3 @@ class RedisBroadcast:
                 None if event_id is None else int(event_id),
             )
             self.viewers.deliver(run_id, message)
-
-    def _warn(self, text: str, *args: object) -> None:
-        """Log about Redis being away, once every WARN_EVERY_SECONDS (not at every call)."""
-        now = time.monotonic()
-        if now - self._warned_at >= WARN_EVERY_SECONDS:
-            self._warned_at = now
-            log.warning(text, *args)

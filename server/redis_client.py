@@ -10,6 +10,8 @@ becomes RedisUnavailable, which the web server answers with a 503, its sentence 
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import urlsplit
@@ -18,6 +20,7 @@ import redis
 
 CONNECT_TIMEOUT_SECONDS = 2
 COMMAND_TIMEOUT_SECONDS = 5
+WARN_EVERY_SECONDS = 30.0  # while Redis is away, a process says so this often, not at every call
 UNREACHABLE_MESSAGE = "The training queue cannot be reached at the moment; try again later."
 
 # What "Redis is away" looks like (BusyLoadingError, Redis reading its data after a restart, is a
@@ -59,3 +62,23 @@ def reaching_redis() -> Iterator[None]:
         yield
     except ERRORS as error:
         raise RedisUnavailable() from error
+
+
+class OutageLog:
+    """Logs that Redis is away once every WARN_EVERY_SECONDS (not at every call), and when it is back."""
+
+    def __init__(self, log: logging.Logger) -> None:
+        self.log = log
+        self._warned_at: float | None = None
+
+    def warning(self, text: str, *args: object) -> None:
+        now = time.monotonic()
+        if self._warned_at is None or now - self._warned_at >= WARN_EVERY_SECONDS:
+            self._warned_at = now
+            self.log.warning(text, *args)
+
+    def back(self) -> None:
+        """Redis answered: say so once after an outage."""
+        if self._warned_at is not None:
+            self._warned_at = None
+            self.log.info("Redis answers again")

@@ -48,7 +48,7 @@ from rq.serializers import JSONSerializer
 from core.datasets import load_mnist
 from server.broadcast import STATUS, Broadcast
 from server.recovery import Identity, Keeper
-from server.redis_client import ERRORS, RedisUnavailable, reaching_redis
+from server.redis_client import ERRORS, OutageLog, RedisUnavailable, reaching_redis
 from server.run_json import new_run_id
 from server.store import Store, StoreUnavailable, patiently
 from server.trainer import Trainer
@@ -149,6 +149,7 @@ class RqTraining:
         self.queue = JobQueue(client, run_seconds)
         self.queue_size = queue_size
         self._waiting = 0  # jobs waiting in Redis, as the keeper last saw (for /healthz)
+        self.outage = OutageLog(log)
         self.keeper = Keeper(
             store,
             Identity.of_this_process(),
@@ -207,8 +208,9 @@ class RqTraining:
         try:
             self._waiting = self.queue.waiting()
             self.queue.requeue_lost(self.store)
+            self.outage.back()
         except ERRORS as error:
-            log.warning("the training queue cannot be reached: %s", error)
+            self.outage.warning("the training queue cannot be reached: %s", error)
 
 
 # --- the worker process's side ---------------------------------------------------------------------
@@ -269,6 +271,7 @@ class JobWorker:
             spare=(QUEUE_OWNER,),
         )
         self.preload_mnist = preload_mnist
+        self.outage = OutageLog(log)
 
     def train(self, run_id: str) -> None:
         """Take a waiting run (skipped if it is no longer waiting) and train it."""
@@ -292,17 +295,17 @@ class JobWorker:
         try:
             while not self.trainer.closing.is_set():
                 turn += 1
-                worker = RqWorker(
-                    [self.queue.queue],
-                    name=f"{self.identity.owner}.{turn}",
-                    connection=self.redis,
-                    serializer=JSONSerializer,
-                )
-                worker.closing = self.trainer.closing
                 try:
+                    worker = RqWorker(
+                        [self.queue.queue],
+                        name=f"{self.identity.owner}.{turn}",
+                        connection=self.redis,
+                        serializer=JSONSerializer,
+                    )
+                    worker.closing = self.trainer.closing
                     worker.work(logging_level="INFO")
                 except ERRORS as error:
-                    log.warning("Redis cannot be reached (%s); trying again", error)
+                    self.outage.warning("Redis cannot be reached (%s); trying again", error)
                 self._on_signal_close()  # between two RQ loops, a signal only has to say "stop"
                 self.trainer.closing.wait(REDIS_RETRY_SECONDS)
         finally:
@@ -326,5 +329,6 @@ class JobWorker:
     def _requeue_lost(self) -> None:
         try:
             self.queue.requeue_lost(self.store)
+            self.outage.back()
         except ERRORS as error:
-            log.warning("the training queue cannot be reached: %s", error)
+            self.outage.warning("the training queue cannot be reached: %s", error)
