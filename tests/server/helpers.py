@@ -34,6 +34,12 @@ def sql(database: str | Path, statement: str, **params: object) -> list[tuple]:
         engine.dispose()
 
 
+def trained_by(database: str | Path, run_id: str) -> int:
+    """The pid of the process training a run (its owner is host:pid:token)."""
+    [(owner,)] = sql(database, "SELECT owner FROM runs WHERE id = :id", id=run_id)
+    return int(owner.split(":")[1])
+
+
 def is_sqlite(database: str | Path) -> bool:
     return "://" not in str(database)
 

@@ -21,7 +21,7 @@ from server.settings import SettingsError, from_env
 from server.training_rq import QUEUE_NAME, SHUTDOWN_REASON
 from server.worker import NEEDS
 from tests.procfile import ROOT, launch
-from tests.server.helpers import FAST_2D, SLOW_2D, served, sql, start, wait_for
+from tests.server.helpers import FAST_2D, SLOW_2D, served, start, trained_by, wait_for
 from tests.server.sse_client import Viewer, client_events, read_until_done
 
 pytestmark = pytest.mark.stores("redis")
@@ -65,7 +65,9 @@ def test_web_processes_never_train(make_app):
     client = app.test_client()
     run = wait_for(client, start(client, FAST_2D)["id"])
     assert run["status"] == "done" and len(run["epochs"]) == FAST_2D["epochs"]
-    assert trained_by(app, run["id"]) == make_app.workers[0].pid  # the Procfile's worker trained it
+    assert (
+        trained_by(app.config["DATABASE_URL"], run["id"]) == make_app.workers[0].pid
+    )  # the Procfile's worker trained it
     assert client.get("/healthz").get_json()["training"] == 0
 
 
@@ -154,7 +156,7 @@ def test_a_worker_killed_with_kill_9_leaves_no_run_running(make_app):
     with served(app) as url:
         run_id = start(client, SLOW_2D)["id"]
         wait_for(client, run_id, lambda run: len(run["epochs"]) >= 2)
-        [doomed] = [w for w in make_app.workers if trained_by(app, run_id) == w.pid]
+        [doomed] = [w for w in make_app.workers if trained_by(app.config["DATABASE_URL"], run_id) == w.pid]
         viewer = Viewer(f"{url}/api/runs/{run_id}/events")
         time.sleep(0.3)
         doomed.kill()
@@ -169,12 +171,6 @@ def test_a_worker_killed_with_kill_9_leaves_no_run_running(make_app):
         ("done", "interrupted"),
     ]
     assert wait_for(client, start(client, FAST_2D)["id"])["status"] == "done"  # the other worker
-
-
-def trained_by(app, run_id: str) -> int:
-    """The pid of the process training a run (owners are host:pid:token)."""
-    [(owner,)] = sql(app.config["DATABASE_URL"], "SELECT owner FROM runs WHERE id = :id", id=run_id)
-    return int(owner.split(":")[1])
 
 
 def test_an_unexpected_error_fails_the_run_generically_and_the_worker_goes_on(make_app, tmp_path):

@@ -1,0 +1,143 @@
+"""Many hosts: two web hosts and two workers, each started from the Procfile's own lines in a fresh
+clone of the repository of its own (no shared disk: the clones share nothing but PostgreSQL and Redis),
+after the Procfile's release line migrated an empty database. Then: POST on one host, stream on the
+other; two workers train two runs at once; stop across hosts; kill -9 of a worker mid-run; every web
+host stopped and a new one started from a new clone, where old permalinks, JSON and replays still work.
+
+The clones are of the commit checked out (HEAD): commit before running this test on changed code.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from server.recovery import INTERRUPTED_REASON
+from tests.conftest import wait_until_listening
+from tests.procfile import ROOT, Process, Server, launch, start_procfile_server, start_procfile_worker
+from tests.server.helpers import SLOW_2D, run_of, trained_by, wait_for
+from tests.server.sse_client import Viewer, stream_until_done
+from tests.services import Postgres
+
+pytestmark = [pytest.mark.stores("redis"), pytest.mark.slow]
+
+HOST = {"PLAYGROUND_STALE": "2", "WEB_CONCURRENCY": "1", "PLAYGROUND_THREADS": "32"}
+RUN = {"dataset": "spiral", "epochs": 20, "points": 600}
+
+
+def fresh_clone(folder: Path) -> Path:
+    """A new copy of the repository at the commit checked out here, as a new host would deploy it."""
+    commit = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    subprocess.run(
+        ["git", "clone", "-q", "--no-hardlinks", "--no-checkout", str(ROOT), str(folder)], check=True
+    )
+    subprocess.run(["git", "checkout", "-q", commit], cwd=folder, check=True)
+    return folder
+
+
+def running_together(hosts: list[Server], run_ids: list[str], limit: float = 30) -> None:
+    deadline = time.monotonic() + limit
+    while not all(run_of(hosts[0], run_id)["status"] == "running" for run_id in run_ids):
+        assert time.monotonic() < deadline, "the runs did not train at the same time"
+        time.sleep(0.05)
+
+
+def test_two_web_hosts_and_two_workers_from_fresh_clones(tmp_path, postgres_server: Postgres, redis_url):
+    database = postgres_server.create_database()  # empty: the release line gives it the schema
+    env = {**HOST, "DATABASE_URL": database, "REDIS_URL": redis_url}
+    release = launch("release", env, tmp_path / "release.log", fresh_clone(tmp_path / "release"))
+    assert release.wait(timeout=60) == 0, (tmp_path / "release.log").read_text()
+
+    processes: list[Process] = []
+    viewers: list[Viewer] = []
+    try:
+
+        def web(name: str) -> Server:
+            server = start_procfile_server(
+                database, tmp_path / f"{name}.log", env, root=fresh_clone(tmp_path / name)
+            )
+            processes.append(server)
+            return server
+
+        def worker(name: str) -> Process:
+            process = start_procfile_worker(env, tmp_path / f"{name}.log", fresh_clone(tmp_path / name))
+            processes.append(process)
+            return process
+
+        a, b = web("web-a"), web("web-b")
+        workers = [worker("worker-1"), worker("worker-2")]
+        wait_until_listening(redis_url, workers)
+
+        # POST on one host, stream on the other: every epoch, in order, then done.
+        status, first = a.request("POST", "/api/runs", RUN)
+        assert status == 201
+        events = stream_until_done(b.url + first["events"])
+        assert [int(e.id) for e in events if e.event == "epoch"] == list(range(1, RUN["epochs"] + 1))
+        assert events[-1].json()["status"] == "done"
+
+        # Two workers train two runs at once, one posted on each host.
+        _, one = a.request("POST", "/api/runs", SLOW_2D)
+        _, two = b.request("POST", "/api/runs", SLOW_2D)
+        running_together([a, b], [one["id"], two["id"]])
+        assert len({trained_by(database, run["id"]) for run in (one, two)}) == 2
+        viewers = [
+            Viewer(a.url + one["events"]),
+            Viewer(a.url + two["events"]),
+            Viewer(b.url + two["events"]),
+        ]
+
+        # Stop across hosts: posted on a, stopped on b; the viewer on a hears it.
+        asked = time.monotonic()
+        status, stopped = b.request("POST", f"/api/runs/{one['id']}/stop")
+        assert status == 200 and stopped["status"] == "stopped" and time.monotonic() - asked < 1.5
+        assert viewers[0].ended.wait(10)
+        assert [(name, data["status"]) for name, data in viewers[0].ending()] == [
+            ("status", "stopped"),
+            ("done", "stopped"),
+        ]
+
+        # kill -9 of the worker training the other run: it ends `interrupted`, epochs kept, and the
+        # viewers on both hosts hear it (this is one machine, so its pid is seen gone at once; from
+        # another machine its heartbeat goes stale within PLAYGROUND_STALE seconds).
+        wait_for(a, two["id"], lambda run: len(run["epochs"]) >= 2)
+        [doomed] = [process for process in workers if process.pid == trained_by(database, two["id"])]
+        doomed.kill()
+        killed = time.monotonic()
+        for viewer in viewers[1:]:
+            assert viewer.ended.wait(30)
+            assert [(name, data["status"]) for name, data in viewer.ending()] == [
+                ("status", "interrupted"),
+                ("done", "interrupted"),
+            ]
+        assert time.monotonic() - killed < 10
+        interrupted = wait_for(b, two["id"])
+        assert interrupted["status"] == "interrupted" and interrupted["reason"] == INTERRUPTED_REASON
+        assert [e["epoch"] for e in interrupted["epochs"]] == viewers[1].epochs() == viewers[2].epochs()
+
+        # Every web host stopped; a new one from a new clone serves the old runs as they were.
+        before = {run_id: a.request("GET", f"/api/runs/{run_id}")[1] for run_id in (first["id"], two["id"])}
+        a.stop()
+        b.stop()
+        c = web("web-c")
+        for run_id, run in before.items():
+            assert c.request("GET", f"/api/runs/{run_id}") == (200, run)
+            with urllib.request.urlopen(f"{c.url}/runs/{run_id}", timeout=10) as page:
+                assert page.status == 200 and run_id in page.read().decode()
+            replay = stream_until_done(c.url + run["events"])
+            assert [int(e.id) for e in replay if e.event == "epoch"] == [e["epoch"] for e in run["epochs"]]
+            assert replay[-1].json()["status"] == run["status"]
+        # ... and the worker left trains new runs for it.
+        _, fresh = c.request("POST", "/api/runs", RUN)
+        assert stream_until_done(c.url + fresh["events"])[-1].json()["status"] == "done"
+    finally:
+        for viewer in viewers:
+            viewer.close()
+        for process in processes:
+            process.stop()
+        postgres_server.drop_database(database)
