@@ -8,10 +8,12 @@ import json
 from urllib.parse import quote
 
 import pytest
+import redis
 
 from core.config import Limits
 from server.security import CONTENT_SECURITY_POLICY
 from server.settings import SettingsError, from_env
+from server.training_rq import TIMEOUT_MARGIN_SECONDS
 from tests.server.helpers import FAST_2D, SLOW_2D, sql, start, wait_for
 
 # --- settings ------------------------------------------------------------------------------------
@@ -94,9 +96,14 @@ def test_x_forwarded_for_is_ignored_unless_proxies_are_configured(make_app):
 # --- wall-clock cap ------------------------------------------------------------------------------
 
 
-def test_a_run_over_the_time_limit_stops_keeping_its_epochs(make_app):
+@pytest.mark.stores("sqlite", "postgres", "redis")
+def test_a_run_over_the_time_limit_stops_keeping_its_epochs(make_app, redis_url):
     client = make_app(RUN_SECONDS=1.0).test_client()
-    run = wait_for(client, start(client, SLOW_2D)["id"], limit=30)
+    run_id = start(client, SLOW_2D)["id"]
+    if redis_url:  # the scaled mode: RQ's own job timeout follows the cap, as a backstop behind it
+        timeout = redis.Redis.from_url(redis_url).hget(f"rq:job:{run_id}", "timeout")
+        assert int(timeout) == 1 + TIMEOUT_MARGIN_SECONDS
+    run = wait_for(client, run_id, limit=30)
     assert run["status"] == "stopped"
     assert run["reason"] == "Time limit of 1 s reached; the epochs recorded so far are kept."
     assert 1 <= len(run["epochs"]) < SLOW_2D["epochs"]
