@@ -4,7 +4,8 @@ per web process (the seam: server.broadcast).
 Publishing (any process: the worker's recorder and trainer, a web process stopping a run, a keeper
 ending a dead worker's run) appends to the run's stream, `playground:run:<id>`, with XADD ... MAXLEN ~
 STREAM_MAXLEN: old entries go, since viewers replay from the store, never from the stream. Every XADD
-renews the stream's expiry, so a run's stream disappears STREAM_TTL_SECONDS after its last event.
+renews the stream's expiry, so a run's stream disappears STREAM_TTL_SECONDS after its last event, and
+Redis holds the last hundred or two events of the runs training now (a 2D epoch's event is ~7 kB).
 Queue moves go to one stream, `playground:queue`. If Redis is away, publishing logs it and goes on:
 the epoch is in the store already, and streams find it there on their fallback timer.
 
@@ -36,8 +37,10 @@ log = logging.getLogger(__name__)
 RUN_STREAM = "playground:run:{}"
 QUEUE_STREAM = "playground:queue"
 WAKE_STREAM = "playground:wake:{}"
-STREAM_MAXLEN = 200  # entries kept per stream, about (MAXLEN ~): a live viewer needs the last few
-STREAM_TTL_SECONDS = 600  # a stream expires this long after its last entry (its run has ended by then)
+STREAM_MAXLEN = 100  # entries kept per stream, about (MAXLEN ~): a live viewer needs the last few
+# A stream expires this long after its last entry: soon after its run ends. (Should it expire while its
+# run is in a long epoch, the next entry makes a new stream, later entries still: the reader goes on.)
+STREAM_TTL_SECONDS = 60
 BLOCK_MS = 2000  # how long one XREAD waits; below the client's command timeout (server.redis_client)
 READ_COUNT = 500  # entries one XREAD returns at most, per stream
 RETRY_SECONDS = (0.25, 0.5, 1.0, 2.0)  # the reader's waits while Redis is away, then every 2 s

@@ -1,8 +1,9 @@
 """Many hosts: two web hosts and two workers, each started from the Procfile's own lines in a fresh
 clone of the repository of its own (no shared disk: the clones share nothing but PostgreSQL and Redis),
 after the Procfile's release line migrated an empty database. Then: POST on one host, stream on the
-other; two workers train two runs at once; stop across hosts; kill -9 of a worker mid-run; every web
-host stopped and a new one started from a new clone, where old permalinks, JSON and replays still work.
+other; two workers train two runs at once; stop across hosts; kill -9 of a worker mid-run; kill -9 of a
+web host under a viewer, who resumes on the other; every web host stopped and a new one started from a
+new clone, where old permalinks, JSON and replays still work.
 
 The clones are of the commit checked out (HEAD): commit before running this test on changed code.
 """
@@ -120,9 +121,24 @@ def test_two_web_hosts_and_two_workers_from_fresh_clones(tmp_path, postgres_serv
         assert interrupted["status"] == "interrupted" and interrupted["reason"] == INTERRUPTED_REASON
         assert [e["epoch"] for e in interrupted["epochs"]] == viewers[1].epochs() == viewers[2].epochs()
 
+        # A web host killed under its viewer: the viewer reconnects to the other host with Last-Event-ID
+        # and gets the rest, none twice; the run goes on (the worker left trains it).
+        _, three = b.request("POST", "/api/runs", {**SLOW_2D, "epochs": 15, "points": 2000})
+        near = Viewer(a.url + three["events"])
+        viewers.append(near)
+        deadline = time.monotonic() + 30
+        while len(near.epochs()) < 2:
+            assert time.monotonic() < deadline, "no epoch reached the viewer"
+            time.sleep(0.02)
+        a.kill()
+        assert near.ended.wait(10)
+        seen = near.epochs()
+        rest = stream_until_done(b.url + three["events"], {"Last-Event-ID": str(seen[-1])})
+        assert seen + [int(e.id) for e in rest if e.event == "epoch"] == list(range(1, 16))
+        assert rest[-1].json()["status"] == "done"
+
         # Every web host stopped; a new one from a new clone serves the old runs as they were.
-        before = {run_id: a.request("GET", f"/api/runs/{run_id}")[1] for run_id in (first["id"], two["id"])}
-        a.stop()
+        before = {run_id: b.request("GET", f"/api/runs/{run_id}")[1] for run_id in (first["id"], two["id"])}
         b.stop()
         c = web("web-c")
         for run_id, run in before.items():
