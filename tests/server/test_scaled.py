@@ -17,12 +17,14 @@ import redis
 
 from core.config import defaults_for
 from server.recovery import INTERRUPTED_REASON
+from server.redis_client import UNREACHABLE_MESSAGE
 from server.settings import SettingsError, from_env
 from server.training_rq import QUEUE_NAME, SHUTDOWN_REASON
 from server.worker import NEEDS
 from tests.procfile import ROOT, launch
 from tests.server.helpers import FAST_2D, SLOW_2D, served, start, trained_by, wait_for
 from tests.server.sse_client import Viewer, client_events, read_until_done
+from tests.services import start_redis
 
 pytestmark = pytest.mark.stores("redis")
 
@@ -201,6 +203,22 @@ def test_waiting_runs_whose_jobs_redis_lost_are_queued_again(make_app, redis_url
     assert client.get(f"/api/runs/{waiting}").get_json()["position"] == 1
     client.post(f"/api/runs/{blocker}/stop")
     assert wait_for(client, waiting, limit=30)["status"] == "done"
+
+
+def test_a_web_process_started_while_redis_is_away_answers_503_then_works_once_it_is_back(make_app):
+    redis_server = start_redis()  # a server of its own: this test stops it
+    try:
+        redis_server.kill()
+        app = make_app(workers=0, REDIS_URL=redis_server.url)  # starts all the same
+        client = app.test_client()
+        refused = client.post("/api/runs", json=FAST_2D)
+        assert refused.status_code == 503 and refused.headers["Retry-After"] == "2"
+        assert refused.get_json() == {"error": UNREACHABLE_MESSAGE}
+        assert client.get("/healthz").status_code == 200 and client.get("/").status_code == 200
+        redis_server.start()
+        assert client.post("/api/runs", json=FAST_2D).status_code == 201
+    finally:
+        redis_server.remove()
 
 
 # --- the broadcast seam's live-only events ---------------------------------------------------------
