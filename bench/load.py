@@ -40,6 +40,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -369,11 +370,11 @@ def load_average() -> str:
 # --- the two modes -------------------------------------------------------------------------------
 
 
-def run_embedded(args: argparse.Namespace, config: dict, workdir: Path, threads: str) -> dict:
-    print(f"embedded: one host, {args.trainings} runs, {args.viewers} viewers", flush=True)
+def load_rounds(args: argparse.Namespace, config: dict, deploy: Callable[[], Deployment]) -> dict:
+    """--rounds load rounds, each on a fresh deployment; the medians."""
     results = []
     for number in range(1, args.rounds + 1):
-        deployment = embedded(workdir, {"PLAYGROUND_PRELOAD_MNIST": "1", "PLAYGROUND_THREADS": threads})
+        deployment = deploy()
         try:
             print(f"  round {number}: memory once started {settle(deployment)} MB", flush=True)
             results.append(
@@ -382,27 +383,37 @@ def run_embedded(args: argparse.Namespace, config: dict, workdir: Path, threads:
         finally:
             deployment.stop()
         report(number, results[-1], args.viewers)
-    figures = summary(results, args.viewers)
-    if args.throughput_runs:
-        figures["throughput"] = {}
-        for slots in (1, 2):
-            rates = []
-            for _ in range(args.rounds):
-                deployment = embedded(
-                    workdir,
-                    {
-                        "WEB_CONCURRENCY": str(slots),
-                        "PLAYGROUND_WORKERS": "1",
-                        "PLAYGROUND_PRELOAD_MNIST": "1",
-                    },
+    return summary(results, args.viewers)
+
+
+def throughput(args: argparse.Namespace, deploy: Callable[[int], Deployment], unit: str) -> dict[int, list]:
+    """Runs finished per minute with 1 and with 2 training slots (`deploy(slots)`), --rounds times each."""
+    rates: dict[int, list] = {1: [], 2: []}
+    for _ in range(args.rounds):
+        for slots in rates:
+            deployment = deploy(slots)
+            try:
+                settle(deployment)
+                rates[slots].append(
+                    asyncio.run(runs_per_minute(deployment, args.throughput_runs, args.limit))
                 )
-                try:
-                    settle(deployment)
-                    rates.append(asyncio.run(runs_per_minute(deployment, args.throughput_runs, args.limit)))
-                finally:
-                    deployment.stop()
-            figures["throughput"][slots] = rates
-            print(f"  {slots} training slot(s): {', '.join(f'{r:.1f}' for r in rates)} runs/min", flush=True)
+            finally:
+                deployment.stop()
+    for slots, figures in rates.items():
+        print(f"  {slots} {unit}: {', '.join(f'{rate:.1f}' for rate in figures)} runs/min", flush=True)
+    return rates
+
+
+def run_embedded(args: argparse.Namespace, config: dict, workdir: Path, threads: str) -> dict:
+    print(f"embedded: one host, {args.trainings} runs, {args.viewers} viewers", flush=True)
+    preload = {"PLAYGROUND_PRELOAD_MNIST": "1"}
+    figures = load_rounds(args, config, lambda: embedded(workdir, {**preload, "PLAYGROUND_THREADS": threads}))
+    if args.throughput_runs:  # a training slot: a gunicorn worker with one training thread
+
+        def slots(count: int) -> Deployment:
+            return embedded(workdir, {**preload, "PLAYGROUND_WORKERS": "1", "WEB_CONCURRENCY": str(count)})
+
+        figures["throughput"] = throughput(args, slots, "training slot(s)")
     if args.memory_runs:
         deployment = embedded(workdir, {"WEB_CONCURRENCY": "1", "PLAYGROUND_WORKERS": "1"})
         try:
@@ -417,33 +428,13 @@ def run_scaled(args: argparse.Namespace, config: dict, workdir: Path, threads: s
     services = Services()
     env = {"PLAYGROUND_PRELOAD_MNIST": "1", "PLAYGROUND_THREADS": threads}
     try:
-        results = []
-        for number in range(1, args.rounds + 1):
-            deployment = scaled(workdir, services, hosts=2, workers=2, env=env)
-            try:
-                print(f"  round {number}: memory once started {settle(deployment)} MB", flush=True)
-                results.append(
-                    asyncio.run(load_round(deployment, config, args.trainings, args.viewers, args.limit))
-                )
-            finally:
-                deployment.stop()
-            report(number, results[-1], args.viewers)
-        figures = summary(results, args.viewers)
+        figures = load_rounds(args, config, lambda: scaled(workdir, services, hosts=2, workers=2, env=env))
         if args.throughput_runs:
-            figures["throughput"] = {1: [], 2: []}
-            deployment = scaled(workdir, services, hosts=2, workers=0, env=env)
-            try:
-                for _ in range(args.rounds):
-                    for count in (1, 2):
-                        deployment.add_workers(count)
-                        settle(deployment)
-                        rate = asyncio.run(runs_per_minute(deployment, args.throughput_runs, args.limit))
-                        figures["throughput"][count].append(rate)
-                        deployment.stop_workers()
-                for count, rates in figures["throughput"].items():
-                    print(f"  {count} worker(s): {', '.join(f'{r:.1f}' for r in rates)} runs/min", flush=True)
-            finally:
-                deployment.stop()
+
+            def workers(count: int) -> Deployment:
+                return scaled(workdir, services, hosts=2, workers=count, env=env)
+
+            figures["throughput"] = throughput(args, workers, "worker process(es)")
         return figures
     finally:
         services.remove()
@@ -512,7 +503,7 @@ def main() -> None:
         print(f"    memory peak (every process): {figures['memory']:.0f} MB")
         for slots, rates in figures.get("throughput", {}).items():
             unit = "worker process(es)" if name == "scaled" else "training slot(s)"
-            print(f"    runs finished per minute, {slots} {unit}: {statistics.median(rates):.1f}")
+            print(f"    runs finished per minute, {slots} {unit}: {statistics.median(rates):.1f} (median)")
         if "resident" in figures:
             resident = figures["resident"]
             print(

@@ -25,6 +25,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from server.broadcast import STATUS, Broadcast
 from server.store import Store, StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -89,7 +90,7 @@ def recover(store: Store, me: Identity, stale_seconds: float, spare: Collection[
 
 class Keeper:
     """A thread that, every `stale_seconds`/5: writes this process's heartbeat (`beats`: it owns runs),
-    interrupts the runs of dead processes (telling `on_interrupted`) and does the mode's `chores`.
+    interrupts the runs of dead processes (and tells their viewers) and does the mode's `chores`.
 
     After the store was unavailable every process's heartbeat is old, so recovery then waits until
     they all had time to beat again: an outage of the database interrupts nobody.
@@ -100,7 +101,7 @@ class Keeper:
         store: Store,
         me: Identity,
         stale_seconds: float,
-        on_interrupted: Callable[[str], None],
+        broadcast: Broadcast,
         chores: Sequence[Callable[[], None]] = (),
         beats: bool = True,
         spare: Collection[str] = (),
@@ -108,7 +109,7 @@ class Keeper:
         self.store = store
         self.me = me
         self.stale_seconds = stale_seconds
-        self.on_interrupted = on_interrupted
+        self.broadcast = broadcast
         self.chores = chores
         self.beats = beats
         self.spare = spare
@@ -123,7 +124,7 @@ class Keeper:
         if time.monotonic() - self._failed_at > self.stale_seconds:
             for run_id in recover(self.store, self.me, self.stale_seconds, self.spare):
                 log.warning("run %s interrupted: the process training it is gone", run_id)
-                self.on_interrupted(run_id)
+                self.broadcast.publish(run_id, STATUS)
         for chore in self.chores:
             chore()
 

@@ -414,13 +414,7 @@ class Store:
 
     def claim_run(self, run_id: str, owner: str) -> bool:
         """Move one waiting run to `running` under `owner`; False if it is not waiting (any more)."""
-        with self._write() as db:
-            claimed = db.execute(
-                runs.update()
-                .where(runs.c.id == run_id, runs.c.status == Status.QUEUED)
-                .values(status=Status.RUNNING, owner=owner, started_at=time.time())
-            )
-        return claimed.rowcount == 1
+        return self._leave_queue(run_id, status=Status.RUNNING, owner=owner, started_at=time.time())
 
     def waiting(self, owner: str) -> list[tuple[str, float]]:
         """(id, created_at) of the runs waiting under `owner`, oldest first."""
@@ -492,11 +486,13 @@ class Store:
 
     def stop_queued(self, run_id: str, reason: str) -> bool:
         """queued -> stopped, whichever process queued it; False if it is not queued (any more)."""
+        return self._leave_queue(run_id, status=Status.STOPPED, reason=reason, finished_at=time.time())
+
+    def _leave_queue(self, run_id: str, **values: Any) -> bool:
+        """A conditional UPDATE of a waiting run: of two processes moving it at once, one wins."""
         with self._write() as db:
             result = db.execute(
-                runs.update()
-                .where(runs.c.id == run_id, runs.c.status == Status.QUEUED)
-                .values(status=Status.STOPPED, reason=reason, finished_at=time.time())
+                runs.update().where(runs.c.id == run_id, runs.c.status == Status.QUEUED).values(**values)
             )
         return result.rowcount == 1
 

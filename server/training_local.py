@@ -74,7 +74,7 @@ class Runner:
             store,
             self.identity,
             stale_seconds,
-            on_interrupted=lambda run_id: broadcast.publish(run_id, STATUS),
+            broadcast,
             chores=[lambda: keep_alive(store), self.trainer.finish_unended],
         )
         self._busy = 0

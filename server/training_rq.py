@@ -121,15 +121,16 @@ class JobQueue:
         run no longer waiting)."""
         queued = set(self.queue.get_job_ids())
         now = time.time()
-        lost = {
+        lost = [
             run_id
-            for run_id, created_at in store.waiting(QUEUE_OWNER)
+            for run_id, created_at in store.waiting(QUEUE_OWNER)  # oldest first: they keep their order
             if run_id not in queued and now - created_at > LOST_AFTER_SECONDS
-        }
-        for run_id in sorted(lost & self._suspects):
-            log.warning("run %s: its job was no longer queued in Redis; queued again", run_id)
-            self.enqueue(run_id)
-        self._suspects = lost
+        ]
+        for run_id in lost:
+            if run_id in self._suspects:
+                log.warning("run %s: its job was no longer queued in Redis; queued again", run_id)
+                self.enqueue(run_id)
+        self._suspects = set(lost)
 
 
 class RqTraining:
@@ -154,7 +155,7 @@ class RqTraining:
             store,
             Identity.of_this_process(),
             stale_seconds,
-            on_interrupted=lambda run_id: broadcast.publish(run_id, STATUS),
+            broadcast,
             chores=[self._look_at_the_queue],
             beats=False,
             spare=(QUEUE_OWNER,),
@@ -266,7 +267,7 @@ class JobWorker:
             store,
             self.identity,
             stale_seconds,
-            on_interrupted=lambda run_id: broadcast.publish(run_id, STATUS),
+            broadcast,
             chores=[self.trainer.finish_unended, self._requeue_lost],
             spare=(QUEUE_OWNER,),
         )

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.procfile import Process, Server, start_procfile_server, start_procfile_worker
+from tests.procfile import ROOT, Process, Server, start_procfile_server, start_procfile_worker
 from tests.services import Postgres, Redis, ServiceMissing, start_postgres, start_redis
 
 # Tests start many runs from one address: a generous per-client limit for every app and server they
@@ -198,16 +198,45 @@ def client(app):
 
 @pytest.fixture
 def procfile_server(tmp_path: Path, database: str) -> Iterator[Callable[..., Server]]:
-    """procfile_server(env=None, db=None) -> a running Server on this test's database (or `db`);
-    every one is stopped after the test."""
+    """procfile_server(env=None, db=None, root=ROOT) -> a running Server on this test's database (or
+    `db`), from this repository (or the copy at `root`); every one is stopped after the test."""
     servers: list[Server] = []
 
-    def start(env: dict[str, str] | None = None, db: str | Path | None = None) -> Server:
+    def start(env: dict[str, str] | None = None, db: str | Path | None = None, root: Path = ROOT) -> Server:
         n = len(servers)
-        server = start_procfile_server(db or database, tmp_path / f"server-{n}.log", env)
+        server = start_procfile_server(db or database, tmp_path / f"server-{n}.log", env, root=root)
         servers.append(server)
         return server
 
     yield start
     for server in servers:
         server.stop()
+
+
+@pytest.fixture
+def procfile_worker(tmp_path: Path) -> Iterator[Callable[..., Process]]:
+    """procfile_worker(env, root=ROOT) -> the Procfile's worker process (the scaled mode: `env` has
+    REDIS_URL and DATABASE_URL), started, not waited for; every one is stopped after the test."""
+    workers: list[Process] = []
+
+    def start(env: dict[str, str], root: Path = ROOT) -> Process:
+        worker = start_procfile_worker(env, tmp_path / f"worker-{len(workers)}.log", root)
+        workers.append(worker)
+        return worker
+
+    yield start
+    for worker in workers:
+        worker.stop()
+
+
+# --- services of a test's own, which it may stop or kill ---------------------------------------
+
+
+@pytest.fixture
+def own_postgres() -> Iterator[Postgres]:
+    yield from _serve(start_postgres)
+
+
+@pytest.fixture
+def own_redis() -> Iterator[Redis]:
+    yield from _serve(start_redis)

@@ -1,5 +1,5 @@
 """Faults: a worker killed mid-run, the whole server restarted, the SQLite file busy or read-only,
-the PostgreSQL server busy, or stopped and restarted under a running run and its viewer.
+the PostgreSQL server busy, or killed and restarted under a running run and its viewers (in both modes).
 
 Each test starts gunicorn exactly as the Procfile says (or the app in-process for the store faults),
 on a loopback port and a temporary database. PLAYGROUND_STALE=2 makes the keepers look every 0.4 s,
@@ -27,10 +27,10 @@ import sqlalchemy as sa
 
 import server.store
 from server.store import BROKEN_MESSAGE, BUSY_MESSAGE, QUEUE_LOCK_KEY, READ_ONLY_MESSAGE
+from tests.conftest import wait_until_listening
 from tests.server.helpers import FAST_2D, FINAL, SLOW_2D, is_sqlite, sql, start, wait_for
 from tests.server.procs import serving_pid, usage, wait_for_workers
 from tests.server.sse_client import Viewer, stream_until_done
-from tests.services import start_postgres
 
 QUICK_DEATH = {"PLAYGROUND_STALE": "2"}
 ONE_EACH = {**QUICK_DEATH, "WEB_CONCURRENCY": "2", "PLAYGROUND_WORKERS": "1"}  # a run each, no more
@@ -258,49 +258,49 @@ def answer(url: str, method: str = "GET", body: object = None) -> tuple[int, dic
         return error.code, dict(error.headers), error.read().decode()
 
 
-@pytest.mark.stores("postgres")
-def test_postgres_stopped_and_restarted_while_a_run_trains_and_a_viewer_watches(procfile_server):
-    postgres = start_postgres()  # a server of its own: this test stops it
-    viewer = None
-    try:
-        url = postgres.create_database()
-        release = subprocess.run(
-            [sys.executable, "-m", "server.migrate"], env={**os.environ, "DATABASE_URL": url}, timeout=60
-        )
-        assert release.returncode == 0
-        # Two workers, one training thread each, and a stale limit (2 s) shorter than the outage.
-        server = procfile_server({**ONE_EACH, "PLAYGROUND_WORKERS": "1"}, db=url)
-        _, run = server.request("POST", "/api/runs", {**SLOW_2D, "epochs": 14})  # ~0.3 s an epoch
-        wait_for(server, run["id"], lambda run: len(run["epochs"]) >= 2)
-        viewer = Viewer(server.url + run["events"])
-        time.sleep(0.3)  # it has the replay
+@pytest.mark.stores("postgres", "redis")
+def test_postgres_killed_and_restarted_while_a_run_trains_and_viewers_watch(
+    procfile_server, procfile_worker, viewer, own_postgres, redis_url
+):
+    """Embedded (postgres) or scaled (redis: the Procfile's worker trains). Killed: an immediate
+    shutdown, as a crash; it recovers from its write-ahead log when it starts again."""
+    url = own_postgres.create_database()
+    release = subprocess.run(
+        [sys.executable, "-m", "server.migrate"], env={**os.environ, "DATABASE_URL": url}, timeout=60
+    )
+    assert release.returncode == 0
+    # Two workers, one training thread each, and a stale limit (2 s) shorter than the outage.
+    env = {**ONE_EACH, "PLAYGROUND_WORKERS": "1"}
+    if redis_url:
+        env = {**env, "REDIS_URL": redis_url, "DATABASE_URL": url}
+        wait_until_listening(redis_url, [procfile_worker(env)])
+    server = procfile_server(env, db=url)
+    _, run = server.request("POST", "/api/runs", {**SLOW_2D, "epochs": 14})  # 0.1-0.3 s an epoch
+    wait_for(server, run["id"], lambda run: len(run["epochs"]) >= 2)
+    viewers = [viewer(server.url + run["events"]) for _ in range(2)]  # likely one per worker
+    time.sleep(0.3)  # they have the replay
 
-        postgres.stop()
-        down_at = time.monotonic()
-        status, headers, text = answer(server.url + f"/api/runs/{run['id']}")
-        assert (
-            status == 503 and json.loads(text) == {"error": BROKEN_MESSAGE} and headers["Retry-After"] == "2"
-        )
-        status, headers, text = answer(server.url + "/api/runs", "POST", FAST_2D)
-        assert status == 503 and json.loads(text) == {"error": BROKEN_MESSAGE}
-        status, headers, text = answer(server.url + f"/runs/{run['id']}")  # the run's page too
-        assert status == 503 and "cannot be reached" in text and "Traceback" not in text
-        assert healthz_ok(server)  # the processes keep running
-        time.sleep(max(0.0, 3.0 - (time.monotonic() - down_at)))  # longer than PLAYGROUND_STALE
-        assert not viewer.ended.is_set()  # the viewer is kept, waiting
+    own_postgres.kill()
+    down_at = time.monotonic()
+    status, headers, text = answer(server.url + f"/api/runs/{run['id']}")
+    assert status == 503 and json.loads(text) == {"error": BROKEN_MESSAGE} and headers["Retry-After"] == "2"
+    status, headers, text = answer(server.url + "/api/runs", "POST", FAST_2D)
+    assert status == 503 and json.loads(text) == {"error": BROKEN_MESSAGE}
+    status, headers, text = answer(server.url + f"/runs/{run['id']}")  # the run's page too
+    assert status == 503 and "cannot be reached" in text and "Traceback" not in text
+    assert healthz_ok(server)  # the processes keep running
+    time.sleep(max(0.0, 3.0 - (time.monotonic() - down_at)))  # longer than PLAYGROUND_STALE
+    assert not any(each.ended.is_set() for each in viewers)  # the viewers are kept, waiting
 
-        postgres.start()
-        assert viewer.ended.wait(60), [event.event for event in viewer.events]
-        assert viewer.epochs() == list(range(1, 15))  # every epoch once, in order: none lost over the outage
-        assert viewer.events[-1].json()["status"] == "done"
-        finished = wait_for(server, run["id"], limit=10)
-        assert finished["status"] == "done" and [e["epoch"] for e in finished["epochs"]] == list(range(1, 15))
-        _, fresh = server.request("POST", "/api/runs", FAST_2D)
-        assert stream_until_done(server.url + fresh["events"])[-1].json()["status"] == "done"
-    finally:
-        if viewer is not None:
-            viewer.close()
-        postgres.remove()
+    own_postgres.start()
+    for each in viewers:
+        assert each.ended.wait(60), [event.event for event in each.events]
+        assert each.epochs() == list(range(1, 15))  # every epoch once, in order: none lost over the outage
+        assert each.events[-1].json()["status"] == "done"
+    finished = wait_for(server, run["id"], limit=10)
+    assert finished["status"] == "done" and [e["epoch"] for e in finished["epochs"]] == list(range(1, 15))
+    _, fresh = server.request("POST", "/api/runs", FAST_2D)
+    assert stream_until_done(server.url + fresh["events"])[-1].json()["status"] == "done"
 
 
 def test_store_errors_mid_stream_keep_the_viewer(app, client):

@@ -7,9 +7,6 @@ PostgreSQL and Redis. (Every host started from its own clone: tests/server/test_
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 
 import pytest
@@ -21,10 +18,9 @@ from server.redis_client import UNREACHABLE_MESSAGE
 from server.settings import SettingsError, from_env
 from server.training_rq import QUEUE_NAME, SHUTDOWN_REASON
 from server.worker import NEEDS
-from tests.procfile import ROOT, launch
+from tests.procfile import launch, procfile_command
 from tests.server.helpers import FAST_2D, SLOW_2D, served, start, trained_by, wait_for
-from tests.server.sse_client import Viewer, client_events, read_until_done
-from tests.services import start_redis
+from tests.server.sse_client import client_events, read_until_done
 
 pytestmark = pytest.mark.stores("redis")
 
@@ -57,6 +53,13 @@ def test_the_worker_without_redis_url_exits_at_once_saying_what_it_needs(tmp_pat
     assert worker.wait(timeout=30) == 2
     assert time.monotonic() - started < 10
     assert (tmp_path / "worker.log").read_text().strip() == f"error: {NEEDS}"
+
+
+def test_the_procfile_worker_with_redis_but_no_database_url_refuses_to_start(tmp_path):
+    assert procfile_command("worker") == "python3 -m server.worker"
+    worker = launch("worker", {"REDIS_URL": "redis://127.0.0.1:1/0"}, tmp_path / "worker.log")
+    assert worker.wait(timeout=30) == 2  # runs live in PostgreSQL: Redis alone is not enough
+    assert "REDIS_URL is set but DATABASE_URL is not" in (tmp_path / "worker.log").read_text()
 
 
 # --- web processes queue, workers train, streams cross processes ---------------------------------
@@ -133,42 +136,42 @@ def test_queue_moves_reach_waiting_viewers_through_the_queue_stream(make_app):
 # --- workers stopped, killed, failing -------------------------------------------------------------
 
 
-def test_a_worker_stopped_with_sigterm_ends_its_run_interrupted_then_exits(make_app):
+def test_a_worker_stopped_with_sigterm_ends_its_run_interrupted_then_exits(make_app, viewer):
     app = make_app()
     with served(app) as url:
         run_id = start(app.test_client(), SLOW_2D)["id"]
         wait_for(app.test_client(), run_id, lambda run: len(run["epochs"]) >= 2)
-        viewer = Viewer(f"{url}/api/runs/{run_id}/events")
+        watching = viewer(f"{url}/api/runs/{run_id}/events")
         time.sleep(0.3)  # it has the replay
         signalled = time.monotonic()
         make_app.workers[0].stop()  # SIGTERM, as a platform stops a process
         assert time.monotonic() - signalled < 5
         assert make_app.workers[0].process.returncode == 0
-        assert viewer.ended.wait(10)
+        assert watching.ended.wait(10)
     run = app.test_client().get(f"/api/runs/{run_id}").get_json()
     assert run["status"] == "interrupted" and run["reason"] == SHUTDOWN_REASON
-    assert [e["epoch"] for e in run["epochs"]] == viewer.epochs() and len(viewer.epochs()) >= 2
-    assert [name for name, _ in viewer.ending()] == ["status", "done"]
-    assert all(data["status"] == "interrupted" for _, data in viewer.ending())
+    assert [e["epoch"] for e in run["epochs"]] == watching.epochs() and len(watching.epochs()) >= 2
+    assert [name for name, _ in watching.ending()] == ["status", "done"]
+    assert all(data["status"] == "interrupted" for _, data in watching.ending())
 
 
-def test_a_worker_killed_with_kill_9_leaves_no_run_running(make_app):
+def test_a_worker_killed_with_kill_9_leaves_no_run_running(make_app, viewer):
     app = make_app(WORKERS=2, **QUICK_DEATH)
     client = app.test_client()
     with served(app) as url:
         run_id = start(client, SLOW_2D)["id"]
         wait_for(client, run_id, lambda run: len(run["epochs"]) >= 2)
         [doomed] = [w for w in make_app.workers if trained_by(app.config["DATABASE_URL"], run_id) == w.pid]
-        viewer = Viewer(f"{url}/api/runs/{run_id}/events")
+        watching = viewer(f"{url}/api/runs/{run_id}/events")
         time.sleep(0.3)
         doomed.kill()
         killed = time.monotonic()
-        assert viewer.ended.wait(30)
+        assert watching.ended.wait(30)
         assert time.monotonic() - killed < 5  # same host: its pid is gone, no need to wait 30 s
     run = client.get(f"/api/runs/{run_id}").get_json()
     assert run["status"] == "interrupted" and run["reason"] == INTERRUPTED_REASON
-    assert [e["epoch"] for e in run["epochs"]] == viewer.epochs() and len(run["epochs"]) >= 2
-    assert [(name, data["status"]) for name, data in viewer.ending()] == [
+    assert [e["epoch"] for e in run["epochs"]] == watching.epochs() and len(run["epochs"]) >= 2
+    assert [(name, data["status"]) for name, data in watching.ending()] == [
         ("status", "interrupted"),
         ("done", "interrupted"),
     ]
@@ -205,20 +208,18 @@ def test_waiting_runs_whose_jobs_redis_lost_are_queued_again(make_app, redis_url
     assert wait_for(client, waiting, limit=30)["status"] == "done"
 
 
-def test_a_web_process_started_while_redis_is_away_answers_503_then_works_once_it_is_back(make_app):
-    redis_server = start_redis()  # a server of its own: this test stops it
-    try:
-        redis_server.kill()
-        app = make_app(workers=0, REDIS_URL=redis_server.url)  # starts all the same
-        client = app.test_client()
-        refused = client.post("/api/runs", json=FAST_2D)
-        assert refused.status_code == 503 and refused.headers["Retry-After"] == "2"
-        assert refused.get_json() == {"error": UNREACHABLE_MESSAGE}
-        assert client.get("/healthz").status_code == 200 and client.get("/").status_code == 200
-        redis_server.start()
-        assert client.post("/api/runs", json=FAST_2D).status_code == 201
-    finally:
-        redis_server.remove()
+def test_a_web_process_started_while_redis_is_away_answers_503_then_works_once_it_is_back(
+    make_app, own_redis
+):
+    own_redis.kill()
+    app = make_app(workers=0, REDIS_URL=own_redis.url)  # starts all the same
+    client = app.test_client()
+    refused = client.post("/api/runs", json=FAST_2D)
+    assert refused.status_code == 503 and refused.headers["Retry-After"] == "2"
+    assert refused.get_json() == {"error": UNREACHABLE_MESSAGE}
+    assert client.get("/healthz").status_code == 200 and client.get("/").status_code == 200
+    own_redis.start()
+    assert client.post("/api/runs", json=FAST_2D).status_code == 201
 
 
 # --- the broadcast seam's live-only events ---------------------------------------------------------
@@ -239,13 +240,3 @@ def test_live_only_events_reach_viewers_as_they_come(make_app):
     response.close()
     for run_id in (waiting, blocker):
         client.post(f"/api/runs/{run_id}/stop")
-
-
-def test_the_worker_command_is_the_procfiles(tmp_path):
-    assert (ROOT / "Procfile").read_text().splitlines()[2] == "worker: python3 -m server.worker"
-    env = {key: value for key, value in os.environ.items() if key not in ("REDIS_URL", "DATABASE_URL")}
-    env["REDIS_URL"] = "redis://127.0.0.1:1/0"  # Redis is not enough: runs live in PostgreSQL
-    result = subprocess.run(
-        [sys.executable, "-m", "server.worker"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=30
-    )
-    assert result.returncode == 2 and "REDIS_URL is set but DATABASE_URL is not" in result.stderr
