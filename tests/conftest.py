@@ -142,16 +142,16 @@ def make_app(database: str, redis_url: str | None, tmp_path: Path) -> Iterator[C
 
     def make(workers: int | None = None, **overrides):
         settings = {**TEST_SETTINGS, **database_settings(database), "REDIS_URL": redis_url, **overrides}
+        started = []
+        if redis_url is not None:  # the workers start while the app is made
+            environment = settings_environment(settings)
+            for _ in range(overrides.get("WORKERS", 1) if workers is None else workers):
+                log = tmp_path / f"worker-{len(processes)}.log"
+                processes.append(start_procfile_worker(environment, log))
+                started.append(processes[-1])
         app = create_app(settings)
         apps.append(app)
-        if redis_url is not None:
-            started = [
-                start_procfile_worker(
-                    settings_environment(settings), tmp_path / f"worker-{len(processes) + n}.log"
-                )
-                for n in range(overrides.get("WORKERS", 1) if workers is None else workers)
-            ]
-            processes.extend(started)
+        if started:
             wait_until_listening(redis_url, started)
         return app
 

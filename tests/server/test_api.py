@@ -38,6 +38,7 @@ def test_start_run_answers_201_with_links_and_the_normalised_config(client):
     wait_for(client, body["id"])
 
 
+@EMBEDDED
 def test_run_ids_are_random_and_url_safe(client):
     ids = {start(client, FAST_2D)["id"] for _ in range(5)}
     assert len(ids) == 5
@@ -92,6 +93,7 @@ def test_unreadable_bodies_answer_400_json(client, data):
     assert response.get_json()["field"] == "body"
 
 
+@EMBEDDED
 def test_a_body_without_json_content_type_is_still_read(client):
     response = client.post("/api/runs", data=b'{"dataset": "spiral", "epochs": 2, "points": 60}')
     assert response.status_code == 201
@@ -192,6 +194,7 @@ def test_unknown_runs_and_routes_answer_404_json(client, path):
     assert response.is_json and response.get_json()["error"]
 
 
+@EMBEDDED
 def test_unknown_run_on_post_routes_is_404_json(client):
     for path in ("/api/runs/AAAAAAAAAAAA/stop", "/api/runs/AAAAAAAAAAAA/predict"):
         response = client.post(path, json={"points": [[0, 0]]})
@@ -361,6 +364,7 @@ def test_mnist_views_predict_and_weights(client):
     assert bad.status_code == 400 and bad.get_json()["field"] == "pixels"
 
 
+@EMBEDDED
 def test_metrics_csv(client):
     run_id = start(client, FAST_2D)["id"]
     run = wait_for(client, run_id)

@@ -50,6 +50,7 @@ def test_last_event_id_garbage_is_refused(value):
         parse_last_event_id(value)
 
 
+@EMBEDDED
 def test_headers_and_no_compression(client):
     run_id = start(client, FAST_2D)["id"]
     wait_for(client, run_id)
