@@ -51,15 +51,10 @@ def test_who_is_dead():
 def orphan(
     store: Store, owner: str, host: str, pid: int, heartbeat_age: float, status: str = "running"
 ) -> str:
-    """A run left behind by another process (as a crash leaves it), with two recorded epochs."""
+    """A run left behind by another process (as a crash leaves it), with two recorded epochs. The
+    process's heartbeat is written first: a keeper looking in between must see a live owner."""
     run_id = owner.split(":")[-1][:12].ljust(12, "x")
     config = parse_config(SLOW_2D)
-    store.create_run(run_id, config.to_dict(), config.to_query(), owner, config.epochs)
-    if status == "running":
-        sql(store.url, "UPDATE runs SET status = 'running' WHERE id = :id", id=run_id)
-        for epoch in (1, 2):
-            metrics = {"epoch": epoch, "train_loss": 1.0}
-            store.add_epoch(run_id, epoch, metrics, json.dumps(metrics), b"npz")
     store.beat(owner, host, pid)
     sql(
         store.url,
@@ -67,6 +62,12 @@ def orphan(
         age=heartbeat_age,
         owner=owner,
     )
+    store.create_run(run_id, config.to_dict(), config.to_query(), owner, config.epochs)
+    if status == "running":
+        sql(store.url, "UPDATE runs SET status = 'running' WHERE id = :id", id=run_id)
+        for epoch in (1, 2):
+            metrics = {"epoch": epoch, "train_loss": 1.0}
+            store.add_epoch(run_id, epoch, metrics, json.dumps(metrics), b"npz")
     return run_id
 
 
