@@ -26,7 +26,7 @@ from tests.services import Postgres
 
 pytestmark = [pytest.mark.stores("redis"), pytest.mark.slow]
 
-HOST = {"PLAYGROUND_STALE": "2", "WEB_CONCURRENCY": "1", "PLAYGROUND_THREADS": "32"}
+HOST = {"PLAYGROUND_STALE": "4", "WEB_CONCURRENCY": "1", "PLAYGROUND_THREADS": "32"}
 RUN = {"dataset": "spiral", "epochs": 20, "points": 600}
 
 

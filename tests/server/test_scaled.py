@@ -24,7 +24,9 @@ from tests.server.sse_client import client_events, read_until_done
 
 pytestmark = pytest.mark.stores("redis")
 
-QUICK_DEATH = {"OWNER_STALE": 2}  # keepers look every 0.4 s: a dead worker's run ends within a second
+# Keepers look every 0.8 s: a dead worker's run ends within a second or two (on a busy machine a
+# shorter staleness limit could take a live worker, whose heartbeat came late, for a dead one).
+QUICK_DEATH = {"OWNER_STALE": 4}
 SHORT_2D = {**SLOW_2D, "epochs": 8, "points": 2000}  # ~0.1 s an epoch
 
 

@@ -1,7 +1,7 @@
 """The scaled mode's own service fault: Redis killed and started again (empty: it keeps nothing on
 disk) while runs train and viewers watch. The web process is the Procfile's gunicorn and the worker
-the Procfile's worker; the Redis is the test's own (it kills it); PLAYGROUND_STALE=2, so keepers look
-every 0.4 s. What happens is in the README's fault table; nothing recorded may be lost, and
+the Procfile's worker; the Redis is the test's own (it kills it); PLAYGROUND_STALE=4, so keepers look
+every 0.8 s. What happens is in the README's fault table; nothing recorded may be lost, and
 everything must come back by itself. (PostgreSQL killed in both modes: tests/server/test_faults.py.)
 """
 
@@ -21,7 +21,7 @@ from tests.server.test_faults import answer, healthz_ok
 
 pytestmark = [pytest.mark.stores("redis"), pytest.mark.slow]
 
-QUICK = {"PLAYGROUND_STALE": "2", "WEB_CONCURRENCY": "2"}
+QUICK = {"PLAYGROUND_STALE": "4", "WEB_CONCURRENCY": "2"}
 RUN = {**SLOW_2D, "epochs": 12}  # 0.1-0.3 s an epoch: a few seconds
 
 
