@@ -28,8 +28,9 @@ send SIGKILL ~30 s after SIGTERM). A worker that dies (kill -9, OOM, a lost host
 heartbeat to the store; every process's keeper (server.recovery.Keeper: web processes and workers)
 then ends its run `interrupted`, keeping its epochs, and tells its viewers: at once from the same
 host (its pid is gone), within PLAYGROUND_STALE seconds plus a keeper round from another one. RQ would
-only notice at its next maintenance, minutes later. Waiting runs belong to the queue, not to a process:
-if Redis loses their jobs (restarted without persistence), the keepers queue them again.
+notice only once the job's timeout had passed, at a maintenance round (every ten minutes). Waiting
+runs belong to the queue, not to a process: if Redis loses their jobs (restarted without
+persistence), the keepers queue them again.
 """
 
 from __future__ import annotations
