@@ -19,6 +19,7 @@ from server import run_views
 from server.datasets import datasets_json
 from server.errors import ApiError
 from server.openapi import openapi_spec
+from server.ownership import OwnershipError, check_owner, new_token
 from server.ratelimit import limiter, run_started, runs_per_client
 from server.run_json import config_from_dict, public_run, urls
 from server.sse import disconnect_probe, parse_last_event_id, run_events
@@ -70,6 +71,14 @@ def get_run(run_id: str) -> dict:
     return run
 
 
+def require_owner(run: dict, action: str) -> None:
+    """403 with a sentence unless the request carries the run's owner token."""
+    try:
+        check_owner(run["token_hash"], request.headers.get("Authorization"), action)
+    except OwnershipError as error:
+        raise ApiError(403, str(error)) from None
+
+
 def no_cache(response: Response) -> Response:
     response.headers["Cache-Control"] = "no-cache"
     return response
@@ -82,8 +91,9 @@ def start_run() -> tuple[Response, int, dict]:
         config = parse_config(read_json(), current_app.config["LIMITS"])
     except FieldError as error:
         raise ApiError(400, error.message, error.field) from None
+    token, token_hash = new_token()
     try:
-        run_id = runner().submit(config.to_dict(), config.to_query(), config.epochs)
+        run_id = runner().submit(config.to_dict(), config.to_query(), config.epochs, token_hash)
     except QueueFull as error:
         message = f"The server is busy: {error} Try again in {RETRY_AFTER_SECONDS} seconds."
         raise ApiError(429, message, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}) from None
@@ -95,8 +105,11 @@ def start_run() -> tuple[Response, int, dict]:
         "config": config.to_dict(),
         "query": config.to_query(),
         "status": Status.QUEUED,
+        "owner_token": token,  # answered this once; the store keeps its hash
     }
-    return jsonify(body), 201, {"Location": f"/api/runs/{run_id}"}
+    response = jsonify(body)
+    response.headers["Cache-Control"] = "no-store"
+    return response, 201, {"Location": f"/api/runs/{run_id}"}
 
 
 @bp.get("/runs/<run_id:run_id>")
@@ -132,8 +145,10 @@ def events(run_id: str) -> Response:
 
 @bp.post("/runs/<run_id:run_id>/stop")
 def stop_run(run_id: str) -> Response:
-    """Stop a queued or running run; for a run that already ended, a no-op. Answers with the run."""
+    """Stop a queued or running run; for a run that already ended, a no-op. Answers with the run.
+    Only its owner may: the request carries the run's owner token (server.ownership), else 403."""
     run = get_run(run_id)
+    require_owner(run, "stop")
     if run["status"] in ACTIVE:
         runner().stop(run_id)
         deadline = time.monotonic() + STOP_WAIT_SECONDS

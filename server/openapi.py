@@ -210,8 +210,16 @@ def openapi_spec(limits: Limits, max_body: int = 1_000_000) -> dict[str, Any]:
             "/api/runs/{run_id}/stop": {
                 "post": {
                     "summary": "Stop a queued or running run (a finished run: no change)",
+                    "description": "Only the run's owner may: send the `owner_token` that started it "
+                    "answered, as `Authorization: Bearer <token>`.",
                     "parameters": [run_id],
-                    "responses": {"200": run, "404": not_found, "503": unavailable},
+                    "security": [{"ownerToken": []}],
+                    "responses": {
+                        "200": run,
+                        "403": _error("No owner token, or not this run's: only its owner may stop it."),
+                        "404": not_found,
+                        "503": unavailable,
+                    },
                 }
             },
             "/api/runs/{run_id}/predict": {
@@ -285,6 +293,13 @@ def openapi_spec(limits: Limits, max_body: int = 1_000_000) -> dict[str, Any]:
             },
         },
         "components": {
+            "securitySchemes": {
+                "ownerToken": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "The `owner_token` POST /api/runs answered when it started the run.",
+                }
+            },
             "schemas": {
                 "Config": config_schema(limits),
                 "Error": {
@@ -297,7 +312,7 @@ def openapi_spec(limits: Limits, max_body: int = 1_000_000) -> dict[str, Any]:
                 },
                 "Created": {
                     "type": "object",
-                    "required": ["id", "url", "events", "config", "query", "status"],
+                    "required": ["id", "url", "events", "config", "query", "status", "owner_token"],
                     "properties": {
                         "id": {"type": "string", "pattern": f"^{RUN_ID}$"},
                         "url": {"type": "string"},
@@ -305,6 +320,12 @@ def openapi_spec(limits: Limits, max_body: int = 1_000_000) -> dict[str, Any]:
                         "config": {"type": "object"},
                         "query": {"type": "string"},
                         "status": {"type": "string", "enum": [Status.QUEUED.value]},
+                        "owner_token": {
+                            "type": "string",
+                            "minLength": 43,
+                            "description": "Proves ownership of the run (stop it): answered only here, "
+                            "once; the server keeps only its hash.",
+                        },
                     },
                 },
                 "Run": _run_schema(),

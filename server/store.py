@@ -95,7 +95,9 @@ CREATE TABLE IF NOT EXISTS runs (
     finished_at REAL,
     reason TEXT,                       -- why it failed, stopped or was interrupted
     test_loss REAL,
-    test_acc REAL
+    test_acc REAL,
+    token_hash TEXT,                   -- SHA-256 of the run's owner token (server.ownership)
+    progress TEXT                      -- the trainer's latest progress within an epoch, JSON
 );
 CREATE INDEX IF NOT EXISTS runs_active ON runs (status, owner) WHERE status IN {ACTIVE_SQL};
 CREATE TABLE IF NOT EXISTS epochs (
@@ -117,6 +119,9 @@ CREATE TABLE IF NOT EXISTS owners (   -- one row per server process, with its la
     heartbeat REAL NOT NULL
 );
 """
+
+# Columns added after the first release: (name, SQL type), added to older files when they are opened.
+ADDED_COLUMNS = (("token_hash", "TEXT"), ("progress", "TEXT"))
 
 
 class Store:
@@ -197,14 +202,26 @@ class Store:
             for statement in SCHEMA.split(";"):
                 if statement.strip():
                     db.execute(statement)
+            present = {row[1] for row in db.execute("PRAGMA table_info(runs)")}
+            for name, sql_type in ADDED_COLUMNS:
+                if name not in present:
+                    db.execute(f"ALTER TABLE runs ADD COLUMN {name} {sql_type}")
 
     # --- runs ----------------------------------------------------------------------------------
 
     def create_run(
-        self, run_id: str, config: dict, query: str, owner: str, total_epochs: int, places: int | None = None
+        self,
+        run_id: str,
+        config: dict,
+        query: str,
+        owner: str,
+        total_epochs: int,
+        places: int | None = None,
+        token_hash: str | None = None,
     ) -> bool:
         """Store a new queued run, unless `places` runs already wait; True if stored. The count and the
-        insert share one write lock, so the limit holds across processes."""
+        insert share one write lock, so the limit holds across processes. `token_hash` is the hash of
+        the run's owner token (server.ownership); get_run() returns it, the API never shows it."""
         with self._write() as db:
             if places is not None:
                 count = f"SELECT COUNT(*) FROM runs WHERE status = '{Status.QUEUED}'"
@@ -212,9 +229,9 @@ class Store:
                 if waiting >= places:
                     return False
             db.execute(
-                "INSERT INTO runs (id, config, query, status, owner, total_epochs, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (run_id, json.dumps(config), query, Status.QUEUED, owner, total_epochs, time.time()),
+                "INSERT INTO runs (id, config, query, status, owner, total_epochs, created_at, token_hash) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (run_id, json.dumps(config), query, Status.QUEUED, owner, total_epochs, time.time(), token_hash),
             )
         return True
 

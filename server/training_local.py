@@ -133,13 +133,14 @@ class Runner:
 
     # --- the API's side ------------------------------------------------------------------------
 
-    def submit(self, config: dict, query: str, total_epochs: int) -> str:
-        """Store a new run in the shared queue; raises QueueFull past capacity."""
+    def submit(self, config: dict, query: str, total_epochs: int, token_hash: str | None = None) -> str:
+        """Store a new run in the shared queue (with its owner token's hash); raises QueueFull past
+        capacity."""
         with self._cond:
             idle = self.workers - self._busy  # a run given to an idle thread waits in the queue briefly
         run_id = new_run_id()
         places = self.queue_size + idle
-        if not self.store.create_run(run_id, config, query, QUEUE_OWNER, total_epochs, places):
+        if not self.store.create_run(run_id, config, query, QUEUE_OWNER, total_epochs, places, token_hash):
             raise QueueFull(f"{self.queue_size} runs are already waiting for a training slot.")
         with self._cond:
             self._cond.notify()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import time
+import urllib.request
 
 from tests.procfile import Server
 
@@ -17,6 +19,23 @@ FINAL = ("done", "stopped", "failed", "interrupted")
 def start(client, config: dict) -> dict:
     response = client.post("/api/runs", json=config)
     assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def owner(run: dict) -> dict[str, str]:
+    """The header that proves ownership of a run started by start() (its owner token)."""
+    return {"Authorization": f"Bearer {run['owner_token']}"}
+
+
+def stop(client: object, run: dict) -> dict:
+    """POST /api/runs/<id>/stop as the run's owner (test client or real server); returns the run."""
+    path = f"/api/runs/{run['id']}/stop"
+    if isinstance(client, Server):
+        request = urllib.request.Request(client.url + path, data=b"", method="POST", headers=owner(run))
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read())
+    response = client.post(path, headers=owner(run))
+    assert response.status_code == 200, response.get_json()
     return response.get_json()
 
 

@@ -14,7 +14,7 @@ from core.datasets import load_mnist
 from core.network import Network
 from core.views import grid_arrays
 from server.run_json import RUN_ID_RE
-from tests.server.helpers import DIVERGES, FAST_2D, SLOW_2D, SMALL_MNIST, start, wait_for
+from tests.server.helpers import DIVERGES, FAST_2D, SLOW_2D, SMALL_MNIST, start, stop, wait_for
 
 # --- POST /api/runs --------------------------------------------------------------------------------
 
@@ -111,8 +111,8 @@ def test_full_queue_answers_429_with_retry_after(make_app):
     assert int(refused.headers["Retry-After"]) > 0
     assert "busy" in refused.get_json()["error"]
     assert wait_for(client, queued["id"], lambda run: True)["position"] == 1
-    client.post(f"/api/runs/{queued['id']}/stop")
-    client.post(f"/api/runs/{running['id']}/stop")
+    stop(client, queued)
+    stop(client, running)
     again = client.post("/api/runs", json=FAST_2D)  # places are free again
     assert again.status_code == 201
     wait_for(client, again.get_json()["id"])
@@ -157,10 +157,10 @@ def test_a_queued_run_reports_its_position(make_app):
     waiting = [start(client, SLOW_2D) for _ in range(3)]
     positions = [client.get(f"/api/runs/{run['id']}").get_json()["position"] for run in waiting]
     assert positions == [1, 2, 3]
-    client.post(f"/api/runs/{waiting[0]['id']}/stop")
+    stop(client, waiting[0])
     assert client.get(f"/api/runs/{waiting[2]['id']}").get_json()["position"] == 2
     for run in [blocker, *waiting]:
-        client.post(f"/api/runs/{run['id']}/stop")
+        stop(client, run)
 
 
 @pytest.mark.parametrize(
@@ -200,11 +200,9 @@ def test_wrong_method_answers_405_json(client):
 
 
 def test_stop_a_running_run(client):
-    run_id = start(client, SLOW_2D)["id"]
-    wait_for(client, run_id, lambda run: len(run["epochs"]) >= 1)
-    response = client.post(f"/api/runs/{run_id}/stop")
-    assert response.status_code == 200
-    run = response.get_json()
+    started = start(client, SLOW_2D)
+    wait_for(client, started["id"], lambda run: len(run["epochs"]) >= 1)
+    run = stop(client, started)
     assert run["status"] == "stopped" and run["reason"]
     assert 1 <= len(run["epochs"]) < 1000 and run["test_acc"] is None
 
@@ -213,16 +211,15 @@ def test_stop_a_queued_run(make_app):
     client = make_app(WORKERS=1).test_client()
     blocker = start(client, SLOW_2D)
     queued = start(client, SLOW_2D)
-    run = client.post(f"/api/runs/{queued['id']}/stop").get_json()
+    run = stop(client, queued)
     assert run["status"] == "stopped" and run["epochs"] == []
-    client.post(f"/api/runs/{blocker['id']}/stop")
+    stop(client, blocker)
 
 
 def test_stop_a_finished_run_is_a_no_op(client):
-    run_id = start(client, FAST_2D)["id"]
-    wait_for(client, run_id)
-    response = client.post(f"/api/runs/{run_id}/stop")
-    assert response.status_code == 200 and response.get_json()["status"] == "done"
+    started = start(client, FAST_2D)
+    wait_for(client, started["id"])
+    assert stop(client, started)["status"] == "done"
 
 
 # --- failures --------------------------------------------------------------------------------------
@@ -298,7 +295,7 @@ def test_no_weights_yet_answers_409(make_app):
     assert client.get(f"/api/runs/{queued['id']}/weights.npz").status_code == 409
     views = client.get(f"/api/runs/{queued['id']}/views").get_json()
     assert len(views["points"]["train"]) == 70 and "grid" not in views  # points even before training
-    client.post(f"/api/runs/{blocker['id']}/stop")
+    stop(client, blocker)
 
 
 def test_2d_views_points_and_grid(client):

@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from server.store import BUSY_MESSAGE, READ_ONLY_MESSAGE
-from tests.server.helpers import FAST_2D, FINAL, SLOW_2D, start, wait_for
+from tests.server.helpers import FAST_2D, FINAL, SLOW_2D, owner, start, stop, wait_for
 from tests.server.procs import serving_pid, usage, wait_for_workers
 from tests.server.sse_client import Event, SocketStream, stream_until_done
 
@@ -187,7 +187,8 @@ def test_a_full_restart_interrupts_runs_keeping_epochs(procfile_server, sig):
 
 def test_a_busy_store_answers_503_and_loses_nothing(app, client, tmp_path):
     db = tmp_path / "playground.sqlite3"
-    earlier = start(client, FAST_2D)["id"]
+    earlier_run = start(client, FAST_2D)
+    earlier = earlier_run["id"]
     wait_for(client, earlier)
     app.extensions["playground"].store.db().execute("PRAGMA busy_timeout = 300")  # this thread's requests
     blocker = sqlite3.connect(db, isolation_level=None)
@@ -197,7 +198,7 @@ def test_a_busy_store_answers_503_and_loses_nothing(app, client, tmp_path):
         assert response.status_code == 503
         assert response.get_json() == {"error": BUSY_MESSAGE}
         assert "Retry-After" in response.headers
-        assert client.post(f"/api/runs/{earlier}/stop").status_code in (200, 503)
+        assert client.post(f"/api/runs/{earlier}/stop", headers=owner(earlier_run)).status_code in (200, 503)
         # Readers are not blocked by a writer (WAL): runs and their streams still show.
         run = client.get(f"/api/runs/{earlier}").get_json()
         assert run["status"] == "done" and len(run["epochs"]) == FAST_2D["epochs"]
@@ -212,7 +213,8 @@ def test_a_busy_store_answers_503_and_loses_nothing(app, client, tmp_path):
 
 def test_a_read_only_store_answers_503_and_still_shows_runs(app, client, tmp_path):
     db = tmp_path / "playground.sqlite3"
-    earlier = start(client, FAST_2D)["id"]
+    earlier_run = start(client, FAST_2D)
+    earlier = earlier_run["id"]
     wait_for(client, earlier)
     connection = app.extensions["playground"].store.db()  # the connection this thread's requests use
     connection.execute("PRAGMA query_only = ON")  # the file opened read-only
@@ -360,7 +362,7 @@ def test_a_storm_of_1000_stream_connects_leaks_nothing(procfile_server):
     assert healthz_ok(server)
     status, run = server.request("GET", f"/api/runs/{running['id']}")
     assert run["status"] == "running"
-    server.request("POST", f"/api/runs/{running['id']}/stop")
+    stop(server, running)
     events = stream_until_done(server.url + finished["events"])
     assert [int(e.id) for e in events if e.event == "epoch"] == list(range(1, FAST_2D["epochs"] + 1))
     assert storm_seconds < 45

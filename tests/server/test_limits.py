@@ -12,7 +12,7 @@ import pytest
 from core.config import Limits
 from server.security import CONTENT_SECURITY_POLICY
 from server.settings import SettingsError, from_env
-from tests.server.helpers import FAST_2D, SLOW_2D, start, wait_for
+from tests.server.helpers import FAST_2D, SLOW_2D, start, stop, wait_for
 
 # --- settings ------------------------------------------------------------------------------------
 
@@ -110,33 +110,33 @@ def test_the_queue_is_shared_by_all_processes(make_app):
     """Two apps on one file, as two gunicorn workers, one training thread each."""
     first = make_app(WORKERS=1, QUEUE_SIZE=1).test_client()
     second = make_app(WORKERS=1, QUEUE_SIZE=1).test_client()
-    a, b = start(first, SLOW_2D)["id"], start(first, SLOW_2D)["id"]
+    a, b = start(first, SLOW_2D), start(first, SLOW_2D)
     # Both posted to the first process, yet both train: the idle second process claimed one.
-    for run_id in (a, b):
-        wait_for(first, run_id, lambda run: run["status"] == "running", limit=10)
-    waiting = start(first, SLOW_2D)["id"]
-    assert second.get(f"/api/runs/{waiting}").get_json()["position"] == 1
+    for run in (a, b):
+        wait_for(first, run["id"], lambda run: run["status"] == "running", limit=10)
+    waiting = start(first, SLOW_2D)
+    assert second.get(f"/api/runs/{waiting['id']}").get_json()["position"] == 1
     refused = second.post("/api/runs", json=FAST_2D)  # the second process's own queue is empty
     assert refused.status_code == 429 and "1 runs are already waiting" in refused.get_json()["error"]
-    assert second.post(f"/api/runs/{a}/stop").get_json()["status"] == "stopped"
-    run = wait_for(second, waiting, lambda run: run["status"] == "running", limit=10)
+    assert stop(second, a)["status"] == "stopped"
+    run = wait_for(second, waiting["id"], lambda run: run["status"] == "running", limit=10)
     assert run.get("position") is None
-    for run_id in (b, waiting):
-        assert first.post(f"/api/runs/{run_id}/stop").get_json()["status"] == "stopped"
+    for run in (b, waiting):
+        assert stop(first, run)["status"] == "stopped"
 
 
 def test_positions_count_every_waiting_run_in_order(make_app):
     first = make_app(WORKERS=1, QUEUE_SIZE=4).test_client()
     second = make_app(WORKERS=1, QUEUE_SIZE=4).test_client()
-    busy = [start(first, SLOW_2D)["id"], start(second, SLOW_2D)["id"]]
-    for run_id in busy:
-        wait_for(first, run_id, lambda run: run["status"] == "running", limit=10)
-    waiting = [start(client, SLOW_2D)["id"] for client in (first, second, first)]
-    assert [second.get(f"/api/runs/{r}").get_json()["position"] for r in waiting] == [1, 2, 3]
-    first.post(f"/api/runs/{waiting[0]}/stop")
-    assert [first.get(f"/api/runs/{r}").get_json()["position"] for r in waiting[1:]] == [1, 2]
-    for run_id in busy + waiting:
-        first.post(f"/api/runs/{run_id}/stop")
+    busy = [start(first, SLOW_2D), start(second, SLOW_2D)]
+    for run in busy:
+        wait_for(first, run["id"], lambda run: run["status"] == "running", limit=10)
+    waiting = [start(client, SLOW_2D) for client in (first, second, first)]
+    assert [second.get(f"/api/runs/{r['id']}").get_json()["position"] for r in waiting] == [1, 2, 3]
+    stop(first, waiting[0])
+    assert [first.get(f"/api/runs/{r['id']}").get_json()["position"] for r in waiting[1:]] == [1, 2]
+    for run in busy + waiting:
+        stop(first, run)
 
 
 # --- headers, errors, escaping -------------------------------------------------------------------
