@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from core import verdict
 from core.config import DATASETS, FIELDS, Field, Limits
 from core.datasets import TWO_D_SETS
 from server.run_json import RUN_ID
@@ -82,6 +83,7 @@ def _run_schema() -> dict[str, Any]:
         "properties": {
             "id": {"type": "string", "pattern": f"^{RUN_ID}$"},
             "status": {"type": "string", "enum": [status.value for status in Status]},
+            "warning": {"$ref": "#/components/schemas/Warning"},
             "config": {"type": "object"},
             "query": {"type": "string"},
             "epochs": {"type": "array", "items": {"type": "object"}},
@@ -329,9 +331,26 @@ def openapi_spec(limits: Limits, max_body: int = 1_000_000) -> dict[str, Any]:
                     },
                 },
                 "Run": _run_schema(),
+                "Warning": {
+                    "description": "A `done` run whose curves show it did not learn (core.verdict): `code` "
+                    "is chance (validation accuracy at or near chance), loss_rose (the training loss ended "
+                    "above its first epoch's) or loss_exploded (no better validation loss for many epochs "
+                    "while the training loss grew); `message` says what happened, `hint` what to try. "
+                    "null for every other run.",
+                    "type": "object",
+                    "nullable": True,
+                    "required": ["code", "message", "hint"],
+                    "properties": {
+                        "code": {"type": "string", "enum": list(verdict.CODES)},
+                        "message": {"type": "string", "minLength": 1},
+                        "hint": {"type": "string", "minLength": 1},
+                    },
+                },
                 "Event": {
-                    "description": "One event: `status` and `done` data {status, position?, reason?, "
-                    "test_acc?}; `epoch` (id = the epoch) data: an EpochData object.",
+                    "description": "One event: `status` data {status, position?, reason?}; `done` data "
+                    "{status, reason?, test_acc?, test_loss?, warning?} (warning: a Warning, for a `done` "
+                    "run whose curves show it did not learn); `epoch` (id = the epoch) data: an EpochData "
+                    "object.",
                     "type": "object",
                     "required": ["event", "data"],
                     "properties": {
@@ -382,6 +401,6 @@ def openapi_spec(limits: Limits, max_body: int = 1_000_000) -> dict[str, Any]:
                         "epoch": {"type": "integer"},
                     },
                 },
-            }
+            },
         },
     }

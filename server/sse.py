@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Iterator
 
 from server.broadcast_local import Notifier
+from server.run_json import run_warning
 from server.store import FINAL, Status, Store, StoreUnavailable
 
 RETRY_MS = 2000  # how long a browser waits before reconnecting
@@ -110,7 +111,8 @@ def run_events(
                     yield format_event("status", json.dumps(_status_data(status, position, ended)))
                     last_write = time.monotonic()
                 if status in FINAL:
-                    yield format_event("done", json.dumps(_done_data(status, ended)))
+                    warning = run_warning(ended, store.metrics(run_id)) if ended else None
+                    yield format_event("done", json.dumps(_done_data(status, ended, warning)))
                     return
             except StoreUnavailable:  # busy or read-only for a while: keep the viewer, look again later
                 pass
@@ -132,11 +134,13 @@ def _status_data(status: str, position: int | None, ended: dict) -> dict:
     return data
 
 
-def _done_data(status: str, run: dict) -> dict:
+def _done_data(status: str, run: dict, warning: dict | None) -> dict:
     data: dict = {"status": status}
     if run.get("test_acc") is not None:
         data["test_acc"] = run["test_acc"]
         data["test_loss"] = run["test_loss"]
     if run.get("reason"):
         data["reason"] = run["reason"]
+    if warning is not None:
+        data["warning"] = warning
     return data

@@ -228,10 +228,11 @@ class Store:
                 waiting = db.execute(count).fetchone()[0]
                 if waiting >= places:
                     return False
+            row = (run_id, json.dumps(config), query, Status.QUEUED, owner, total_epochs, time.time(), token_hash)
             db.execute(
                 "INSERT INTO runs (id, config, query, status, owner, total_epochs, created_at, token_hash) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (run_id, json.dumps(config), query, Status.QUEUED, owner, total_epochs, time.time(), token_hash),
+                row,
             )
         return True
 

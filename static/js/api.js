@@ -10,8 +10,8 @@ export class ApiError extends Error {
   }
 }
 
-async function request(method, url, body) {
-  const options = { method, headers: { Accept: "application/json" } };
+async function request(method, url, body, headers = {}) {
+  const options = { method, headers: { Accept: "application/json", ...headers } };
   if (body !== undefined) {
     options.headers["Content-Type"] = "application/json";
     options.body = JSON.stringify(body);
@@ -44,7 +44,9 @@ const runPath = (id) => `/api/runs/${encodeURIComponent(id)}`;
 export const createRun = (config) => request("POST", "/api/runs", config);
 export const getRun = (id) => request("GET", runPath(id));
 export const getViews = (id) => request("GET", `${runPath(id)}/views`);
-export const stopRun = (id) => request("POST", `${runPath(id)}/stop`);
+/** Stop a run; only its owner may (token: the owner_token POST /api/runs answered). */
+export const stopRun = (id, token) =>
+  request("POST", `${runPath(id)}/stop`, undefined, token ? { Authorization: `Bearer ${token}` } : {});
 export const predict = (id, payload) => request("POST", `${runPath(id)}/predict`, payload);
 export const weightsUrl = (id) => `${runPath(id)}/weights.npz`;
 export const metricsUrl = (id) => `${runPath(id)}/metrics.csv`;

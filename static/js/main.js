@@ -1,6 +1,12 @@
 // The playground page: wires the controls, the run session, the charts and the views together.
 // Data flows one way: controls -> config -> POST /api/runs -> the run session (its event stream)
 // -> charts, views, status line and run list, which draw what the session reports.
+//
+// One run at a time is on the page, and its address is in the address bar: /runs/<id> from the
+// moment the server accepts it (pushState: Back returns to the settings), so a reload or a restored
+// tab shows it again and resumes its stream. Once the settings differ from the run's (or the run was
+// forked), its charts and views are greyed as the "previous run" until Train, and the address holds
+// the settings; the network diagram always follows the controls.
 
 import * as api from "./api.js";
 import { MetricCharts, loadPlotly } from "./charts.js";
@@ -9,6 +15,7 @@ import { DigitPad, ProbabilityBars } from "./digits.js";
 import { DecisionMap, drawPreview } from "./heatmap.js";
 import { MnistPanels, drawMnistPreview } from "./mnist_views.js";
 import { drawNetwork } from "./network.js";
+import { rememberToken, tokenFor } from "./ownership.js";
 import { RunList, renderLegend } from "./run_list.js";
 import { RunSession, isFinal } from "./run_session.js";
 import { Catalog, toQuery, validate } from "./state.js";
@@ -35,6 +42,11 @@ const mnistPanels = new MnistPanels({
 const session = new RunSession((dataset) => catalog.isTwoD(dataset));
 
 let mode = page.run_id ? "run" : "playground";
+let forked = false; // the run on the page was forked: the page now sets up a new experiment
+let starting = false; // a POST /api/runs is on its way
+let trainBlockedUntil = 0; // Date.now() until which a refusal's Retry-After holds Train back
+let countdownTimer = 0;
+const startedHere = new Set(); // ids of the runs this page started (not the ones it opened or forked)
 let predictSeq = 0;
 let sampleIndex = 0;
 const overlayCache = new Map(); // run id -> epochs of finished runs
@@ -53,19 +65,55 @@ function onControlsChanged(field) {
     const defaults = catalog.defaultsFor(controls.dataset);
     if (seed !== undefined && /^\d+$/.test(String(seed).trim())) defaults.seed = Number(seed);
     controls.fill(defaults);
-    setDatasetClass(defaults.dataset);
-    if (!run || run.config.dataset !== defaults.dataset) showDatasetPreview();
+    if (!run) {
+      // (with a run on the page, its panels stay: greyed as the previous run until Train)
+      setDatasetClass(defaults.dataset);
+      showDatasetPreview();
+    }
   }
   const { config, errors } = currentConfig();
+  const valid = Object.keys(errors).length === 0;
   controls.showErrors(errors);
   $("query-error").hidden = true;
-  if (mode === "playground" && Object.keys(errors).length === 0) {
-    history.replaceState(history.state, "", `/?${toQuery(config, catalog)}`);
-  }
-  if (!errors.hidden && !run) drawNetworkFor(config);
+  if (!errors.hidden) drawNetworkFor(config);
   if (!run && !errors.epochs) {
     $("epoch-counter").textContent = `Epoch 0 / ${config.epochs}`;
     charts.setPlannedEpochs(config.epochs);
+  }
+  if (valid && !starting && Date.now() >= trainBlockedUntil) showTrainNotice(null);
+  showPrevious();
+}
+
+/** Whether the run on the page is the previous one: forked, or its settings differ from the controls. */
+function isPrevious() {
+  const run = session.run;
+  if (!run || mode !== "playground") return false;
+  if (forked) return true;
+  const { config, errors } = currentConfig();
+  return Object.keys(errors).length > 0 || toQuery(config, catalog) !== toQuery(run.config, catalog);
+}
+
+/** Grey the run's panels while it is the previous run, and keep the address on what the page shows:
+ * the run (/runs/<id>) or, once the settings moved on, the settings (/?<query>). */
+function showPrevious() {
+  const previous = isPrevious();
+  const main = $("main");
+  if (main.classList.contains("is-previous-run") !== previous) {
+    main.classList.toggle("is-previous-run", previous);
+    renderProgress();
+    refreshOverlays();
+  }
+  if (mode !== "playground") return;
+  const run = session.run;
+  const { config, errors } = currentConfig();
+  let address = null;
+  if (run && !previous) address = `/runs/${encodeURIComponent(run.id)}`;
+  else if (Object.keys(errors).length === 0) address = `/?${toQuery(config, catalog)}`;
+  if (!address || address === location.pathname + location.search) return;
+  if (location.pathname.startsWith("/runs/") && address.startsWith("/?")) {
+    history.pushState(null, "", address); // Back returns to the run
+  } else {
+    history.replaceState(null, "", address);
   }
 }
 
@@ -84,6 +132,8 @@ function drawNetworkFor(config, sizes) {
 // --- the run on the page: what the session reports, drawn ---------------------------------------------
 
 session.on("show", (run) => {
+  forked = false;
+  $("main").classList.remove("is-previous-run");
   runList.setCurrent(run.id);
   setDatasetClass(run.config.dataset);
   drawNetworkFor(run.config, run.sizes);
@@ -103,42 +153,102 @@ session.on("views", (views) => {
   if (views.points) decisionMap.setPoints(views.points, catalog.classCount(run.config));
   if (views.grid) decisionMap.setGrid(views.grid, views.epoch);
   mnistPanels.show(views);
-  if (views.sizes) drawNetworkFor(run.config, views.sizes);
+  if (views.sizes && !isPrevious()) drawNetworkFor(run.config, views.sizes);
 });
 session.on("progress", renderProgress);
 session.on("error", (message) => setStatusText(message, "bad"));
 
 // --- training ---------------------------------------------------------------------------------------
 
+// Train sends the config first and changes nothing on the page until the server accepted it: a
+// refusal (a bad field, a full queue, the rate limit, a busy store) leaves the run on the page going
+// and says why, next to the status line, with a countdown while Retry-After holds Train back.
+// Once the new run is accepted it replaces the one on the page; that one is stopped if this page
+// started it and it still trains: the page shows one run at a time, and a run left training out of
+// sight would hold one of the server's few training slots (the new run could wait behind it). Its
+// epochs are kept, and the Runs list still has it to compare. A run opened by link or forked is never
+// stopped: it is someone else's, or it was left going on purpose.
 async function train(event) {
   event.preventDefault();
-  if (mode !== "playground") return;
+  if (mode !== "playground" || starting || Date.now() < trainBlockedUntil) return;
   const { config, errors } = currentConfig();
   controls.showErrors(errors);
   if (Object.keys(errors).length) {
     const names = Object.keys(errors).map((f) => catalog.label(f)).join(", ");
-    setStatusText(`Fix ${names} first: nothing was sent.`, "bad");
+    showTrainNotice(`Fix ${names} first: nothing was sent.`);
     controls.focusFirstError();
     return;
   }
-  if (session.run && !isFinal(session.run.status)) {
-    session.stop().catch(() => {}); // a new run replaces the one being watched
-  }
+  starting = true;
   $("train").disabled = true;
-  setStatusText("Starting…", "busy");
+  showTrainNotice("Starting a new run…");
   let created;
   try {
     created = await api.createRun(config);
   } catch (error) {
-    $("train").disabled = false;
-    if (error.field && $(`${error.field}-error`)) controls.showErrors({ [error.field]: error.message });
-    const wait = error.status === 429 && error.retryAfter ? ` Try again in ${error.retryAfter} s.` : "";
-    setStatusText(`${error.message}${wait}`, "bad");
+    starting = false;
+    refused(error);
     return;
   }
+  starting = false;
   $("train").disabled = false;
+  showTrainNotice(null);
+  rememberToken(created.id, created.owner_token);
+  startedHere.add(created.id);
+  const previous = session.run;
+  if (previous && startedHere.has(previous.id) && !isFinal(previous.status)) {
+    api.stopRun(previous.id, tokenFor(previous.id))
+      .then((answer) => runList.update(previous.id, { status: answer.status }))
+      .catch(() => {}); // it ends on its own; the Runs list refreshes its status later
+  }
   const entry = runList.remember({ id: created.id, config: created.config, status: "queued" });
   session.show({ ...created, status: "queued", epochs: [], total_epochs: created.config.epochs }, entry.color);
+  history.pushState(null, "", created.url); // Back returns to the settings
+}
+
+/** A refused POST /api/runs: the reason stays visible; with Retry-After, a live countdown and Train
+ * disabled until it ends. */
+function refused(error) {
+  if (error.field && $(`${error.field}-error`)) controls.showErrors({ [error.field]: error.message });
+  // The countdown says when; a "Try again in N seconds." in the server's sentence would go stale.
+  const reason = error.message.replace(/\s*Try again in \d+ seconds?\.?$/, "");
+  const seconds = Number.parseInt(error.retryAfter, 10);
+  if (!(seconds > 0)) {
+    $("train").disabled = false;
+    showTrainNotice(reason);
+    return;
+  }
+  // Retry-After is whole seconds, rounded down by the rate limiter: wait one more to be sure.
+  trainBlockedUntil = Date.now() + (seconds + 1) * 1000;
+  clearInterval(countdownTimer);
+  const tick = () => {
+    const left = Math.ceil((trainBlockedUntil - Date.now()) / 1000);
+    if (left > 0) {
+      $("train-countdown").textContent = ` Train is available again in ${left} s.`;
+      return;
+    }
+    clearInterval(countdownTimer);
+    $("train").disabled = mode !== "playground";
+    showTrainNotice(`${reason} You can press Train again now.`);
+  };
+  $("train").disabled = true;
+  showTrainNotice(reason, true);
+  tick();
+  countdownTimer = setInterval(tick, 250);
+}
+
+/** The line under the status about the last press of Train (null hides it). With `countdown`, a
+ * #train-countdown span follows the text: it changes every second, so screen readers skip it. */
+function showTrainNotice(text, countdown = false) {
+  const notice = $("train-notice");
+  notice.hidden = !text;
+  notice.textContent = text || "";
+  if (countdown) {
+    const span = document.createElement("span");
+    span.id = "train-countdown";
+    span.setAttribute("aria-hidden", "true");
+    notice.append(span);
+  }
 }
 
 async function stop() {
@@ -169,6 +279,10 @@ function renderProgress() {
   const { text, tone } = describeStatus(run);
   const status = $("status");
   status.textContent = text;
+  if (isPrevious()) {
+    const next = forked ? `Forked from run ${run.id}: change anything and press Train.` : "The settings changed: press Train to run them.";
+    status.textContent = `Previous run · ${text} ${next}`;
+  }
   status.dataset.status = run ? run.status : "idle";
   status.dataset.tone = tone;
   const seen = progress ? progress.seen : 0;
@@ -176,14 +290,15 @@ function renderProgress() {
   $("epoch-counter").textContent = `Epoch ${seen} / ${total}`;
   $("progress").value = progress ? progress.fraction : 0;
   $("eta").textContent = progress ? timeLeftText(progress.secondsLeft) : "";
-  $("stop").disabled = !run || isFinal(run.status);
+  $("stop").disabled = !run || isFinal(run.status) || !run.own;
+  $("stop").hidden = Boolean(run) && !run.own; // a shared link's viewer cannot stop the run
   const downloadable = run && seen > 0 && isFinal(run.status);
   for (const [id, url] of [["download-weights", api.weightsUrl], ["download-metrics", api.metricsUrl]]) {
     const link = $(id);
     link.hidden = !downloadable;
     if (downloadable) link.href = url(run.id);
   }
-  if (run) runList.update(run.id, { status: run.status, test_acc: run.test_acc });
+  if (run) runList.update(run.id, { status: run.status, test_acc: run.test_acc, warning: run.warning });
   if (run && !seen) {
     charts.setNote(isFinal(run.status) ? "No epoch was recorded" : run.status === "queued" ? "Queued…" : "Waiting for the first epoch…");
   }
@@ -258,7 +373,7 @@ async function refreshOverlays() {
         const data = await api.getRun(run.id);
         epochs = data.epochs || [];
         if (isFinal(data.status)) overlayCache.set(run.id, epochs);
-        runList.update(run.id, { status: data.status, test_acc: data.test_acc ?? null });
+        runList.update(run.id, { status: data.status, test_acc: data.test_acc ?? null, warning: data.warning ?? null });
       } catch (error) {
         if (error.status === 404) runList.forget(run.id);
         continue;
@@ -269,8 +384,9 @@ async function refreshOverlays() {
   charts.setOverlays(drawn);
   const entries = [];
   if (current) {
-    const label = overlays.length ? labels.get(current.id) : "this run";
-    entries.push({ color: current.color, label: `${label} (shown)` });
+    const previous = isPrevious();
+    const label = previous ? "previous run" : overlays.length ? labels.get(current.id) : "this run";
+    entries.push({ color: current.color, label: previous ? label : `${label} (shown)` });
     charts.restyleCurrent(label, current.color);
   }
   for (const run of drawn) entries.push({ color: run.color, label: run.label });
@@ -293,18 +409,21 @@ async function copyLink() {
   }, 4000);
 }
 
+/** Load the run's settings into the controls to train a new run from them. The run goes on as it
+ * was (it is shown as the previous run until Train; Train never stops it). */
 function fork() {
   const current = session.run;
   if (!current) return;
   mode = "playground";
+  forked = true;
   document.body.classList.replace("mode-run", "mode-playground");
   $("run-banner").hidden = true;
   controls.setDisabled(false);
-  $("train").disabled = false;
+  $("train").disabled = Date.now() < trainBlockedUntil;
+  $("train").title = "";
   controls.fill(current.config);
   history.pushState(null, "", `/?${toQuery(current.config, catalog)}`);
   onControlsChanged("fork");
-  setStatusText(`Forked from run ${current.id}. Change anything and press Train.`, "idle");
   $("train").focus();
 }
 
@@ -349,7 +468,10 @@ function start() {
     $("train").title = "Fork this run to change its settings and train again.";
     const entry = runList.remember(page.run);
     const created = page.run.created_at ? new Date(page.run.created_at).toLocaleString() : "";
-    $("run-summary").textContent = `${created ? `Trained ${created}. ` : ""}Press Fork to change its settings and train again.`;
+    const notYours = !isFinal(page.run.status) && !tokenFor(page.run.id)
+      ? "Only the browser that started this run can stop it. "
+      : "";
+    $("run-summary").textContent = `${created ? `Trained ${created}. ` : ""}${notYours}Press Fork to change its settings and train again.`;
     session.show(page.run, entry.color);
   } else {
     runList.render();
@@ -359,6 +481,22 @@ function start() {
   }
 }
 
+// --- the Runs list: statuses of runs that were still going ---------------------------------------------
+
+// Runs listed as queued or running (other than the one on the page, which its stream keeps current)
+// may have ended since: ask for each, when the page opens, then after 2, 4, 8... (at most 30) seconds
+// while some are still going, and when the tab is shown again.
+let refreshTimer = 0;
+async function refreshRunList(delay = 2000) {
+  clearTimeout(refreshTimer);
+  const going = await runList.refreshActive(api.getRun);
+  if (going) refreshTimer = setTimeout(() => refreshRunList(Math.min(delay * 2, 30000)), delay);
+}
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "visible") refreshRunList();
+});
+
 start();
+refreshRunList();
 // Paint the controls first; then load Plotly (it takes a few hundred ms to compile).
 requestAnimationFrame(() => setTimeout(loadPlotly, 0));

@@ -16,6 +16,7 @@
 // few epochs while it trains (see viewsDue) and once when it ends.
 
 import * as api from "./api.js";
+import { tokenFor } from "./ownership.js";
 
 const FINAL = new Set(["done", "stopped", "failed", "interrupted"]);
 const LIVE_VIEW_REFRESHES = 5; // at most, per MNIST run while it trains (see viewsDue)
@@ -54,7 +55,9 @@ export class RunSession {
 
   /**
    * The run on the page, or null before the first: {id, config, status, total, epochs, test_acc,
-   * reason, position, color, sizes, events}. Read it; only the session changes it.
+   * reason, warning, position, color, sizes, events, own}. `warning`: {code, message, hint} when it
+   * ended done without learning (core/verdict.py). `own`: this browser started it (holds its owner
+   * token), so it may stop it. Read it; only the session changes it.
    */
   get run() {
     return this.live ? this.live.run : null;
@@ -90,10 +93,12 @@ export class RunSession {
         epochs,
         test_acc: run.test_acc ?? null,
         reason: run.reason || null,
+        warning: run.warning || null,
         position: run.position ?? null,
         color: color || "#1a73e8",
         sizes: run.sizes || null,
         events: run.events || `/api/runs/${encodeURIComponent(run.id)}/events`,
+        own: Boolean(tokenFor(run.id)),
       },
       followed: !isFinal(run.status),
       closeStream: null,
@@ -111,11 +116,12 @@ export class RunSession {
     if (live.followed) this.follow(live);
   }
 
-  /** Ask the server to stop the run on the page. Resolves once it answered; throws an ApiError. */
+  /** Ask the server to stop the run on the page (as its owner). Resolves once it answered; throws an
+   * ApiError (a 403 if this browser does not hold the run's owner token). */
   async stop() {
     const live = this.live;
     if (!live || isFinal(live.run.status)) return;
-    const answer = await api.stopRun(live.run.id);
+    const answer = await api.stopRun(live.run.id, tokenFor(live.run.id));
     // Followed, the stream's "done" ends the run; without a stream (lost), the answer is the news.
     if (live === this.live && !live.closeStream && answer && answer.status) {
       live.run.status = answer.status;
@@ -146,6 +152,7 @@ export class RunSession {
         this.flush(); // the epochs still waiting for a frame (the run is over: no refresh is due)
         if (typeof data.test_acc === "number") run.test_acc = data.test_acc;
         if (data.reason) run.reason = data.reason;
+        run.warning = data.warning || null;
         this.emit("progress", run);
         if (!this.isTwoD(run.config.dataset) && run.epochs.length) this.loadViews(live);
       },

@@ -15,7 +15,9 @@ export function hintFor(reason, config) {
   return "Check the settings and train again.";
 }
 
-/** {text, tone} for a run: tone is one of idle, busy, good, warn, bad (CSS colours the line). */
+/** {text, tone} for a run: tone is one of idle, busy, good, warn, amber, bad (CSS colours the line).
+ * A run that ended done without learning (run.warning, from core/verdict.py) is amber, with what
+ * happened and what to try. */
 export function describeStatus(run) {
   if (!run) return { text: "Ready. Choose a network and press Train.", tone: "idle" };
   const seen = run.epochs.length;
@@ -29,6 +31,9 @@ export function describeStatus(run) {
     case "running":
       return { text: seen ? `Training: epoch ${seen} of ${total}.` : "Training: preparing the data…", tone: "busy" };
     case "done":
+      if (run.warning) {
+        return { text: `Done, but it did not learn: ${run.warning.message} ${run.warning.hint}`, tone: "amber" };
+      }
       return {
         text: typeof run.test_acc === "number"
           ? `Done: test accuracy ${percent(run.test_acc)} after ${seen} epochs.`

@@ -188,7 +188,7 @@ def test_invalid_entries_are_shown_and_nothing_is_sent(page: Page, seen) -> None
     assert query_of(page) == before  # the URL keeps the last valid config
 
     page.get_by_role("button", name="Train").click()
-    expect(page.locator("#status")).to_contain_text("nothing was sent")
+    expect(page.locator("#train-notice")).to_contain_text("nothing was sent")
     expect(page.get_by_label("Hidden layer 1 size", exact=True)).to_be_focused()
     assert not [url for method, url in seen.requests if method == "POST"]
     screenshots(page, "invalid-entries")
