@@ -22,6 +22,7 @@ MNIST_PATH = Path(__file__).parent / "data" / "mnist.npz"
 MNIST_SHA256 = "06af5dfe73b70e3bc1c36439982b18a8d76803db9b544f6fdf838a37fbb01b64"
 TWO_D_SETS = ("spiral", "circles", "moons", "xor", "blobs")
 MULTICLASS_SETS = ("spiral", "blobs")  # the others always have two classes
+MNIST_SIZES = (50_000, 10_000, 10_000)  # training, validation, test examples (load_mnist's split)
 
 
 class DatasetError(RuntimeError):
@@ -109,8 +110,7 @@ def make_2d(
 ) -> Dataset:
     """A 2D classification set drawn from rng: n_points split train/validation by train_ratio,
     plus a test set of the same size as the validation set drawn afterwards."""
-    n_val = max(1, round(n_points * (1 - train_ratio)))
-    n_train = n_points - n_val
+    n_train, n_val = two_d_split(n_points, train_ratio)
     x, y = _draw_2d(name, rng, n_points + n_val, noise, n_classes)
     order = rng.permutation(len(x))
     x, y = x[order].astype(np.float32), y[order]
@@ -125,6 +125,12 @@ def make_2d(
         y[n_points:],
         classes=classes,
     )
+
+
+def two_d_split(n_points: int, train_ratio: float) -> tuple[int, int]:
+    """(training, validation) examples of a 2D set; its test set has as many as its validation set."""
+    n_val = max(1, round(n_points * (1 - train_ratio)))
+    return n_points - n_val, n_val
 
 
 def _draw_2d(

@@ -13,7 +13,7 @@ from flask import Flask, jsonify
 from werkzeug.routing import BaseConverter
 
 from server import api, assets, errors, pages, ratelimit
-from server.broadcast_local import Notifier, StoreWatcher
+from server.broadcast_local import Notifier, ProgressBoard, StoreWatcher
 from server.compression import gzip_response
 from server.run_json import RUN_ID
 from server.security import add_security_headers
@@ -27,12 +27,14 @@ TEMPLATE_FOLDER = Path(__file__).resolve().parent.parent / "templates"
 @dataclass
 class Playground:
     """What the views share: the store; where runs wait and train (server.training_local); how stored
-    epochs reach this process's viewers (server.broadcast_local: notifier and store watcher)."""
+    epochs and progress within an epoch reach this process's viewers (server.broadcast_local: notifier,
+    progress board and store watcher)."""
 
     store: Store
     notifier: Notifier
     runner: Runner
     watcher: StoreWatcher
+    progress: ProgressBoard
 
     def close(self) -> None:
         """Stop training (running runs end `interrupted`) and watching, and close the store."""
@@ -59,6 +61,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     store = Store(app.config["DATABASE"])
     notifier = Notifier()
+    progress = ProgressBoard(store, notifier)
     runner = Runner(
         store,
         notifier,
@@ -67,9 +70,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         stale_seconds=app.config["OWNER_STALE"],
         preload_mnist=app.config["PRELOAD_MNIST"],
         run_seconds=app.config["RUN_SECONDS"],
+        progress=progress,
     )
     watcher = StoreWatcher(store, notifier, interval=app.config["SSE_POLL"])
-    app.extensions["playground"] = Playground(store, notifier, runner, watcher)
+    app.extensions["playground"] = Playground(store, notifier, runner, watcher, progress)
 
     app.url_map.converters["run_id"] = RunIdConverter
     app.register_blueprint(pages.bp)

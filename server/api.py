@@ -14,7 +14,8 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from core.config import FieldError, parse_config
+from core.config import FieldError, parse_config, parse_query
+from core.cost import estimate
 from server import run_views
 from server.datasets import datasets_json
 from server.errors import ApiError
@@ -136,6 +137,7 @@ def events(run_id: str) -> Response:
         heartbeat=current_app.config["SSE_HEARTBEAT"],
         fallback=current_app.config["SSE_FALLBACK"],
         client_gone=disconnect_probe(request.environ),
+        progress=pg.progress,
     )
     response = Response(stream, mimetype="text/event-stream")
     response.headers["Cache-Control"] = "no-cache"
@@ -204,6 +206,28 @@ def metrics_csv(run_id: str) -> Response:
     response = Response(out.getvalue(), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="run-{run_id}-metrics.csv"'
     return no_cache(response)
+
+
+@bp.get("/estimate")
+def estimate_run() -> Response:
+    """How long the config in the query string would train (core.cost), and what the wall-clock cap
+    (RUN_SECONDS) lets it reach: {seconds, cap_seconds, epochs, epochs_within_cap}. The page asks as
+    its controls change; the query is validated like a shared URL (400 naming the field)."""
+    try:
+        config = parse_query(request.query_string.decode("utf-8", "replace"), current_app.config["LIMITS"])
+    except FieldError as error:
+        raise ApiError(400, error.message, error.field) from None
+    expected = estimate(config)
+    cap = current_app.config["RUN_SECONDS"]
+    body = {
+        "seconds": round(expected.seconds, 1),
+        "cap_seconds": cap,
+        "epochs": config.epochs,
+        "epochs_within_cap": expected.epochs_within(cap),
+    }
+    response = jsonify(body)
+    response.headers["Cache-Control"] = "public, max-age=60"
+    return response
 
 
 @bp.get("/openapi.json")

@@ -5,6 +5,12 @@ starts, stops or ends a run) calls `Notifier.changed(run_id)`; a stream (server.
 `Notifier.watch(run_id)`, reads `version`, reads the store, then `wait(version, timeout)`. The events
 themselves always come from the store; this module only says when to look again.
 
+Progress within an epoch (`ProgressBoard`) is not an epoch: it is never stored with the epochs nor
+replayed. The trainer publishes the latest (`publish(run_id, data)`, about once a second) and a stream
+reads it when it wakes (`latest(run_id)`). Here the latest lives in the store's run row, so a stream in
+any process reads it and the store watcher wakes the others'; a broker (a Redis stream) can carry it
+behind the same two calls.
+
 - `Notifier`: in-process wake-ups. Each run has its own condition, so an epoch of one run does not wake
   the viewers of every other run. A version number per run closes the gap between a stream reading the
   store and going to sleep: if it moved meanwhile, it does not sleep.
@@ -16,6 +22,7 @@ themselves always come from the store; this module only says when to look again.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Iterator
@@ -84,6 +91,24 @@ class Notifier:
         """How many streams of this process are open (for tests and /healthz)."""
         with self._lock:
             return sum(entry.watchers for entry in self._runs.values())
+
+
+class ProgressBoard:
+    """The latest progress within an epoch of each training run: {epoch, batch, batches, seconds}."""
+
+    def __init__(self, store: Store, notifier: Notifier) -> None:
+        self.store = store
+        self.notifier = notifier
+
+    def publish(self, run_id: str, progress: dict) -> None:
+        """Say how far a run got (the trainer's side); wakes this process's viewers of the run."""
+        self.store.set_progress(run_id, json.dumps(progress))
+        self.notifier.changed(run_id)
+
+    def latest(self, run_id: str) -> dict | None:
+        """The last progress published for a run (a stream's side), or None."""
+        text = self.store.progress(run_id)
+        return None if text is None else json.loads(text)
 
 
 class StoreWatcher:

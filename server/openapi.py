@@ -74,6 +74,19 @@ def config_schema(limits: Limits) -> dict[str, Any]:
     }
 
 
+def config_query_parameters(limits: Limits) -> list[dict[str, Any]]:
+    """A config as a query string (as a shared URL writes it): a parameter per row of FIELDS."""
+    parameters = []
+    for field in FIELDS:
+        schema = _field_schema(field, limits)
+        if field.kind == "int_list":  # "100,200" in a query string
+            schema = {**schema.pop("oneOf")[1], "description": schema["description"]}
+        description = schema.pop("description")
+        parameter = {"name": field.name, "in": "query", "required": False, "description": description}
+        parameters.append({**parameter, "schema": schema})
+    return parameters
+
+
 def _run_schema() -> dict[str, Any]:
     nullable_number = {"type": "number", "nullable": True}
     nullable_text = {"type": "string", "nullable": True}
@@ -278,6 +291,32 @@ def openapi_spec(limits: Limits, max_body: int = 1_000_000) -> dict[str, Any]:
                     },
                 }
             },
+            "/api/estimate": {
+                "get": {
+                    "summary": "How long a config would train, before it starts, and the wall-clock cap",
+                    "description": "The config as a query string, as a shared URL writes it; fields left "
+                    "out take the dataset's defaults. `seconds`: the expected run time on this server "
+                    "(core.cost); `epochs_within_cap`: the epochs done when the cap (`cap_seconds`) would "
+                    "stop it (`epochs` when it fits).",
+                    "parameters": config_query_parameters(limits),
+                    "responses": {
+                        "200": _json(
+                            "The estimate.",
+                            {
+                                "type": "object",
+                                "required": ["seconds", "cap_seconds", "epochs", "epochs_within_cap"],
+                                "properties": {
+                                    "seconds": {"type": "number", "minimum": 0},
+                                    "cap_seconds": {"type": "number", "exclusiveMinimum": True, "minimum": 0},
+                                    "epochs": {"type": "integer", "minimum": 1},
+                                    "epochs_within_cap": {"type": "integer", "minimum": 0},
+                                },
+                            },
+                        ),
+                        "400": _error("Invalid config; `field` names the field."),
+                    },
+                }
+            },
             "/api/datasets": {
                 "get": {
                     "summary": "The datasets (shapes, classes, defaults), the limits and the config fields",
@@ -350,16 +389,29 @@ def openapi_spec(limits: Limits, max_body: int = 1_000_000) -> dict[str, Any]:
                     "description": "One event: `status` data {status, position?, reason?}; `done` data "
                     "{status, reason?, test_acc?, test_loss?, warning?} (warning: a Warning, for a `done` "
                     "run whose curves show it did not learn); `epoch` (id = the epoch) data: an EpochData "
-                    "object.",
+                    "object; `progress` (no id: never replayed, never stored) data: a ProgressData object.",
                     "type": "object",
                     "required": ["event", "data"],
                     "properties": {
-                        "event": {"type": "string", "enum": ["status", "epoch", "done"]},
+                        "event": {"type": "string", "enum": ["status", "epoch", "progress", "done"]},
                         "id": {"type": "string", "pattern": "^[0-9]+$"},
                         "data": {"type": "string", "minLength": 2, "description": "JSON."},
                     },
                 },
                 "EpochData": _epoch_data_schema(),
+                "ProgressData": {
+                    "description": "How far the epoch in progress got, sent about once a second while "
+                    "an epoch takes longer than a second: `batch` of `batches` done, `seconds` since the "
+                    "epoch began (the page's time left comes from these).",
+                    "type": "object",
+                    "required": ["epoch", "batch", "batches", "seconds"],
+                    "properties": {
+                        "epoch": {"type": "integer", "minimum": 1},
+                        "batch": {"type": "integer", "minimum": 1},
+                        "batches": {"type": "integer", "minimum": 1},
+                        "seconds": {"type": "number", "minimum": 0},
+                    },
+                },
                 "PredictRequest": {
                     "description": "pixels (MNIST runs) or points (2D runs), not both.",
                     "type": "object",

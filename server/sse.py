@@ -2,7 +2,8 @@
 
 The stream sends `retry:` first, then the recorded epochs after the client's Last-Event-ID (all of
 them for a new viewer), then each new epoch as it is stored, `status` events when the status or the
-queue position changes, and `done` last. Between events it sleeps on the in-process notifier.
+queue position changes, `progress` events (no id: never replayed) while a long epoch trains, and
+`done` last. Between events it sleeps on the in-process notifier.
 
 If the store cannot answer for a while (busy, read-only), the stream keeps its viewer and tries
 again at the next wake-up; the events it then sends are the same, in order, none twice.
@@ -20,7 +21,7 @@ import ssl
 import time
 from collections.abc import Callable, Iterator
 
-from server.broadcast_local import Notifier
+from server.broadcast_local import Notifier, ProgressBoard
 from server.run_json import run_warning
 from server.store import FINAL, Status, Store, StoreUnavailable
 
@@ -82,8 +83,10 @@ def run_events(
     heartbeat: float,
     client_gone: Callable[[], bool] = lambda: False,
     fallback: float = 1.0,
+    progress: ProgressBoard | None = None,
 ) -> Iterator[str]:
-    """The event stream of one run, starting after epoch `after`.
+    """The event stream of one run, starting after epoch `after`; `progress`: where the trainer's
+    progress within an epoch is read (None: no progress events).
 
     It sleeps until the notifier says the run changed (woken by this process's recorder, or by the
     store watcher for runs of other processes), at most `fallback` seconds, then reads the store.
@@ -91,6 +94,7 @@ def run_events(
     yield f"retry: {RETRY_MS}\n\n"
     last_write = time.monotonic()
     last_status = None
+    last_progress = None
     with notifier.watch(run_id) as watch:
         while True:
             seen = watch.version
@@ -110,6 +114,13 @@ def run_events(
                     last_status = (status, position)
                     yield format_event("status", json.dumps(_status_data(status, position, ended)))
                     last_write = time.monotonic()
+                if status == Status.RUNNING and progress is not None:
+                    latest = progress.latest(run_id)
+                    # (progress of an epoch already sent is stale: its epoch event says more)
+                    if latest is not None and latest["epoch"] > after and latest != last_progress:
+                        last_progress = latest
+                        yield format_event("progress", json.dumps(latest))
+                        last_write = time.monotonic()
                 if status in FINAL:
                     warning = run_warning(ended, store.metrics(run_id)) if ended else None
                     yield format_event("done", json.dumps(_done_data(status, ended, warning)))

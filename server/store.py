@@ -228,7 +228,16 @@ class Store:
                 waiting = db.execute(count).fetchone()[0]
                 if waiting >= places:
                     return False
-            row = (run_id, json.dumps(config), query, Status.QUEUED, owner, total_epochs, time.time(), token_hash)
+            row = (
+                run_id,
+                json.dumps(config),
+                query,
+                Status.QUEUED,
+                owner,
+                total_epochs,
+                time.time(),
+                token_hash,
+            )
             db.execute(
                 "INSERT INTO runs (id, config, query, status, owner, total_epochs, created_at, token_hash) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -271,14 +280,15 @@ class Store:
         return None if row is None else (row[0], row[1])
 
     def states(self, run_ids: list[str]) -> dict[str, tuple]:
-        """(status, epochs_done, queue position or None) of many runs in one query: what streams wait for."""
+        """(status, epochs_done, queue position or None, progress) of many runs in one query: what
+        streams wait for."""
         states: dict[str, tuple] = {}
         for start in range(0, len(run_ids), 500):  # SQLite caps the number of ? parameters
             chunk = run_ids[start : start + 500]
             rows = self.db().execute(
                 f"SELECT this.id, this.status, this.epochs_done, CASE WHEN this.status = '{Status.QUEUED}' "
                 f"THEN (SELECT COUNT(*) FROM runs AS other WHERE other.status = '{Status.QUEUED}' "
-                "AND other.owner = this.owner AND other.rowid <= this.rowid) END "
+                "AND other.owner = this.owner AND other.rowid <= this.rowid) END, this.progress "
                 f"FROM runs AS this WHERE this.id IN ({', '.join('?' * len(chunk))})",
                 chunk,
             )
@@ -338,6 +348,20 @@ class Store:
         """True when a stop was requested, or the run is no longer running (say, marked interrupted)."""
         row = self.db().execute("SELECT stop_requested, status FROM runs WHERE id = ?", (run_id,)).fetchone()
         return row is None or bool(row[0]) or row[1] != Status.RUNNING
+
+    # --- progress within an epoch (server.broadcast_local.ProgressBoard) -----------------------------
+
+    def set_progress(self, run_id: str, progress: str) -> None:
+        """Overwrite a running run's latest progress (JSON text); never part of its epochs."""
+        with self._write() as db:
+            db.execute(
+                f"UPDATE runs SET progress = ? WHERE id = ? AND status = '{Status.RUNNING}'",
+                (progress, run_id),
+            )
+
+    def progress(self, run_id: str) -> str | None:
+        row = self.db().execute("SELECT progress FROM runs WHERE id = ?", (run_id,)).fetchone()
+        return None if row is None else row[0]
 
     def active_runs(self) -> list[tuple[str, str, str]]:
         """(id, status, owner) of every queued or running run."""

@@ -37,7 +37,8 @@ import weakref
 
 from core.datasets import load_mnist
 from core.training import Diverged, train
-from server.broadcast_local import Notifier
+from server.broadcast_local import Notifier, ProgressBoard
+from server.progress import BatchProgress
 from server.recorder import Recorder
 from server.recovery import Identity, is_dead, recover
 from server.run_json import config_from_dict, new_run_id
@@ -73,9 +74,11 @@ class Runner:
         stale_seconds: float,
         preload_mnist: bool = False,
         run_seconds: float = 900.0,
+        progress: ProgressBoard | None = None,
     ) -> None:
         self.store = store
         self.notifier = notifier
+        self.progress = progress  # where progress within an epoch goes (None: nowhere)
         self.identity = Identity.of_this_process()
         self.workers = workers
         self.queue_size = queue_size
@@ -218,8 +221,13 @@ class Runner:
         deadline = time.monotonic() + self.run_seconds
         timed_out = False
 
+        board = self.progress
+        batches = BatchProgress(lambda data: board.publish(run_id, data)) if board else None
+
         def should_stop() -> bool:
             nonlocal next_check, timed_out
+            if batches is not None:
+                batches.before_batch()
             if flag.is_set() or self._closing.is_set():
                 return True
             if time.monotonic() >= deadline:
@@ -234,7 +242,8 @@ class Runner:
         recorder = Recorder(self.store, self.notifier, run_id)
         last, outcome = None, None
         try:
-            for result in train(config_from_dict(config), should_stop):
+            on_batch = batches.after_batch if batches is not None else None
+            for result in train(config_from_dict(config), should_stop, on_batch):
                 recorder.add(result)
                 last = result
         except Diverged as error:

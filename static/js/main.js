@@ -19,7 +19,7 @@ import { rememberToken, tokenFor } from "./ownership.js";
 import { RunList, renderLegend } from "./run_list.js";
 import { RunSession, isFinal } from "./run_session.js";
 import { Catalog, toQuery, validate } from "./state.js";
-import { describeStatus, timeLeftText } from "./status.js";
+import { capText, describeStatus, durationText, epochAtCap, timeLeftText } from "./status.js";
 
 const $ = (id) => document.getElementById(id);
 const page = JSON.parse(document.body.dataset.page || "{}");
@@ -47,6 +47,9 @@ let starting = false; // a POST /api/runs is on its way
 let trainBlockedUntil = 0; // Date.now() until which a refusal's Retry-After holds Train back
 let countdownTimer = 0;
 const startedHere = new Set(); // ids of the runs this page started (not the ones it opened or forked)
+let estimate = null; // GET /api/estimate's answer for the controls' config: {seconds, cap_seconds, ...}
+let estimateQuery = ""; // the config it was asked for
+let estimateTimer = 0;
 let predictSeq = 0;
 let sampleIndex = 0;
 const overlayCache = new Map(); // run id -> epochs of finished runs
@@ -82,6 +85,31 @@ function onControlsChanged(field) {
   }
   if (valid && !starting && Date.now() >= trainBlockedUntil) showTrainNotice(null);
   showPrevious();
+  clearTimeout(estimateTimer);
+  estimateTimer = setTimeout(loadEstimate, ESTIMATE_DELAY_MS);
+}
+
+// --- how long a config will train, before it starts (core/cost.py through GET /api/estimate) ----------
+
+const ESTIMATE_DELAY_MS = 300; // controls settle (typing, sliding) before the server is asked
+
+async function loadEstimate() {
+  const { config, errors } = currentConfig();
+  const query = Object.keys(errors).length ? "" : toQuery(config, catalog);
+  estimateQuery = query;
+  if (!query) {
+    estimate = null;
+    renderProgress();
+    return;
+  }
+  try {
+    const answer = await api.getEstimate(query);
+    if (query !== estimateQuery) return; // the controls changed meanwhile
+    estimate = answer;
+  } catch {
+    if (query === estimateQuery) estimate = null;
+  }
+  renderProgress();
 }
 
 /** Whether the run on the page is the previous one: forked, or its settings differ from the controls. */
@@ -289,7 +317,7 @@ function renderProgress() {
   const total = progress ? progress.total : currentConfig().config.epochs;
   $("epoch-counter").textContent = `Epoch ${seen} / ${total}`;
   $("progress").value = progress ? progress.fraction : 0;
-  $("eta").textContent = progress ? timeLeftText(progress.secondsLeft) : "";
+  renderTimes(run, progress);
   $("stop").disabled = !run || isFinal(run.status) || !run.own;
   $("stop").hidden = Boolean(run) && !run.own; // a shared link's viewer cannot stop the run
   const downloadable = run && seen > 0 && isFinal(run.status);
@@ -302,6 +330,37 @@ function renderProgress() {
   if (run && !seen) {
     charts.setNote(isFinal(run.status) ? "No epoch was recorded" : run.status === "queued" ? "Queued…" : "Waiting for the first epoch…");
   }
+}
+
+/**
+ * The time line: while the run on the page trains, the time left and, when its measured speed takes it
+ * past the wall-clock cap, the epoch it will stop after; otherwise the estimate for the controls'
+ * config ("about 40 s to train") and whether the cap would stop it, before anything is sent.
+ */
+function renderTimes(run, progress) {
+  const note = $("cap-note");
+  let eta = "";
+  let cap = "";
+  if (run && !isFinal(run.status) && !isPrevious()) {
+    eta = timeLeftText(progress.secondsLeft);
+    const capSeconds = estimate ? estimate.cap_seconds : null;
+    const atCap = epochAtCap(progress, capSeconds);
+    if (atCap !== null) cap = capText(atCap, run.total, capSeconds);
+    else if (progress.secondsLeft === null && estimate && estimateQuery === toQuery(run.config, catalog)) {
+      cap = estimateCapText(false); // nothing measured yet: the estimate's word stands
+    }
+  } else if (mode === "playground" && estimate && (!run || isFinal(run.status) || isPrevious())) {
+    eta = `about ${durationText(estimate.seconds)} to train`;
+    cap = estimateCapText(true);
+  }
+  $("eta").textContent = eta;
+  note.textContent = cap;
+  note.hidden = !cap;
+}
+
+function estimateCapText(planned) {
+  if (!estimate || estimate.epochs_within_cap >= estimate.epochs) return "";
+  return capText(estimate.epochs_within_cap, estimate.epochs, estimate.cap_seconds, planned);
 }
 
 // --- dataset previews ------------------------------------------------------------------------------
@@ -498,5 +557,6 @@ document.addEventListener("visibilitychange", () => {
 
 start();
 refreshRunList();
+loadEstimate();
 // Paint the controls first; then load Plotly (it takes a few hundred ms to compile).
 requestAnimationFrame(() => setTimeout(loadPlotly, 0));

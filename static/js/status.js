@@ -29,7 +29,8 @@ export function describeStatus(run) {
         tone: "busy",
       };
     case "running":
-      return { text: seen ? `Training: epoch ${seen} of ${total}.` : "Training: preparing the data…", tone: "busy" };
+      // (the epoch in progress: the first as soon as training starts)
+      return { text: `Training: epoch ${Math.min(seen + 1, total)} of ${total}.`, tone: "busy" };
     case "done":
       if (run.warning) {
         return { text: `Done, but it did not learn: ${run.warning.message} ${run.warning.hint}`, tone: "amber" };
@@ -54,10 +55,44 @@ export function describeStatus(run) {
   }
 }
 
+/** "12 s", "5 min", "2 h 10 min" for a duration in seconds. */
+export function durationText(seconds) {
+  if (seconds < 1) return "under 1 s";
+  if (seconds < 90) return `${Math.round(seconds)} s`;
+  if (seconds < 90 * 60) return `${Math.round(seconds / 60)} min`;
+  const minutes = Math.round(seconds / 60);
+  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+}
+
 /** "about 12 s left" for an estimate in seconds; "" without one. */
 export function timeLeftText(seconds) {
   if (seconds === null || seconds === undefined) return "";
   if (seconds < 1) return "under 1 s left";
-  if (seconds < 90) return `about ${Math.round(seconds)} s left`;
-  return `about ${Math.round(seconds / 60)} min left`;
+  return `about ${durationText(seconds)} left`;
+}
+
+/** "15-minute" for a cap of 900 s. */
+function limitWords(capSeconds) {
+  return capSeconds % 60 === 0 ? `${capSeconds / 60}-minute` : `${capSeconds}-second`;
+}
+
+/** The sentence for a run the wall-clock cap will stop after `epoch` of `total` epochs (`planned`:
+ * not started yet). */
+export function capText(epoch, total, capSeconds, planned = false) {
+  const where = epoch > 0 ? `after about epoch ${epoch} of ${total}` : "before its first epoch ends";
+  const who = planned ? "A run of these settings would" : "This run will";
+  return `${who} stop at the ${limitWords(capSeconds)} limit, ${where}.`;
+}
+
+/**
+ * The epoch a training run will have finished when the cap stops it, from its measured speed
+ * (a RunSession progress()), or null when it will finish in time (or nothing is measured yet).
+ */
+export function epochAtCap(progress, capSeconds) {
+  const { elapsed, secondsLeft, currentLeft, perEpoch, seen, total } = progress;
+  if (!capSeconds || elapsed === null || secondsLeft === null || !perEpoch) return null;
+  if (elapsed + secondsLeft <= capSeconds) return null;
+  const afterThisEpoch = capSeconds - elapsed - currentLeft;
+  if (afterThisEpoch < 0) return seen;
+  return Math.min(total - 1, seen + 1 + Math.floor(afterThisEpoch / perEpoch));
 }

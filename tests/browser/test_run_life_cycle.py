@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import Page, expect
 
+from core.config import parse_query
 from tests.browser.helpers import api, screenshots
 from tests.procfile import start_procfile_server
 
@@ -138,3 +139,108 @@ def test_spiral_at_lr_3_ends_done_in_amber_with_what_to_try(page: Page) -> None:
     expect(meta).to_contain_text("at chance")
     expect(meta).to_have_class(re.compile("has-warning"))
     screenshots(page, "done-without-learning")
+
+
+# --- 4. the address holds the run; a reload resumes it --------------------------------------------
+
+
+def test_the_address_holds_the_run_a_reload_resumes_it_and_back_returns_to_the_settings(page: Page) -> None:
+    run_id = train_long_run(page)
+    seen = epochs_shown(page)
+    page.reload()
+    status = page.locator("#status")
+    expect(status).to_have_attribute("data-status", "running")
+    expect(status).to_contain_text("Training: epoch")
+    expect(page.get_by_role("button", name="Stop")).to_be_enabled()  # this browser still owns it
+    wait_for_epochs(page, seen + 2)  # the stream resumed
+    xs = page.evaluate("() => Array.from(document.getElementById('loss-chart').data.at(-1).x)")
+    assert xs == list(range(1, len(xs) + 1))  # every epoch once, none lost over the reload
+    screenshots(page, "reloaded-run")
+
+    page.go_back()  # the settings the run was started from
+    page.wait_for_url(lambda url: urlsplit(url).path == "/")
+    assert parse_query(urlsplit(page.url).query) == parse_query(urlsplit(LONG_2D).query)
+    expect(page.locator("#run-list .run-item")).to_contain_text("running")
+    page.go_forward()
+    page.wait_for_url(f"**/runs/{run_id}")
+    page.get_by_role("button", name="Stop").click()
+    expect(status).to_have_attribute("data-status", "stopped")
+
+
+def test_the_runs_list_learns_that_a_run_it_listed_as_running_has_ended(page: Page) -> None:
+    page.goto("/?dataset=spiral&batch_size=1&epochs=20&points=2000")
+    page.get_by_role("button", name="Train").click()
+    page.wait_for_url(lambda url: bool(RUN_PATH.match(urlsplit(url).path)))
+    page.goto("/")  # leave while it trains
+    item = page.locator("#run-list .run-item .run-meta")
+    expect(item).to_have_text(re.compile("^(queued|running)$"))
+    expect(item).to_contain_text("done", timeout=30_000)  # asked again, without a reload
+
+
+# --- 5. one experiment on the page: settings changed after a run grey its panels ----------------------
+
+
+def test_changing_the_settings_after_a_run_greys_it_and_the_diagram_follows_the_controls(page: Page) -> None:
+    page.goto("/?dataset=spiral&epochs=30")
+    page.get_by_role("button", name="Train").click()
+    expect(page.locator("#status")).to_have_attribute("data-status", "done", timeout=60_000)
+    run_path = urlsplit(page.url).path
+    assert RUN_PATH.match(run_path)
+    main = page.locator("#main")
+    expect(main).not_to_have_class(re.compile("is-previous-run"))
+
+    page.get_by_role("radio", name="MNIST").check()
+    expect(main).to_have_class(re.compile("is-previous-run"))
+    expect(page.locator("#status")).to_contain_text("Previous run")
+    expect(page.locator("#chart-legend")).to_contain_text("previous run")
+    diagram = page.locator("#network-svg")
+    expect(diagram).to_have_attribute("data-sizes", "784,100,200,10")
+    expect(page.locator("#network-caption")).to_contain_text("784 → 100 → 200 → 10")
+    assert urlsplit(page.url).path == "/" and "dataset=mnist" in urlsplit(page.url).query
+    page.get_by_role("button", name="Add layer").click()
+    expect(diagram).to_have_attribute("data-sizes", "784,100,200,200,10")
+    screenshots(page, "previous-run-greyed")
+
+    page.go_back()  # Back returns to the run
+    page.wait_for_url(f"**{run_path}")
+    expect(page.locator("#status")).to_have_attribute("data-status", "done")
+    expect(main).not_to_have_class(re.compile("is-previous-run"))
+    expect(diagram).to_have_attribute("data-sizes", "2,16,16,3")
+
+    page.get_by_role("button", name="Fork").click()
+    page.get_by_label("Epochs", exact=True).fill("5")
+    page.get_by_role("button", name="Train").click()
+    page.wait_for_url(lambda url: RUN_PATH.match(urlsplit(url).path) and urlsplit(url).path != run_path)
+    expect(main).not_to_have_class(re.compile("is-previous-run"))  # Train: the new run is the page's
+    expect(page.locator("#status")).to_have_attribute("data-status", "done", timeout=60_000)
+
+
+# --- 6. long runs: the cap before they start, "epoch 1 of N" at once, time left from batches ------------
+
+
+def test_a_long_mnist_config_warns_of_the_time_limit_before_training_and_counts_epoch_1_at_once(
+    page: Page,
+) -> None:
+    page.goto("/?dataset=mnist&hidden=512,512,512,512&batch_size=1&epochs=100")
+    note = page.locator("#cap-note")
+    expect(note).to_contain_text(
+        re.compile(r"would stop at the 15-minute limit, after about epoch \d+ of 100\.")
+    )
+    expect(page.locator("#eta")).to_contain_text(re.compile(r"about \d+ h \d+ min to train"))
+    screenshots(page, "cap-warning-before-training")
+
+    page.get_by_role("button", name="Train").click()
+    status = page.locator("#status")
+    expect(status).to_have_text("Training: epoch 1 of 100.")  # not "preparing the data" while it trains
+    expect(page.locator("#epoch-counter")).to_have_text("Epoch 0 / 100")
+    expect(note).to_contain_text("stop at the 15-minute limit")
+    # Within the first epoch the trainer reports its batches: the time left and the bar come from them.
+    expect(page.locator("#eta")).to_contain_text(" left", timeout=30_000)
+    expect(note).to_contain_text(
+        re.compile(r"This run will stop at the 15-minute limit, after about epoch \d+ of 100\.")
+    )
+    page.wait_for_function("() => document.getElementById('progress').value > 0")
+    assert epochs_shown(page) == 0
+    screenshots(page, "cap-warning-while-training")
+    page.get_by_role("button", name="Stop").click()
+    expect(status).to_have_attribute("data-status", "stopped")
