@@ -1,4 +1,6 @@
 """Recording a run's epochs from a thread of its own, so training never waits for views or the store.
+The same thread publishes the trainer's progress within an epoch (server.progress): a store that is
+slow to answer then delays a report, never a batch; a report that finds two epochs waiting is dropped.
 
 After each epoch the trainer hands over the numbers and a copy of the network (the live one keeps
 changing) and goes on with the next epoch. The recorder draws the epoch's view
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import queue
 import threading
 import time
@@ -20,10 +23,13 @@ from core.datasets import Dataset
 from core.network import Network
 from core.training import EpochResult
 from core.views import confusion_matrix, decision_grid
-from server.broadcast_local import Notifier
-from server.store import Store
+from server.broadcast_local import Notifier, ProgressBoard
+from server.store import Store, StoreUnavailable
+
+log = logging.getLogger(__name__)
 
 _END = object()
+_PROGRESS = object()  # marks a progress report in the queue
 
 
 def epoch_view(network: Network, data: Dataset) -> dict:
@@ -34,10 +40,13 @@ def epoch_view(network: Network, data: Dataset) -> dict:
 
 
 class Recorder:
-    def __init__(self, store: Store, notifier: Notifier, run_id: str) -> None:
+    def __init__(
+        self, store: Store, notifier: Notifier, run_id: str, board: ProgressBoard | None = None
+    ) -> None:
         self.store = store
         self.notifier = notifier
         self.run_id = run_id
+        self.board = board
         self._queue: queue.Queue = queue.Queue(maxsize=2)
         self._error: Exception | None = None
         self._thread = threading.Thread(target=self._work, name=f"record-{run_id}", daemon=True)
@@ -49,6 +58,15 @@ class Recorder:
             raise self._error
         self._queue.put((result.epoch, result.metrics(), copy.deepcopy(result.network), result.dataset))
 
+    def progress(self, data: dict) -> None:
+        """Queue a progress report for the board, unless two epochs already wait (then it is dropped:
+        the next report, or the epoch itself, says more)."""
+        if self.board is not None:
+            try:
+                self._queue.put_nowait((_PROGRESS, data))
+            except queue.Full:
+                pass
+
     def close(self) -> None:
         """Wait until every queued epoch is stored; raises the recorder's error if it hit one."""
         self._queue.put(_END)
@@ -58,11 +76,20 @@ class Recorder:
 
     def _work(self) -> None:
         while (item := self._queue.get()) is not _END:
-            if self._error is None:  # after an error, only drain (so the trainer never blocks)
+            if item[0] is _PROGRESS:
+                self._publish(item[1])
+            elif self._error is None:  # after an error, only drain (so the trainer never blocks)
                 try:
                     self._record(*item)
                 except Exception as error:
                     self._error = error
+
+    def _publish(self, data: dict) -> None:
+        """Progress is for the eye: a store busy or read-only for now skips a report, never the run."""
+        try:
+            self.board.publish(self.run_id, data)
+        except StoreUnavailable:
+            log.debug("run %s: progress report skipped, the store is unavailable", self.run_id)
 
     def _record(self, epoch: int, metrics: dict, network: Network, data: Dataset) -> None:
         view = epoch_view(network, data)

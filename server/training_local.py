@@ -221,8 +221,8 @@ class Runner:
         deadline = time.monotonic() + self.run_seconds
         timed_out = False
 
-        board = self.progress
-        batches = BatchProgress(lambda data: board.publish(run_id, data)) if board else None
+        recorder = Recorder(self.store, self.notifier, run_id, self.progress)
+        batches = BatchProgress(recorder.progress) if self.progress is not None else None
 
         def should_stop() -> bool:
             nonlocal next_check, timed_out
@@ -239,7 +239,6 @@ class Runner:
                     flag.set()
             return flag.is_set()
 
-        recorder = Recorder(self.store, self.notifier, run_id)
         last, outcome = None, None
         try:
             on_batch = batches.after_batch if batches is not None else None
