@@ -5,15 +5,16 @@
 
 --fit measures, in this process, what the model's terms stand for:
 1. per batch: core.training.train() on ~16 configs (2D and MNIST, 1 to 4 layers, batch 1 to 1024),
-   stopped after about a second of batches; the mean time a batch takes (wall clock: on a busy machine
-   it includes the time the process waits for a core, as a real run's does) is regressed on the
+   stopped after about a second of batches; the median time a batch takes (the machine's own speed:
+   the median leaves out the batches during which another process had the core) is regressed on the
    model's batch terms (layers, parameters, batch size x multiply-adds), non-negative
    least squares;
 2. per evaluated multiply-add: Network.evaluate on the validation set of the same configs;
-3. what the server adds per epoch and once per run: a few runs through gunicorn (tests/procfile.py,
-   as the Procfile says, a temporary database), each as its run time minus its epochs' own `seconds`
-   (the trainer's measure of each epoch: what is left is the server's), medians of three, fitted to
-   (1, epochs) per dataset kind.
+3. what the server changes: runs through gunicorn (tests/procfile.py, as the Procfile says, a
+   temporary database), the median of three each. Their run times are fitted (non-negative least
+   squares of relative errors) to: the model's epochs alone times `in_server` (the process's other
+   threads, recording above all, share the cores and the GIL), plus a share per epoch and once per
+   run for each dataset kind (the decision grid or confusion matrix, storing, events).
 
 Then (or, without --fit, with the constants core/cost.py ships) it runs VALIDATION (configs not used
 for the fit, 2D and MNIST, 1 to 25 s each) one at a time through the server and prints, for each, the
@@ -69,12 +70,18 @@ BATCH_FIT = [
     "dataset=mnist&hidden=256,128&batch_size=128",
     "dataset=mnist&hidden=64&batch_size=2",
 ]
-# For what the server adds: few and many epochs of cheap configs.
+# For what the server changes: few and many epochs, small and larger networks.
 SERVER_FIT = [
     "dataset=spiral&epochs=20",
     "dataset=spiral&epochs=400",
+    "dataset=moons&hidden=128,128&batch_size=4&epochs=40",
+    "dataset=circles&hidden=8&batch_size=1&points=3000&epochs=10",
+    "dataset=blobs&hidden=256,256&batch_size=64&epochs=200",
     "dataset=mnist&hidden=16&batch_size=1024&epochs=2",
     "dataset=mnist&hidden=16&batch_size=1024&epochs=12",
+    "dataset=mnist&hidden=100,200&batch_size=64&epochs=2",
+    "dataset=mnist&hidden=300&batch_size=16&epochs=1",
+    "dataset=mnist&hidden=64,64,64&batch_size=4&epochs=1",
 ]
 # Checked against the shipped constants; none of them is in a fit.
 VALIDATION = [
@@ -93,7 +100,7 @@ VALIDATION = [
 
 
 def seconds_per_batch(query: str, budget: float = 1.0) -> float:
-    """The mean time a batch of a config's first epoch takes, over about `budget` seconds."""
+    """The median time a batch of a config's first epoch takes, over about `budget` seconds."""
     times: list[float] = []
     began = time.perf_counter()
 
@@ -105,7 +112,7 @@ def seconds_per_batch(query: str, budget: float = 1.0) -> float:
 
     for _ in train(parse_query(query), should_stop, on_batch):
         pass
-    return (times[-1] - times[5]) / (len(times) - 6)  # (the first batches warm the caches)
+    return float(np.median(np.diff(times[5:])))  # (the first batches warm the caches)
 
 
 def seconds_per_eval_mac(query: str) -> float:
@@ -167,17 +174,16 @@ def call(url: str, body: dict | None = None) -> dict:
         return json.loads(response.read())
 
 
-def run_seconds(url: str, query: str, server_part: bool = False) -> float:
-    """A run through the server, one at a time: finished_at - started_at (what the cap counts); with
-    server_part, minus the time its epochs took to train (what the server adds)."""
+def run_seconds(url: str, query: str) -> tuple[float, float]:
+    """A run through the server, one at a time: (finished_at - started_at, what the cap counts; the sum
+    of its epochs' own seconds, the time they took to train)."""
     body = {key: value for key, value in parse_query(query).to_dict().items()}
     run = call(f"{url}/api/runs", body)
     while (state := call(f"{url}/api/runs/{run['id']}"))["status"] in ("queued", "running"):
         time.sleep(0.05)
     assert state["status"] == "done", state
     started, finished = (datetime.fromisoformat(state[key]) for key in ("started_at", "finished_at"))
-    training = sum(epoch["seconds"] for epoch in state["epochs"]) if server_part else 0.0
-    return (finished - started).total_seconds() - training
+    return (finished - started).total_seconds(), sum(epoch["seconds"] for epoch in state["epochs"])
 
 
 def fit() -> Costs:
@@ -196,20 +202,29 @@ def fit() -> Costs:
         per_mac=per_mac_batch,
         per_eval_mac=float(np.median(eval_macs)),
     )
+    alone = replace(
+        costs, in_server=1.0, per_epoch_2d=0.0, per_epoch_mnist=0.0, setup_2d=0.0, setup_mnist=0.0
+    )
+    rows, walls = [], []
     with server() as url:
-        for kind in ("2d", "mnist"):
-            queries = [q for q in SERVER_FIT if (q.startswith("dataset=mnist")) == (kind == "mnist")]
-            points = []
-            for query in queries:
-                epochs = parse_query(query).epochs
-                added = statistics.median(run_seconds(url, query, server_part=True) for _ in range(3))
-                points.append((epochs, added))
-                print(f"  {query}: the server adds {added:.2f} s to {epochs} epochs")
-            (e1, r1), (e2, r2) = points
-            per_epoch = max(0.0, (r2 - r1) / (e2 - e1))
-            setup = max(0.0, r1 - e1 * per_epoch)
-            costs = replace(costs, **{f"per_epoch_{kind}": per_epoch, f"setup_{kind}": setup})
-    return costs
+        for query in SERVER_FIT:
+            config = parse_query(query)
+            wall = statistics.median(run_seconds(url, query)[0] for _ in range(3))
+            model = estimate(config, alone)
+            mnist = config.dataset == "mnist"
+            epochs = config.epochs
+            rows.append([epochs * model.per_epoch, epochs * (not mnist), epochs * mnist, not mnist, mnist])
+            walls.append(wall - model.finish)
+            print(f"  {query}: {wall:.2f} s through the server, {model.seconds:.2f} s alone")
+    in_server, per_epoch_2d, per_epoch_mnist, setup_2d, setup_mnist = nonnegative_fit(rows, walls)
+    return replace(
+        costs,
+        in_server=in_server,
+        per_epoch_2d=per_epoch_2d,
+        per_epoch_mnist=per_epoch_mnist,
+        setup_2d=setup_2d,
+        setup_mnist=setup_mnist,
+    )
 
 
 def validate(costs: Costs) -> None:
@@ -218,7 +233,7 @@ def validate(costs: Costs) -> None:
     with server() as url:
         for query in VALIDATION:
             estimated = estimate(parse_query(query), costs).seconds
-            measured = run_seconds(url, query)
+            measured, _ = run_seconds(url, query)
             ratios.append(estimated / measured)
             print(f"| `{query}` | {estimated:.2f} s | {measured:.2f} s | {ratios[-1]:.2f} |", flush=True)
     quartiles = statistics.quantiles(ratios, n=4)
