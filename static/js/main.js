@@ -19,7 +19,7 @@ import { rememberToken, tokenFor } from "./ownership.js";
 import { RunList, renderLegend } from "./run_list.js";
 import { RunSession, isFinal } from "./run_session.js";
 import { Catalog, toQuery, validate } from "./state.js";
-import { capText, describeStatus, durationText, epochAtCap, timeLeftText } from "./status.js";
+import { capText, describeStatus, epochAtCap, timeLeftText, trainTimeText } from "./status.js";
 
 const $ = (id) => document.getElementById(id);
 const page = JSON.parse(document.body.dataset.page || "{}");
@@ -350,7 +350,7 @@ function renderTimes(run, progress) {
       cap = estimateCapText(false); // nothing measured yet: the estimate's word stands
     }
   } else if (mode === "playground" && estimate && (!run || isFinal(run.status) || isPrevious())) {
-    eta = `about ${durationText(estimate.seconds)} to train`;
+    eta = trainTimeText(estimate.seconds);
     cap = estimateCapText(true);
   }
   $("eta").textContent = eta;

@@ -64,6 +64,11 @@ export function durationText(seconds) {
   return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
 }
 
+/** "about 40 s to train" for a run's estimated duration in seconds. */
+export function trainTimeText(seconds) {
+  return seconds < 1 ? "under 1 s to train" : `about ${durationText(seconds)} to train`;
+}
+
 /** "about 12 s left" for an estimate in seconds; "" without one. */
 export function timeLeftText(seconds) {
   if (seconds === null || seconds === undefined) return "";
