@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from core.diagnostics import norm
 from core.layers import Activation, Dense
 from core.losses import softmax_crossentropy_and_grad_inplace
 from core.network import Network
@@ -96,10 +97,10 @@ class FastTrainStep:
         """The first n rows of the outputs, grads and scratch buffers (made once for full batches)."""
         return [a[:n] for a in self.outputs], [a[:n] for a in self.grads], [a[:n] for a in self.scratch]
 
-    def weight_gradients(self) -> list[np.ndarray]:
-        """The last step's gradient of the loss (with the L2 term) with respect to each layer's weights:
-        its steps divided by the learning rate (new arrays; for diagnostics, not for every step)."""
-        return [weight_steps / self.optimizer.learning_rate for weight_steps, _ in self.layer_steps]
+    def weight_gradient_norms(self) -> list[float]:
+        """The norm of the last step's gradient of the loss (with the L2 term) with respect to each layer's
+        weights: its steps' norm over the learning rate (for core.diagnostics, once an epoch)."""
+        return [norm(weight_steps) / self.optimizer.learning_rate for weight_steps, _ in self.layer_steps]
 
     def __call__(self, x: np.ndarray, y: np.ndarray) -> tuple[float, int]:
         """One SGD step on a batch; returns (mean cross-entropy, number correct) before the update."""

@@ -13,7 +13,7 @@ import numpy as np
 from core.blas import one_blas_thread
 from core.config import Config
 from core.datasets import Dataset, dataset_for, random_streams
-from core.diagnostics import LayerWatch
+from core.diagnostics import LayerWatch, norm
 from core.fast_step import FastTrainStep
 from core.features import network_inputs
 from core.network import Network, build_network
@@ -85,17 +85,18 @@ def train(
     # build_network makes; other layer types (none yet) would take the plain layer-by-layer step.
     if fast and FastTrainStep.supports(network):
         train_step = FastTrainStep(network, optimizer, max_batch=min(batch, n), l2=config.l2)
-        weight_gradients = train_step.weight_gradients
+        gradient_norms = train_step.weight_gradient_norms
     else:
         train_step = partial(network.train_step, optimizer=optimizer, l2=config.l2)
-        weight_gradients = lambda: [dense.grad_weights for dense in network.dense_layers]  # noqa: E731
+        gradient_norms = lambda: [norm(dense.grad_weights) for dense in network.dense_layers]  # noqa: E731
+    watch = LayerWatch(network, gradient_norms)  # what each layer does (core/diagnostics.py)
 
     with one_blas_thread():
         for epoch in range(1, config.epochs + 1):
             started = time.perf_counter()
             order = shuffle_rng.permutation(n)
             loss_sum, correct = 0.0, 0
-            watch = LayerWatch(network)
+            watch.start_epoch()
             # A diverging run overflows before its loss turns nan; we report that ourselves (Diverged), so
             # numpy's overflow warnings would only be noise in the logs. (No yield inside: the error state
             # is this thread's, and the caller's stays as it was.)
@@ -110,7 +111,7 @@ def train(
                     # set (MNIST: 157 MB written, then read again), as the rows go straight to the cache.
                     loss, right = train_step(x_train[rows], data.y_train[rows])
                     if start == 0:
-                        watch.after_step(weight_gradients())
+                        watch.after_step()
                     if not math.isfinite(loss):
                         raise Diverged(
                             f"The loss became {loss} at epoch {epoch} (batch {start // batch + 1}): "

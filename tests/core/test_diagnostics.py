@@ -40,10 +40,12 @@ def test_one_step_of_a_tiny_relu_network_worked_out_by_hand():
     network = Network([dense([[1, 0], [0, -1]]), ReLU(), dense([[1, 0], [0, 1]])])
     x, y = np.array([[1.0, 1.0]]), np.array([0])
     lr = 0.5
-    watch = LayerWatch(network)
+    watch = LayerWatch(
+        network, lambda: [np.linalg.norm(layer.grad_weights) for layer in network.dense_layers]
+    )
     watch.before_step()
     network.train_step(x, y, SGD(lr))
-    watch.after_step([layer.grad_weights for layer in network.dense_layers])
+    watch.after_step()
     network.evaluate(
         np.array([[1.0, 1.0], [2.0, 0.5], [-3.0, 0.1]]), np.array([0, 1, 0]), observe=watch.observe
     )
@@ -69,7 +71,7 @@ def test_saturated_units_worked_out_by_hand(activation):
     1e-4 of their limit; tanh(-0.5) = -0.46 and sigmoid(-0.5) = 0.38 are not): more than half. The second
     (0.1, 0.2, -0.005) never is; the third mirrors the first. Saturated: 2 units of 3."""
     network = Network([dense([[10.0, 0.1, -10.0]]), activation(), dense(np.ones((3, 2)))])
-    watch = LayerWatch(network)
+    watch = LayerWatch(network, list)
     network.evaluate(np.array([[1.0], [2.0], [-0.05]]), np.array([0, 1, 0]), observe=watch.observe)
     first, output = watch.layers()
     assert first["saturated"] == pytest.approx(2 / 3, rel=1e-3) and first["dead"] is None
@@ -80,7 +82,7 @@ def test_saturated_units_worked_out_by_hand(activation):
 
 def test_a_unit_saturated_on_exactly_half_of_the_examples_does_not_count():
     network = Network([dense([[10.0]]), Tanh(), dense([[1.0, 1.0]])])
-    watch = LayerWatch(network)
+    watch = LayerWatch(network, list)
     network.evaluate(np.array([[1.0], [0.0]]), np.array([0, 1]), observe=watch.observe)
     assert watch.layers()[0]["saturated"] == 0.0
 
@@ -89,7 +91,7 @@ def test_observing_the_validation_set_in_batches_gives_the_same_shares():
     network = Network([dense([[1.0, -1.0, 0.5, 3.0]]), ReLU(), dense(np.ones((4, 2)))])
     x = np.linspace(-1, 1, 9)[:, None]
     y = np.zeros(9, dtype=int)
-    whole, batched = LayerWatch(network), LayerWatch(network)
+    whole, batched = LayerWatch(network, list), LayerWatch(network, list)
     network.evaluate(x, y, observe=whole.observe)
     network.evaluate(x, y, batch_size=2, observe=batched.observe)
     assert whole.layers() == batched.layers()
