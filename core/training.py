@@ -19,6 +19,10 @@ from core.features import network_inputs
 from core.network import Network, build_network
 from core.optim import SGD
 
+#: the numbers every epoch reports, in this order (EpochResult.metrics adds l2_penalty, the test figures
+#: after the last epoch, and layers)
+METRICS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "seconds")
+
 
 class Diverged(RuntimeError):
     """The loss became nan or inf; the message says where and what to try."""
@@ -44,7 +48,7 @@ class EpochResult:
         """The numbers of this epoch, JSON-ready (what the SSE epoch event and the CLI print): the
         losses are the cross-entropy alone; l2_penalty (runs with an L2 rate) is the penalty added to it
         in training; layers are the diagnostics of core.diagnostics."""
-        names = ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "seconds"]
+        names = list(METRICS)
         if self.l2_penalty is not None:
             names.append("l2_penalty")
         if self.test_acc is not None:

@@ -9,6 +9,7 @@ from typing import Any
 
 from core.config import DATASETS, FIELDS, Field, Limits
 from core.datasets import TWO_D_SETS
+from core.training import METRICS
 from server.run_json import RUN_ID
 from server.run_views import MAX_PREDICT_ROWS, POINT_RANGE
 from server.store import Status
@@ -132,16 +133,7 @@ def _epoch_data_schema() -> dict[str, Any]:
         "`confusion` for MNIST) and when the epoch was stored. The losses are the cross-entropy alone: a "
         "run with an L2 rate trains on the cross-entropy plus `l2_penalty`.",
         "type": "object",
-        "required": [
-            "epoch",
-            "train_loss",
-            "train_acc",
-            "val_loss",
-            "val_acc",
-            "seconds",
-            "layers",
-            "recorded_at",
-        ],
+        "required": [*METRICS, "layers", "recorded_at"],
         "properties": {
             "epoch": {"type": "integer", "minimum": 1},
             "train_loss": number,

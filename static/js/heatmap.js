@@ -42,6 +42,14 @@ function boundsOf(points) {
   return { x0: x0 - px, x1: x1 + px, y0: y0 - py, y1: y1 + py };
 }
 
+const classColor = (label) => CLASS_COLORS[label % CLASS_COLORS.length];
+// Training points filled, validation points as rings, test points filled with a dark outline.
+const POINT_STYLES = {
+  train: { width: 1, fill: classColor, stroke: () => "rgba(255,255,255,0.9)" },
+  val: { width: 1.6, fill: () => "rgba(255,255,255,0.85)", stroke: classColor },
+  test: { width: 1, fill: classColor, stroke: () => "#202124" },
+};
+
 /** Draw a small square image over a size x size canvas, upscaled smoothly (via a canvas of its size). */
 function stretch(ctx, image, size) {
   const small = document.createElement("canvas");
@@ -152,33 +160,18 @@ export class DecisionMap {
     const sx = (x) => ((x - bounds.x0) / (bounds.x1 - bounds.x0)) * size;
     const sy = (y) => size - ((y - bounds.y0) / (bounds.y1 - bounds.y0)) * size;
     const radius = Math.max(2.2, size / 130);
-    ctx.lineWidth = 1 * ratio;
-    for (const [x, y, label] of this.points.train) {
-      ctx.beginPath();
-      ctx.arc(sx(x), sy(y), radius, 0, 2 * Math.PI);
-      ctx.fillStyle = CLASS_COLORS[label % CLASS_COLORS.length];
-      ctx.fill();
-      ctx.strokeStyle = "rgba(255,255,255,0.9)";
-      ctx.stroke();
-    }
-    ctx.lineWidth = 1.6 * ratio;
-    for (const [x, y, label] of this.points.val) {
-      ctx.beginPath();
-      ctx.arc(sx(x), sy(y), radius, 0, 2 * Math.PI);
-      ctx.fillStyle = "rgba(255,255,255,0.85)";
-      ctx.fill();
-      ctx.strokeStyle = CLASS_COLORS[label % CLASS_COLORS.length];
-      ctx.stroke();
-    }
-    if (!this.options.showTest) return;
-    ctx.lineWidth = 1 * ratio;
-    for (const [x, y, label] of this.points.test) {
-      ctx.beginPath();
-      ctx.arc(sx(x), sy(y), radius, 0, 2 * Math.PI);
-      ctx.fillStyle = CLASS_COLORS[label % CLASS_COLORS.length];
-      ctx.fill();
-      ctx.strokeStyle = "#202124";
-      ctx.stroke();
+    const splits = this.options.showTest ? ["train", "val", "test"] : ["train", "val"];
+    for (const split of splits) {
+      const style = POINT_STYLES[split];
+      ctx.lineWidth = style.width * ratio;
+      for (const [x, y, label] of this.points[split]) {
+        ctx.beginPath();
+        ctx.arc(sx(x), sy(y), radius, 0, 2 * Math.PI);
+        ctx.fillStyle = style.fill(label);
+        ctx.fill();
+        ctx.strokeStyle = style.stroke(label);
+        ctx.stroke();
+      }
     }
   }
 }

@@ -88,14 +88,18 @@ def test_sigmoid_is_the_logistic_function_and_finite_far_out():
     assert np.isfinite(Sigmoid().backward(x, np.ones_like(x))).all()
 
 
+def network_and_batch(rng, sizes, activation):
+    """A float64 network with nonzero biases, and a batch of 6 examples for it."""
+    network = build_network(sizes, rng, dtype=np.float64, activation=activation)
+    for dense in network.dense_layers:
+        dense.biases[:] = rng.standard_normal(dense.biases.shape) * 0.1
+    return network, rng.standard_normal((6, sizes[0])), rng.integers(0, sizes[-1], 6)
+
+
 @pytest.mark.parametrize("activation", list(ACTIVATIONS))
 @pytest.mark.parametrize("hidden", [(7,), (6, 5), (4, 5, 3, 6)])
 def test_whole_network_gradients_match_numerical(rng, hidden, activation):
-    network = build_network([8, *hidden, 3], rng, dtype=np.float64, activation=activation)
-    for dense in network.dense_layers:
-        dense.biases[:] = rng.standard_normal(dense.biases.shape) * 0.1
-    x = rng.standard_normal((6, 8))
-    y = rng.integers(0, 3, 6)
+    network, x, y = network_and_batch(rng, [8, *hidden, 3], activation)
 
     def loss():
         return float(softmax_crossentropy_with_logits(network.forward(x), y).mean())
@@ -111,11 +115,7 @@ def test_l2_term_gradient_matches_numerical(rng, activation):
     """With an L2 rate, backward fills the gradients of the mean cross-entropy plus l2 / 2 * the sum of the
     squared weights (the biases are not penalised), and returns the cross-entropy alone."""
     l2 = 0.3
-    network = build_network([5, 6, 4, 3], rng, dtype=np.float64, activation=activation)
-    for dense in network.dense_layers:
-        dense.biases[:] = rng.standard_normal(dense.biases.shape) * 0.1
-    x = rng.standard_normal((6, 5))
-    y = rng.integers(0, 3, 6)
+    network, x, y = network_and_batch(rng, [5, 6, 4, 3], activation)
 
     def data_loss():
         return float(softmax_crossentropy_with_logits(network.forward(x), y).mean())
