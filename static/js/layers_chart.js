@@ -158,7 +158,7 @@ export class LayersChart {
           yref: "paper", y: 0.14, font: { size: 11, color: "#80868b" },
         }]),
         ...(this.epochs.length ? [] : [{
-          text: "Appears as the run trains", showarrow: false, xref: "paper", x: 0.5, yref: "paper", y: 0.7,
+          text: "No epochs with layer figures yet", showarrow: false, xref: "paper", x: 0.5, yref: "paper", y: 0.7,
           font: { size: 13, color: "#80868b" },
         }]),
       ],

@@ -8,6 +8,7 @@ import re
 
 from playwright.sync_api import Page, expect
 
+from core.config import parse_query
 from tests.browser.helpers import screenshots
 
 BASE = "dataset=circles&hidden=8&lr=0.3&batch_size=16&epochs=12&seed=42&noise=0.1&train_ratio=0.7&points=200"
@@ -79,6 +80,7 @@ def test_every_new_control_changes_what_is_trained_and_is_in_the_url(page: Page)
         change()
         # advanced and later fields come after the fields of every dataset, in the table's order
         expected = BASE.replace("&noise", f"&{part}&noise") if name != "features" else f"{BASE}&{part}"
+        assert parse_query(expected).to_query() == expected  # the page writes what core.config writes
         expect_query(page, expected)
         config, curve = train(page)
         assert config[name] == value

@@ -51,6 +51,9 @@ def test_query_round_trip_for_every_dataset(dataset):
         "&points=1000&classes=5",
         "dataset=mnist&hidden=16,32,64,128&lr=0.0001&batch_size=1024&epochs=1&seed=0&init=he&momentum=0.9",
         "dataset=moons&hidden=3,3&lr=3&batch_size=1&epochs=1000&seed=4294967295&noise=0&train_ratio=0.9&points=50",
+        "dataset=xor&hidden=4&lr=0.1&batch_size=8&epochs=5&seed=1&activation=sigmoid&l2=0.5&noise=0"
+        "&train_ratio=0.5&points=100&features=x1,x1^2,x1x2,sin_x2",
+        "dataset=mnist&hidden=10&lr=0.1&batch_size=32&epochs=1&seed=42&activation=linear&l2=1",
     ],
 )
 def test_canonical_queries_parse_back_to_themselves(query):
