@@ -143,7 +143,8 @@ export class DecisionMap {
         const cell = r * cells + c;
         const cls = grid.predicted[cell];
         const confidence = grid.confidence[cell] / 255;
-        const strength = this.options.discretize ? 1 : Math.max(0, Math.min(1, (confidence - chance) / (1 - chance)));
+        const sure = Math.max(0, Math.min(1, (confidence - chance) / (1 - chance)));
+        const strength = this.options.discretize ? 1 : sure; // discretized: each class flat
         const alpha = 0.12 + 0.5 * strength;
         const [red, green, blue] = CLASS_RGB[cls % CLASS_RGB.length];
         const i = (row * cells + c) * 4;

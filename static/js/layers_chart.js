@@ -11,7 +11,11 @@ const LAYER_COLORS = ["#1a73e8", "#e8710a", "#188038", "#9334e6", "#c5221f"];
 const OUTPUT_COLOR = "#5f6368";
 const RULE_OF_THUMB = 1e-3;
 // Which share the bottom panel shows for a hidden layer of each activation.
-const SHARES = { relu: ["dead", "Dead units"], tanh: ["saturated", "Saturated units"], sigmoid: ["saturated", "Saturated units"] };
+const SHARES = {
+  relu: ["dead", "Dead units"],
+  tanh: ["saturated", "Saturated units"],
+  sigmoid: ["saturated", "Saturated units"],
+};
 
 function layerName(index, count) {
   return index === count - 1 ? "output" : `layer ${index + 1}`;
@@ -56,8 +60,9 @@ export class LayersChart {
     if (this.frame) return;
     this.frame = requestAnimationFrame(() => {
       this.frame = 0;
+      const config = { displayModeBar: false, responsive: true };
       plotlyReady()
-        .then((Plotly) => Plotly.react(this.element, this.traces(), this.layout(), { displayModeBar: false, responsive: true }))
+        .then((Plotly) => Plotly.react(this.element, this.traces(), this.layout(), config))
         .catch((error) => console.warn("layers chart:", error));
     });
   }
@@ -67,7 +72,8 @@ export class LayersChart {
     const count = epochs.length ? epochs[0].layers.length : 0;
     const x = epochs.map((epoch) => epoch.epoch);
     const few = this.total <= 40;
-    const base = { type: "scatter", mode: few ? "lines+markers" : "lines", marker: { size: 4 }, connectgaps: false, x };
+    const mode = few ? "lines+markers" : "lines";
+    const base = { type: "scatter", mode, marker: { size: 4 }, connectgaps: false, x };
     const traces = [];
     for (let i = 0; i < count; i += 1) {
       traces.push({
@@ -158,8 +164,8 @@ export class LayersChart {
           yref: "paper", y: 0.14, font: { size: 11, color: "#80868b" },
         }]),
         ...(this.epochs.length ? [] : [{
-          text: "No epochs with layer figures yet", showarrow: false, xref: "paper", x: 0.5, yref: "paper", y: 0.7,
-          font: { size: 13, color: "#80868b" },
+          text: "No epochs with layer figures yet", showarrow: false,
+          xref: "paper", x: 0.5, yref: "paper", y: 0.7, font: { size: 13, color: "#80868b" },
         }]),
       ],
     };

@@ -75,7 +75,9 @@ function switchDataset(previous, next) {
   const defaults = catalog.defaultsFor(next);
   if (catalog.isTwoD(previous) && catalog.isTwoD(next)) {
     const shared = new Set(catalog.fieldsFor(previous).map((f) => f.name));
-    for (const name of Object.keys(defaults)) if (shared.has(name) && name !== "dataset") delete defaults[name];
+    for (const name of Object.keys(defaults)) {
+      if (shared.has(name) && name !== "dataset") delete defaults[name]; // the control keeps its value
+    }
   } else {
     const seed = controls.read().seed;
     if (seed !== undefined && /^\d+$/.test(String(seed).trim())) defaults.seed = Number(seed);
@@ -125,7 +127,8 @@ function showPenalty(run) {
   if (note.hidden) return;
   const last = run.epochs.findLast((epoch) => typeof epoch.l2_penalty === "number");
   const size = last ? ` It was ${last.l2_penalty.toPrecision(3)} after epoch ${last.epoch}.` : "";
-  note.textContent = `The curves are the cross-entropy alone: training also adds the L2 penalty, l2/2 × the sum of the squared weights.${size}`;
+  note.textContent =
+    `The curves are the cross-entropy alone: training also adds the L2 penalty, l2/2 × the sum of the squared weights.${size}`;
 }
 session.on("views", (views) => {
   const run = session.run;
