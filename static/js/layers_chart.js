@@ -86,6 +86,9 @@ export class LayersChart {
       });
     }
     const shown = SHARES[this.activation];
+    // The bottom panel's axis is drawn only if a trace uses it: an empty one keeps it (before a run,
+    // or for a linear network).
+    traces.push({ type: "scatter", x: [], y: [], yaxis: "y2", showlegend: false, hoverinfo: "skip" });
     if (shown) {
       for (let i = 0; i < count - 1; i += 1) {
         traces.push({
