@@ -59,7 +59,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     check(app.config)
     app.json.sort_keys = False  # keep the documented field order
 
-    store = Store(app.config["DATABASE"])
+    store = Store(app.config["DATABASE_URL"] or app.config["DATABASE"])
     notifier = Notifier()
     progress = ProgressBoard(store, notifier)
     runner = Runner(

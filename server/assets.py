@@ -1,18 +1,17 @@
-"""Static files and Plotly.js, gzipped once and cached in memory, with validators.
+"""Static files, Plotly.js among them, gzipped once and cached in memory, with validators.
 
-/static/<path> serves static/; /vendor/plotly.min.js serves the copy inside the installed `plotly`
-package (no CDN: the page works offline). Text files go out gzipped to clients that accept it (which
-files: server.compression; Plotly: 4.8 MB raw, 1.5 MB gzipped). Every answer carries an ETag and
-Last-Modified, so a revisit costs a 304. `asset_url()` (a template global) adds ?v=<content hash>;
-such fingerprinted URLs are cached for a year without revalidation, since a new file gets a new URL.
-`warm()` does all of this ahead of the first page view (hashing and gzipping Plotly takes about
-0.25 s, nearly all of it gzip).
+/static/<path> serves static/, which holds the page's Plotly.js: the cartesian partial bundle,
+vendored in static/vendor/plotly-cartesian/ (no CDN: the page works offline; its README says where it
+came from). Text files go out gzipped to clients that accept it (which files: server.compression;
+Plotly: 1.5 MB raw, 0.5 MB gzipped). Every answer carries an ETag and Last-Modified, so a revisit
+costs a 304. `asset_url()` and `vendor_url()` (template globals) add ?v=<content hash>; such
+fingerprinted URLs are cached for a year without revalidation, since a new file gets a new URL.
+`warm()` does all of this ahead of the first page view (gzipping Plotly takes about 0.1 s).
 """
 
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import mimetypes
 import threading
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from server.compression import STATIC_LEVEL, accepts_gzip, gzip_bytes, worth_gzi
 bp = Blueprint("assets", __name__)
 
 STATIC_FOLDER = Path(__file__).resolve().parent.parent / "static"
+PLOTLY_BUNDLE = "vendor/plotly-cartesian/plotly-cartesian.min.js"  # inside STATIC_FOLDER
 
 TYPES = {
     ".js": "text/javascript",
@@ -68,13 +68,6 @@ _cache: dict[str, tuple[tuple[int, int], Asset]] = {}
 _lock = threading.Lock()
 
 
-def plotly_path() -> Path:
-    spec = importlib.util.find_spec("plotly")
-    if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError("the plotly package is not installed: pip install -r requirements.txt")
-    return Path(spec.submodule_search_locations[0]) / "package_data" / "plotly.min.js"
-
-
 def load(path: Path) -> Asset:
     """The file's bytes and validators; re-read only when its size or mtime changes."""
     stat = path.stat()
@@ -103,9 +96,10 @@ def load(path: Path) -> Asset:
 
 
 def warm(compress: bool = True) -> None:
-    """Load every static file and Plotly into the cache now (and gzip them), so no visitor waits."""
-    paths = [path for path in sorted(STATIC_FOLDER.rglob("*")) if path.is_file()] + [plotly_path()]
-    for path in paths:
+    """Load every static file (Plotly too) into the cache now (and gzip them), so no visitor waits."""
+    for path in sorted(STATIC_FOLDER.rglob("*")):
+        if not path.is_file():
+            continue
         asset = load(path)
         if compress:
             asset.gzipped()
@@ -137,7 +131,8 @@ def asset_url(filename: str) -> str:
 
 
 def vendor_url() -> str:
-    return f"/vendor/plotly.min.js?v={load(plotly_path()).etag[:12]}"
+    """The fingerprinted URL of the page's Plotly.js bundle (for templates)."""
+    return asset_url(PLOTLY_BUNDLE)
 
 
 @bp.get("/static/<path:filename>")
@@ -146,8 +141,3 @@ def static_file(filename: str) -> Response:
     if path is None or not Path(path).is_file():
         abort(404)
     return serve(Path(path))
-
-
-@bp.get("/vendor/plotly.min.js")
-def plotly_js() -> Response:
-    return serve(plotly_path())

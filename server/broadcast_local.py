@@ -28,7 +28,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from server.store import Store
+from server.store import Store, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -137,5 +137,7 @@ class StoreWatcher:
                     if seen.get(run_id) != state:
                         self.notifier.changed(run_id)
                 seen = states
-            except Exception:  # a busy or broken store: streams still wake on their own fallback timer
+            except StoreUnavailable:  # streams still wake on their own fallback timer
+                pass
+            except Exception:
                 log.exception("watching the store failed")

@@ -19,12 +19,13 @@ import queue
 import threading
 import time
 
+from core.config import Config
 from core.datasets import Dataset
 from core.network import Network
 from core.training import EpochResult
 from core.views import confusion_matrix, decision_grid
 from server.broadcast_local import Notifier, ProgressBoard
-from server.store import Store, StoreUnavailable
+from server.store import Store, StoreUnavailable, patiently
 
 log = logging.getLogger(__name__)
 
@@ -32,11 +33,11 @@ _END = object()
 _PROGRESS = object()  # marks a progress report in the queue
 
 
-def epoch_view(network: Network, data: Dataset) -> dict:
+def epoch_view(network: Network, data: Dataset, config: Config) -> dict:
     """What the page draws live for this dataset, sent in every epoch event."""
     if data.name == "mnist":
         return {"confusion": confusion_matrix(network, data.x_val, data.y_val, len(data.classes))}
-    return {"grid": decision_grid(network, data)}
+    return {"grid": decision_grid(network, data, features=config.features)}
 
 
 class Recorder:
@@ -56,7 +57,8 @@ class Recorder:
         """Queue an epoch (blocks while two wait); raises the recorder's error if it hit one."""
         if self._error is not None:
             raise self._error
-        self._queue.put((result.epoch, result.metrics(), copy.deepcopy(result.network), result.dataset))
+        network = copy.deepcopy(result.network)
+        self._queue.put((result.epoch, result.metrics(), network, result.dataset, result.config))
 
     def progress(self, data: dict) -> None:
         """Queue a progress report for the board, unless two epochs already wait (then it is dropped:
@@ -91,9 +93,10 @@ class Recorder:
         except StoreUnavailable:
             log.debug("run %s: progress report skipped, the store is unavailable", self.run_id)
 
-    def _record(self, epoch: int, metrics: dict, network: Network, data: Dataset) -> None:
-        view = epoch_view(network, data)
+    def _record(self, epoch: int, metrics: dict, network: Network, data: Dataset, config: Config) -> None:
+        view = epoch_view(network, data, config)
         # recorded_at (Unix seconds, in the API description's EpochData): when the epoch was stored.
         event = json.dumps({**metrics, **view, "recorded_at": round(time.time(), 4)})
-        self.store.add_epoch(self.run_id, epoch, metrics, event, network.to_bytes())
+        weights = network.to_bytes()
+        patiently(lambda: self.store.add_epoch(self.run_id, epoch, metrics, event, weights))
         self.notifier.changed(self.run_id)

@@ -14,6 +14,7 @@ from typing import Any
 from limits import parse_many
 
 from core.config import Limits
+from server.store import database_url
 
 
 class SettingsError(ValueError):
@@ -23,6 +24,7 @@ class SettingsError(ValueError):
 # (environment variable, Flask config key, parser, default, what it is): the README table mirrors this.
 SETTINGS: list[tuple[str, str, Callable[[str], Any], Any, str]] = [
     ("PORT", "PORT", int, 5000, "port of `python -m server` (127.0.0.1) and of the Procfile (0.0.0.0)"),
+    ("DATABASE_URL", "DATABASE_URL", database_url, None, "PostgreSQL URL; unset: SQLite at PLAYGROUND_DB"),
     ("PLAYGROUND_DB", "DATABASE", str, None, "SQLite file (default: instance/playground.sqlite3)"),
     ("PLAYGROUND_WORKERS", "WORKERS", int, os.cpu_count() or 1, "training threads per server process"),
     ("PLAYGROUND_QUEUE", "QUEUE_SIZE", int, 16, "runs that may wait, all processes together (429)"),
@@ -38,6 +40,8 @@ SETTINGS: list[tuple[str, str, Callable[[str], Any], Any, str]] = [
     ("PLAYGROUND_PROXY_HOPS", "PROXY_HOPS", int, 0, "trusted proxies in front (X-Forwarded-For)"),
     ("PLAYGROUND_RUN_SECONDS", "RUN_SECONDS", float, 900.0, "wall-clock cap of one run"),
 ]
+
+SECRET = {"DATABASE_URL"}  # never echoed in an error message
 
 # PLAYGROUND_MAX_UNITS and friends: one per core.config.Limits field, defaults from Limits().
 LIMIT_VARIABLES = {f"PLAYGROUND_{name.upper()}": name for name in Limits.__dataclass_fields__}
@@ -55,8 +59,13 @@ def from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         try:
             config[key] = parse(raw)
         except ValueError:
-            kind = {"int": "a whole number", "float": "a number"}.get(parse.__name__, "a value")
-            raise SettingsError(f"{variable}={raw!r} is not valid: expected {kind}.") from None
+            kind = {
+                "int": "a whole number",
+                "float": "a number",
+                "database_url": "a PostgreSQL URL such as postgresql://user:password@host:5432/name",
+            }.get(parse.__name__, "a value")
+            shown = "(its value, hidden: it may hold a password)" if variable in SECRET else repr(raw)
+            raise SettingsError(f"{variable}={shown} is not valid: expected {kind}.") from None
     config["LIMITS"] = limits_from_env(environ)
     return config
 

@@ -1,29 +1,45 @@
-"""The run store: SQLite holds every run, its epochs and its latest weights.
+"""The run store: every run, its epochs and its latest weights, in SQLite or in PostgreSQL.
 
-Every server process (each gunicorn worker) opens the same file, so any process can answer for any
-run. WAL mode lets readers (streams) go on while a trainer writes; the busy timeout makes writers wait
-for each other instead of failing. Each thread gets its own connection (sqlite3 connections must not
-be shared between threads). Status changes are conditional UPDATEs, so two processes can never both
-move the same run (for example "stop" racing "start").
+One code path, SQLAlchemy Core (no ORM), serves both databases:
+- SQLite (the default: a file, `PLAYGROUND_DB`) for one host. Every server process opens the same file;
+  WAL lets readers (streams) go on while a trainer writes, and the busy timeout makes writers wait for
+  each other. Each thread keeps a connection of its own: opening the file is cheap, and a shared pool
+  would add a check-out to every call. The schema is created (migrated) on first start.
+- PostgreSQL (`DATABASE_URL`) for any number of hosts. The threads of a process share a small pool of
+  connections (a server accepts a limited number). The schema comes from the Alembic migrations
+  (`python3 -m server.migrate`, the Procfile's release: line); a database behind them is refused.
 
-When SQLite cannot answer (the file stays locked longer than the busy timeout, or it is read-only),
-every statement on the store's connections raises StoreUnavailable, a plain exception carrying a
-sentence that says so (the web server maps it to a 503, never a trace). A failed write is rolled
-back whole, so the file is never left half-written.
+Status changes are conditional UPDATEs, so two processes can never both move the same run (say, "stop"
+racing "start"). Writes are explicit transactions: BEGIN IMMEDIATE on SQLite (the file's write lock up
+front, so no deadlock later), BEGIN on PostgreSQL. Creating a run counts the waiting runs and inserts
+under one queue lock, so the queue's limit holds across processes: on SQLite the write lock itself; on
+PostgreSQL a transaction-level advisory lock (pg_advisory_xact_lock), since SELECT ... FOR UPDATE locks
+only rows that exist and could not stop two processes from each inserting one more run.
+
+When the database cannot answer (SQLite: the file locked past the busy timeout, read-only, disk trouble;
+PostgreSQL: unreachable, restarting, a lock or the pool waited on too long), every statement raises
+StoreUnavailable with a sentence saying so; the server answers it with a 503. A failed write is rolled
+back whole, so nothing is ever half-written.
+
+The two calls an event stream makes at every wake-up, status() and events_after(), run statements
+compiled once on the driver's own connection: SQLAlchemy's work per call would cost several times the
+query itself on SQLite (bench/store_calls.py).
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 
 class Status(StrEnum):
@@ -39,19 +55,25 @@ class Status(StrEnum):
 
 ACTIVE = (Status.QUEUED, Status.RUNNING)
 FINAL = tuple(status for status in Status if status not in ACTIVE)
-# The active statuses as an SQL list, written into the statements: SQLite uses the partial index
-# runs_active only when a query's IN list matches it literally (not with ? parameters).
-ACTIVE_SQL = "(" + ", ".join(f"'{status}'" for status in ACTIVE) + ")"
-BUSY_TIMEOUT_SECONDS = 10.0
+
+BUSY_TIMEOUT_SECONDS = 10.0  # how long a statement waits for a lock (or a pooled connection)
 CACHE_KB = 256  # SQLite page cache per connection
+POOL_SIZE, POOL_OVERFLOW = 4, 4  # PostgreSQL connections per process: kept open, and more at busy moments
+CONNECT_TIMEOUT_SECONDS = 5  # PostgreSQL: how long to try reaching the server
+OUTAGE_SECONDS = 60.0  # how long a trainer's write waits for the store to come back (patiently())
 
 BUSY_MESSAGE = "The run store is busy; try again in a moment."
 READ_ONLY_MESSAGE = "The run store is read-only at the moment: runs can be viewed, but nothing new is saved."
 BROKEN_MESSAGE = "The run store cannot be reached at the moment; try again later."
 
+# PostgreSQL's error codes (SQLSTATE) that mean "busy": lock_not_available (lock_timeout),
+# query_canceled (statement_timeout), deadlock_detected, serialization_failure, too_many_connections.
+BUSY_STATES = {"55P03", "57014", "40P01", "40001", "53300"}
+READ_ONLY_STATE = "25006"  # read_only_sql_transaction (a standby, default_transaction_read_only)
+
 
 class StoreUnavailable(Exception):
-    """SQLite could not answer (busy, read-only, disk trouble) for now; `message` says so in a sentence
+    """The database cannot answer for now (busy, read-only, unreachable); `message` says so in a sentence
     for whoever asked (the web server answers it with a 503 and Retry-After, see server.errors)."""
 
     def __init__(self, message: str) -> None:
@@ -59,10 +81,28 @@ class StoreUnavailable(Exception):
         self.message = message
 
 
-def unavailable(error: sqlite3.OperationalError) -> StoreUnavailable:
-    """The sentence for what SQLite said (its messages: 'database is locked', 'attempt to write a
-    readonly database', 'disk I/O error', 'unable to open database file', ...)."""
-    text = str(error).lower()
+class SchemaOutOfDate(Exception):
+    """The PostgreSQL database's schema is not the one this code expects; the message says what to run."""
+
+
+def unavailable(error: BaseException) -> StoreUnavailable | None:
+    """The StoreUnavailable for a database error that means "try again later", or None for any other
+    error (a bug, which must surface as one). `error` is SQLAlchemy's or the driver's exception."""
+    if isinstance(error, sa.exc.TimeoutError):  # every pooled connection stayed busy
+        return StoreUnavailable(BUSY_MESSAGE)
+    driver_error = getattr(error, "orig", None) or error
+    state = getattr(driver_error, "sqlstate", None) or ""  # psycopg's; sqlite3's errors have none
+    if state in BUSY_STATES:
+        return StoreUnavailable(BUSY_MESSAGE)
+    if state == READ_ONLY_STATE:
+        return StoreUnavailable(READ_ONLY_MESSAGE)
+    if getattr(error, "connection_invalidated", False):  # SQLAlchemy saw the connection die
+        return StoreUnavailable(BROKEN_MESSAGE)
+    if not isinstance(error, sa.exc.OperationalError) and state[:2] not in ("08", "57"):
+        return None  # 08: connection exceptions; 57: the server shutting down or starting up
+    # SQLite says it in words: 'database is locked', 'attempt to write a readonly database',
+    # 'disk I/O error', 'unable to open database file'; PostgreSQL's connection failures have no code.
+    text = str(driver_error).lower()
     if "locked" in text or "busy" in text:
         return StoreUnavailable(BUSY_MESSAGE)
     if "readonly" in text or "read-only" in text:
@@ -70,92 +110,180 @@ def unavailable(error: sqlite3.OperationalError) -> StoreUnavailable:
     return StoreUnavailable(BROKEN_MESSAGE)
 
 
-class _Connection(sqlite3.Connection):
-    """A connection whose failing statements raise StoreUnavailable (also for code outside Store)."""
+T = TypeVar("T")
 
-    def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
+
+def patiently(call: Callable[[], T], limit: float = OUTAGE_SECONDS) -> T:
+    """call(), and again every half second while the store is unavailable, for up to `limit` seconds:
+    what a training run writes rides out a database restart or fail-over instead of being lost."""
+    deadline = time.monotonic() + limit
+    while True:
         try:
-            return super().execute(sql, parameters)
-        except sqlite3.OperationalError as error:
-            raise unavailable(error) from error
+            return call()
+        except StoreUnavailable:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
 
 
-SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS runs (
-    id TEXT PRIMARY KEY,
-    config TEXT NOT NULL,              -- normalised config, JSON
-    query TEXT NOT NULL,               -- its canonical query string
-    status TEXT NOT NULL,              -- a Status
-    owner TEXT NOT NULL,               -- the process that trains it (see server.recovery)
-    total_epochs INTEGER NOT NULL,
-    epochs_done INTEGER NOT NULL DEFAULT 0,
-    stop_requested INTEGER NOT NULL DEFAULT 0,
-    created_at REAL NOT NULL,
-    started_at REAL,
-    finished_at REAL,
-    reason TEXT,                       -- why it failed, stopped or was interrupted
-    test_loss REAL,
-    test_acc REAL,
-    token_hash TEXT,                   -- SHA-256 of the run's owner token (server.ownership)
-    progress TEXT                      -- the trainer's latest progress within an epoch, JSON
-);
-CREATE INDEX IF NOT EXISTS runs_active ON runs (status, owner) WHERE status IN {ACTIVE_SQL};
-CREATE TABLE IF NOT EXISTS epochs (
-    run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
-    epoch INTEGER NOT NULL,
-    metrics TEXT NOT NULL,             -- the numbers, JSON
-    event BLOB NOT NULL,               -- the SSE epoch event's data (numbers + view), zlib'd JSON
-    PRIMARY KEY (run_id, epoch)
-);
-CREATE TABLE IF NOT EXISTS weights (  -- the latest weights of each run, overwritten every epoch
-    run_id TEXT PRIMARY KEY REFERENCES runs (id) ON DELETE CASCADE,
-    epoch INTEGER NOT NULL,
-    npz BLOB NOT NULL
-);
-CREATE TABLE IF NOT EXISTS owners (   -- one row per server process, with its last heartbeat
-    owner TEXT PRIMARY KEY,
-    host TEXT NOT NULL,
-    pid INTEGER NOT NULL,
-    heartbeat REAL NOT NULL
-);
-"""
+def database_url(value: str) -> sa.URL:
+    """The SQLAlchemy URL of a PostgreSQL URL as hosting platforms hand them out (postgres://,
+    postgresql://) or as SQLAlchemy writes them; ValueError for anything else."""
+    try:
+        url = sa.make_url(value.strip())
+    except sa.exc.ArgumentError:
+        raise ValueError(f"{value!r} is not a database URL") from None
+    if url.drivername not in ("postgres", "postgresql", "postgresql+psycopg") or not url.host:
+        raise ValueError(f"{url.drivername}:// is not a PostgreSQL URL")
+    return url.set(drivername="postgresql+psycopg")
 
-# Columns added after the first release: (name, SQL type), added to older files when they are opened.
-ADDED_COLUMNS = (("token_hash", "TEXT"), ("progress", "TEXT"))
+
+def engine_url(database: str | Path | sa.URL) -> sa.URL:
+    """The SQLAlchemy URL of what a Store opens: a SQLite file's path, or a PostgreSQL URL."""
+    if isinstance(database, sa.URL):
+        return database
+    if isinstance(database, Path) or "://" not in database:
+        return sa.URL.create("sqlite", database=str(Path(database).resolve()))
+    return database_url(database)
+
+
+# --- the schema (server/migrations creates it; tests/server/test_migrations.py keeps the two equal) ---
+
+metadata = sa.MetaData()
+
+runs = sa.Table(
+    "runs",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("config", sa.Text, nullable=False),  # normalised config, JSON
+    sa.Column("query", sa.Text, nullable=False),  # its canonical query string
+    sa.Column("status", sa.Text, nullable=False),  # a Status
+    sa.Column("owner", sa.Text, nullable=False),  # the process that trains it (see server.recovery)
+    sa.Column("total_epochs", sa.Integer, nullable=False),
+    sa.Column("epochs_done", sa.Integer, nullable=False, server_default=sa.text("0")),
+    sa.Column("stop_requested", sa.Integer, nullable=False, server_default=sa.text("0")),
+    sa.Column("created_at", sa.Double, nullable=False),  # unix seconds; with id, the queue's order
+    sa.Column("started_at", sa.Double),
+    sa.Column("finished_at", sa.Double),
+    sa.Column("reason", sa.Text),  # why it failed, stopped or was interrupted
+    sa.Column("test_loss", sa.Double),
+    sa.Column("test_acc", sa.Double),
+    sa.Column("token_hash", sa.Text),  # SHA-256 of the run's owner token (server.ownership)
+    sa.Column("progress", sa.Text),  # the trainer's latest progress within an epoch, JSON
+    sa.Index("runs_status", "status", "owner"),
+)
+
+epochs = sa.Table(
+    "epochs",
+    metadata,
+    sa.Column("run_id", sa.Text, sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("epoch", sa.Integer, primary_key=True),
+    sa.Column("metrics", sa.Text, nullable=False),  # the numbers, JSON
+    sa.Column(
+        "event", sa.LargeBinary, nullable=False
+    ),  # the SSE epoch event's data (numbers + view), zlib'd JSON
+)
+
+weights = sa.Table(  # the latest weights of each run, overwritten every epoch
+    "weights",
+    metadata,
+    sa.Column("run_id", sa.Text, sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("epoch", sa.Integer, nullable=False),
+    sa.Column("npz", sa.LargeBinary, nullable=False),
+)
+
+owners = sa.Table(  # one row per server process, with its last heartbeat
+    "owners",
+    metadata,
+    sa.Column("owner", sa.Text, primary_key=True),
+    sa.Column("host", sa.Text, nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Column("heartbeat", sa.Double, nullable=False),
+)
+
+
+def _queued_before(this: sa.Table) -> sa.ScalarSelect:
+    """How many runs of this run's owner wait in the queue up to it (itself included): its position."""
+    other = runs.alias("other")
+    return (
+        sa.select(sa.func.count())
+        .select_from(other)
+        .where(
+            other.c.status == Status.QUEUED,
+            other.c.owner == this.c.owner,
+            sa.tuple_(other.c.created_at, other.c.id) <= sa.tuple_(this.c.created_at, this.c.id),
+        )
+        .scalar_subquery()
+    )
+
+
+QUEUE_ORDER = (runs.c.created_at, runs.c.id)
+STATUS = sa.select(runs.c.status, runs.c.epochs_done).where(runs.c.id == sa.bindparam("run_id"))
+PROGRESS = sa.select(runs.c.progress).where(runs.c.id == sa.bindparam("run_id"))
+EVENTS_AFTER = (
+    sa.select(epochs.c.epoch, epochs.c.event)
+    .where(epochs.c.run_id == sa.bindparam("run_id"), epochs.c.epoch > sa.bindparam("epoch"))
+    .order_by(epochs.c.epoch)
+)
+QUEUE_LOCK_KEY = 0x706C6179  # PostgreSQL advisory lock held while a run is counted into the queue
+
+
+class _Compiled:
+    """A statement compiled once for one database, run on the driver's connection without SQLAlchemy's
+    per-call work (a hot path's cost stays the query's own)."""
+
+    def __init__(self, statement: sa.Executable, dialect: sa.Dialect) -> None:
+        compiled = statement.compile(dialect=dialect)
+        self.sql = str(compiled)
+        self.order = compiled.positiontup if dialect.positional else None
+
+    def rows(self, driver_connection: Any, params: dict[str, Any]) -> list[tuple]:
+        values = params if self.order is None else [params[name] for name in self.order]
+        return driver_connection.execute(self.sql, values).fetchall()  # sqlite3's and psycopg's shortcut
 
 
 class Store:
-    def __init__(self, path: str | Path) -> None:
-        self.path = str(path)
+    def __init__(self, database: str | Path | sa.URL) -> None:
+        """`database`: a SQLite file's path, or a PostgreSQL URL (see database_url())."""
+        self.url = url = engine_url(database)
+        self.sqlite = url.get_backend_name() == "sqlite"
+        if self.sqlite:
+            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        self.engine = _sqlite_engine(url) if self.sqlite else _postgres_engine(url)
+        # Every statement's (and connection's) failure that means "try again later" -> StoreUnavailable.
+        sa.event.listen(
+            self.engine,
+            "handle_error",
+            lambda context: unavailable(context.sqlalchemy_exception or context.original_exception),
+        )
+        self._insert = sqlite.insert if self.sqlite else postgresql.insert  # both have ON CONFLICT
+        self._status = _Compiled(STATUS, self.engine.dialect)
+        self._events_after = _Compiled(EVENTS_AFTER, self.engine.dialect)
+        self._progress = _Compiled(PROGRESS, self.engine.dialect)
         self._local = threading.local()
-        self._connections: list[tuple[threading.Thread, sqlite3.Connection]] = []
+        self._connections: list[tuple[threading.Thread, sa.Connection]] = []
         self._connections_lock = threading.Lock()
-        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._create_schema()
+        self._prepare_schema()
 
     # --- connections ---------------------------------------------------------------------------
 
-    def db(self) -> sqlite3.Connection:
-        """This thread's connection (opened on first use)."""
+    @contextmanager
+    def connection(self) -> Iterator[sa.Connection]:
+        """A connection for one call: SQLite, this thread's own (kept open); PostgreSQL, one of the pool's."""
+        if self.sqlite:
+            yield self._thread_connection()
+            return
+        try:
+            connection = self.engine.connect()
+        except sa.exc.TimeoutError as error:
+            raise unavailable(error) from error
+        with connection:
+            yield connection
+
+    def _thread_connection(self) -> sa.Connection:
         connection = getattr(self._local, "connection", None)
         if connection is None:
-            try:
-                connection = sqlite3.connect(
-                    self.path,
-                    timeout=BUSY_TIMEOUT_SECONDS,
-                    isolation_level=None,
-                    check_same_thread=False,
-                    factory=_Connection,
-                )
-            except sqlite3.OperationalError as error:
-                raise unavailable(error) from error
-            connection.row_factory = sqlite3.Row
-            connection.execute("PRAGMA foreign_keys = ON")
-            connection.execute("PRAGMA synchronous = NORMAL")  # WAL: durable across a process crash
-            # A small page cache per connection: a process may have a hundred threads, each with its
-            # connection, and SQLite's default (2 MB each) would grow with the file; the OS caches it.
-            connection.execute(f"PRAGMA cache_size = -{CACHE_KB}")
-            self._local.connection = connection
+            connection = self._local.connection = self.engine.connect()
             with self._connections_lock:  # close the connections of threads that have ended
                 alive = []
                 for thread, other in self._connections:
@@ -173,39 +301,73 @@ class Store:
                 connection.close()
             self._connections = []
         self._local = threading.local()
+        self.engine.dispose()
 
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction; BEGIN IMMEDIATE takes the write lock up front (no deadlock later)."""
-        db = self.db()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-            db.execute("COMMIT")
-        except BaseException:
-            if db.in_transaction:  # all or nothing, also when COMMIT itself failed
-                db.execute("ROLLBACK")
-            raise
+    def _write(self, queue_lock: bool = False) -> Iterator[sa.Connection]:
+        """A write transaction, all or nothing; `queue_lock` serialises it with every other process's
+        queue changes (SQLite's BEGIN IMMEDIATE serialises every write anyway)."""
+        with self.connection() as connection:
+            connection.exec_driver_sql("BEGIN IMMEDIATE" if self.sqlite else "BEGIN")
+            try:
+                if queue_lock and not self.sqlite:
+                    connection.execute(sa.select(sa.func.pg_advisory_xact_lock(QUEUE_LOCK_KEY)))
+                yield connection
+                connection.exec_driver_sql("COMMIT")
+            except BaseException:
+                try:  # also when COMMIT itself failed; a no-op (or an error) when nothing is open
+                    connection.exec_driver_sql("ROLLBACK")
+                except Exception:
+                    pass
+                raise
 
-    def _create_schema(self) -> None:
-        db = self.db()
+    def _fast(self, statement: _Compiled, **params: Any) -> list[tuple]:
+        """Rows of a precompiled statement, straight from the driver (errors mapped as SQLAlchemy would)."""
+        if self.sqlite:  # this thread's connection, without a context manager's cost
+            return self._fast_on(self._thread_connection(), statement, params)
+        with self.connection() as connection:
+            return self._fast_on(connection, statement, params)
+
+    def _fast_on(
+        self, connection: sa.Connection, statement: _Compiled, params: dict[str, Any]
+    ) -> list[tuple]:
+        driver = connection.connection.driver_connection
+        try:
+            return statement.rows(driver, params)
+        except self.engine.dialect.loaded_dbapi.Error as error:
+            lost = self.engine.dialect.is_disconnect(error, driver, None)
+            if lost:
+                connection.invalidate(error)  # never handed out again
+            wrapped = sa.exc.DBAPIError.instance(
+                statement.sql,
+                params,
+                error,
+                self.engine.dialect.loaded_dbapi.Error,
+                connection_invalidated=lost,
+            )
+            raise (unavailable(wrapped) or wrapped) from error
+
+    def _prepare_schema(self) -> None:
+        """SQLite: switch to WAL and migrate to the current schema (one process at a time, in one
+        transaction). PostgreSQL: refuse a database whose schema is not the current one."""
+        from server import migrate  # Alembic, only at start-up
+
+        if not self.sqlite:
+            with self.connection() as connection:
+                migrate.check(connection)
+            return
         deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
         while True:  # two workers booting at once may both try to switch to WAL
             try:
-                db.execute("PRAGMA journal_mode = WAL")
+                with self.connection() as connection:
+                    connection.exec_driver_sql("PRAGMA journal_mode = WAL")
                 break
             except StoreUnavailable:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.05)
-        with self._write() as db:
-            for statement in SCHEMA.split(";"):
-                if statement.strip():
-                    db.execute(statement)
-            present = {row[1] for row in db.execute("PRAGMA table_info(runs)")}
-            for name, sql_type in ADDED_COLUMNS:
-                if name not in present:
-                    db.execute(f"ALTER TABLE runs ADD COLUMN {name} {sql_type}")
+        with self._write() as connection:
+            migrate.upgrade(connection)
 
     # --- runs ----------------------------------------------------------------------------------
 
@@ -220,94 +382,85 @@ class Store:
         token_hash: str | None = None,
     ) -> bool:
         """Store a new queued run, unless `places` runs already wait; True if stored. The count and the
-        insert share one write lock, so the limit holds across processes. `token_hash` is the hash of
-        the run's owner token (server.ownership); get_run() returns it, the API never shows it."""
-        with self._write() as db:
+        insert happen under the queue lock, so the limit holds across processes. `token_hash` is the
+        hash of the run's owner token (server.ownership); get_run() returns it, the API never shows it."""
+        with self._write(queue_lock=True) as db:
             if places is not None:
-                count = f"SELECT COUNT(*) FROM runs WHERE status = '{Status.QUEUED}'"
-                waiting = db.execute(count).fetchone()[0]
+                waiting = db.execute(
+                    sa.select(sa.func.count()).select_from(runs).where(runs.c.status == Status.QUEUED)
+                ).scalar_one()
                 if waiting >= places:
                     return False
-            row = (
-                run_id,
-                json.dumps(config),
-                query,
-                Status.QUEUED,
-                owner,
-                total_epochs,
-                time.time(),
-                token_hash,
-            )
             db.execute(
-                "INSERT INTO runs (id, config, query, status, owner, total_epochs, created_at, token_hash) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                row,
+                runs.insert().values(
+                    id=run_id,
+                    config=json.dumps(config),
+                    query=query,
+                    status=Status.QUEUED,
+                    owner=owner,
+                    total_epochs=total_epochs,
+                    created_at=time.time(),
+                    token_hash=token_hash,
+                )
             )
         return True
 
     def claim(self, queue_owner: str, owner: str) -> tuple[str | None, int]:
         """Move the oldest run waiting under `queue_owner` to `running` under `owner`: (its id or None,
         runs still waiting). The UPDATE is conditional, so of two processes claiming at once one wins."""
-        db = self.db()
-        while True:
-            row = db.execute(
-                f"SELECT id, (SELECT COUNT(*) FROM runs WHERE status = '{Status.QUEUED}' AND owner = ?) "
-                f"FROM runs WHERE status = '{Status.QUEUED}' AND owner = ? ORDER BY rowid LIMIT 1",
-                (queue_owner, queue_owner),
-            ).fetchone()
-            if row is None:
-                return None, 0
-            cursor = db.execute(
-                f"UPDATE runs SET status = '{Status.RUNNING}', owner = ?, started_at = ? "
-                f"WHERE id = ? AND status = '{Status.QUEUED}'",
-                (owner, time.time(), row[0]),
-            )
-            if cursor.rowcount == 1:
-                return row[0], row[1] - 1
-            # another process took it (or it was stopped) a moment ago: look again
+        waiting = (runs.c.status == Status.QUEUED) & (runs.c.owner == queue_owner)
+        count = sa.select(sa.func.count()).select_from(runs).where(waiting).scalar_subquery()
+        oldest = sa.select(runs.c.id, count).where(waiting).order_by(*QUEUE_ORDER).limit(1)
+        with self.connection() as db:
+            while True:
+                row = db.execute(oldest).first()
+                if row is None:
+                    return None, 0
+                claimed = db.execute(
+                    runs.update()
+                    .where(runs.c.id == row[0], runs.c.status == Status.QUEUED)
+                    .values(status=Status.RUNNING, owner=owner, started_at=time.time())
+                )
+                if claimed.rowcount == 1:
+                    return row[0], row[1] - 1
+                # another process took it (or it was stopped) a moment ago: look again
 
     def get_run(self, run_id: str) -> dict[str, Any] | None:
-        row = self.db().execute("SELECT rowid AS seq, * FROM runs WHERE id = ?", (run_id,)).fetchone()
+        with self.connection() as db:
+            row = db.execute(sa.select(runs).where(runs.c.id == run_id)).first()
         if row is None:
             return None
-        run = dict(row)
+        run = dict(row._mapping)
         run["config"] = json.loads(run["config"])
+        run["status"] = Status(run["status"])
         return run
 
-    def status(self, run_id: str) -> tuple[str, int] | None:
+    def status(self, run_id: str) -> tuple[Status, int] | None:
         """(status, epochs_done): the cheap question a stream asks every poll."""
-        row = self.db().execute("SELECT status, epochs_done FROM runs WHERE id = ?", (run_id,)).fetchone()
-        return None if row is None else (row[0], row[1])
+        rows = self._fast(self._status, run_id=run_id)
+        return (Status(rows[0][0]), rows[0][1]) if rows else None
 
     def states(self, run_ids: list[str]) -> dict[str, tuple]:
         """(status, epochs_done, queue position or None, progress) of many runs in one query: what
         streams wait for."""
+        position = sa.case((runs.c.status == Status.QUEUED, _queued_before(runs)))
         states: dict[str, tuple] = {}
-        for start in range(0, len(run_ids), 500):  # SQLite caps the number of ? parameters
-            chunk = run_ids[start : start + 500]
-            rows = self.db().execute(
-                f"SELECT this.id, this.status, this.epochs_done, CASE WHEN this.status = '{Status.QUEUED}' "
-                f"THEN (SELECT COUNT(*) FROM runs AS other WHERE other.status = '{Status.QUEUED}' "
-                "AND other.owner = this.owner AND other.rowid <= this.rowid) END, this.progress "
-                f"FROM runs AS this WHERE this.id IN ({', '.join('?' * len(chunk))})",
-                chunk,
-            )
-            states.update((row[0], tuple(row[1:])) for row in rows)
+        with self.connection() as db:
+            for start in range(0, len(run_ids), 500):  # SQLite caps the number of parameters
+                chunk = run_ids[start : start + 500]
+                rows = db.execute(
+                    sa.select(runs.c.id, runs.c.status, runs.c.epochs_done, position, runs.c.progress).where(
+                        runs.c.id.in_(chunk)
+                    )
+                )
+                states.update((row[0], (Status(row[1]), *row[2:])) for row in rows)
         return states
 
     def queue_position(self, run_id: str) -> int | None:
         """1 = next to start, counting the queued runs of the same process created before it."""
-        row = (
-            self.db()
-            .execute(
-                "SELECT COUNT(*) FROM runs AS other, runs AS this "
-                f"WHERE this.id = ? AND this.status = '{Status.QUEUED}' AND other.status = '{Status.QUEUED}' "
-                "AND other.owner = this.owner AND other.rowid <= this.rowid",
-                (run_id,),
-            )
-            .fetchone()
-        )
-        return row[0] or None
+        query = sa.select(_queued_before(runs)).where(runs.c.id == run_id, runs.c.status == Status.QUEUED)
+        with self.connection() as db:
+            return db.execute(query).scalar() or None
 
     def finish(
         self,
@@ -319,34 +472,40 @@ class Store:
     ) -> bool:
         """queued/running -> a final status; False if the run had already ended."""
         assert status in FINAL, status
+        ended = dict(
+            status=status, reason=reason, test_loss=test_loss, test_acc=test_acc, finished_at=time.time()
+        )
         with self._write() as db:
-            cursor = db.execute(
-                "UPDATE runs SET status = ?, reason = ?, test_loss = ?, test_acc = ?, finished_at = ? "
-                f"WHERE id = ? AND status IN {ACTIVE_SQL}",
-                (status, reason, test_loss, test_acc, time.time(), run_id),
+            result = db.execute(
+                runs.update().where(runs.c.id == run_id, runs.c.status.in_(ACTIVE)).values(**ended)
             )
-        return cursor.rowcount == 1
+        return result.rowcount == 1
 
     def stop_queued(self, run_id: str, reason: str) -> bool:
         """queued -> stopped, whichever process queued it; False if it is not queued (any more)."""
         with self._write() as db:
-            cursor = db.execute(
-                f"UPDATE runs SET status = '{Status.STOPPED}', reason = ?, finished_at = ? "
-                f"WHERE id = ? AND status = '{Status.QUEUED}'",
-                (reason, time.time(), run_id),
+            result = db.execute(
+                runs.update()
+                .where(runs.c.id == run_id, runs.c.status == Status.QUEUED)
+                .values(status=Status.STOPPED, reason=reason, finished_at=time.time())
             )
-        return cursor.rowcount == 1
+        return result.rowcount == 1
 
     def request_stop(self, run_id: str) -> None:
         """Ask the owner to stop a running run (the owner may be another process)."""
         with self._write() as db:
             db.execute(
-                f"UPDATE runs SET stop_requested = 1 WHERE id = ? AND status = '{Status.RUNNING}'", (run_id,)
+                runs.update()
+                .where(runs.c.id == run_id, runs.c.status == Status.RUNNING)
+                .values(stop_requested=1)
             )
 
     def should_stop(self, run_id: str) -> bool:
         """True when a stop was requested, or the run is no longer running (say, marked interrupted)."""
-        row = self.db().execute("SELECT stop_requested, status FROM runs WHERE id = ?", (run_id,)).fetchone()
+        with self.connection() as db:
+            row = db.execute(
+                sa.select(runs.c.stop_requested, runs.c.status).where(runs.c.id == run_id)
+            ).first()
         return row is None or bool(row[0]) or row[1] != Status.RUNNING
 
     # --- progress within an epoch (server.broadcast_local.ProgressBoard) -----------------------------
@@ -355,97 +514,132 @@ class Store:
         """Overwrite a running run's latest progress (JSON text); never part of its epochs."""
         with self._write() as db:
             db.execute(
-                f"UPDATE runs SET progress = ? WHERE id = ? AND status = '{Status.RUNNING}'",
-                (progress, run_id),
+                runs.update()
+                .where(runs.c.id == run_id, runs.c.status == Status.RUNNING)
+                .values(progress=progress)
             )
 
     def progress(self, run_id: str) -> str | None:
-        row = self.db().execute("SELECT progress FROM runs WHERE id = ?", (run_id,)).fetchone()
-        return None if row is None else row[0]
+        """A run's latest progress (JSON text), or None: asked by its streams while it trains."""
+        rows = self._fast(self._progress, run_id=run_id)
+        return rows[0][0] if rows else None
 
-    def active_runs(self) -> list[tuple[str, str, str]]:
+    def active_runs(self) -> list[tuple[str, Status, str]]:
         """(id, status, owner) of every queued or running run."""
-        rows = (
-            self.db()
-            .execute(f"SELECT id, status, owner FROM runs WHERE status IN {ACTIVE_SQL} ORDER BY rowid")
-            .fetchall()
-        )
-        return [tuple(row) for row in rows]
+        query = sa.select(runs.c.id, runs.c.status, runs.c.owner).where(runs.c.status.in_(ACTIVE))
+        with self.connection() as db:
+            rows = db.execute(query.order_by(*QUEUE_ORDER)).all()
+        return [(row[0], Status(row[1]), row[2]) for row in rows]
 
     # --- epochs and weights --------------------------------------------------------------------
 
-    def add_epoch(self, run_id: str, epoch: int, metrics: dict, event: str, weights: bytes) -> None:
-        """One transaction: the epoch's numbers, its SSE event and the weights after it."""
+    def add_epoch(self, run_id: str, epoch: int, metrics: dict, event: str, weights_npz: bytes) -> None:
+        """One transaction: the epoch's numbers, its SSE event and the weights after it. Storing an epoch
+        again changes nothing (a retry after a COMMIT whose answer was lost with the connection)."""
+        latest = self._insert(weights).values(run_id=run_id, epoch=epoch, npz=weights_npz)
+        latest = latest.on_conflict_do_update(
+            index_elements=[weights.c.run_id], set_=dict(epoch=epoch, npz=weights_npz)
+        )
+        stored = self._insert(epochs).values(
+            run_id=run_id, epoch=epoch, metrics=json.dumps(metrics), event=zlib.compress(event.encode(), 1)
+        )
         with self._write() as db:
-            db.execute(
-                "INSERT INTO epochs (run_id, epoch, metrics, event) VALUES (?, ?, ?, ?)",
-                (run_id, epoch, json.dumps(metrics), zlib.compress(event.encode(), 1)),
-            )
-            db.execute(
-                "INSERT OR REPLACE INTO weights (run_id, epoch, npz) VALUES (?, ?, ?)",
-                (run_id, epoch, weights),
-            )
-            db.execute("UPDATE runs SET epochs_done = ? WHERE id = ?", (epoch, run_id))
+            db.execute(stored.on_conflict_do_nothing())
+            db.execute(latest)
+            db.execute(runs.update().where(runs.c.id == run_id).values(epochs_done=epoch))
 
     def metrics(self, run_id: str) -> list[dict]:
-        rows = (
-            self.db()
-            .execute("SELECT metrics FROM epochs WHERE run_id = ? ORDER BY epoch", (run_id,))
-            .fetchall()
-        )
-        return [json.loads(row[0]) for row in rows]
+        query = sa.select(epochs.c.metrics).where(epochs.c.run_id == run_id).order_by(epochs.c.epoch)
+        with self.connection() as db:
+            return [json.loads(text) for text in db.execute(query).scalars()]
 
     def events_after(self, run_id: str, epoch: int) -> list[tuple[int, str]]:
         """(epoch, event data) of every epoch after `epoch`, in order: exactly what a stream missed."""
-        rows = (
-            self.db()
-            .execute(
-                "SELECT epoch, event FROM epochs WHERE run_id = ? AND epoch > ? ORDER BY epoch",
-                (run_id, epoch),
-            )
-            .fetchall()
-        )
-        return [(row[0], zlib.decompress(row[1]).decode()) for row in rows]
+        rows = self._fast(self._events_after, run_id=run_id, epoch=epoch)
+        return [(number, zlib.decompress(data).decode()) for number, data in rows]
 
     def weights(self, run_id: str) -> tuple[int, bytes] | None:
         """(epoch, .npz bytes) of the latest weights, or None before the first epoch."""
-        row = self.db().execute("SELECT epoch, npz FROM weights WHERE run_id = ?", (run_id,)).fetchone()
+        with self.connection() as db:
+            row = db.execute(
+                sa.select(weights.c.epoch, weights.c.npz).where(weights.c.run_id == run_id)
+            ).first()
         return None if row is None else (row[0], bytes(row[1]))
 
     def weights_epoch(self, run_id: str) -> int | None:
-        row = self.db().execute("SELECT epoch FROM weights WHERE run_id = ?", (run_id,)).fetchone()
-        return None if row is None else row[0]
+        with self.connection() as db:
+            return db.execute(sa.select(weights.c.epoch).where(weights.c.run_id == run_id)).scalar()
 
     # --- owners (server processes) ------------------------------------------------------------
 
     def beat(self, owner: str, host: str, pid: int) -> None:
+        row = dict(owner=owner, host=host, pid=pid, heartbeat=time.time())
+        upsert = self._insert(owners).values(**row)
+        upsert = upsert.on_conflict_do_update(index_elements=[owners.c.owner], set_=row)
         with self._write() as db:
-            db.execute(
-                "INSERT OR REPLACE INTO owners (owner, host, pid, heartbeat) VALUES (?, ?, ?, ?)",
-                (owner, host, pid, time.time()),
-            )
+            db.execute(upsert)
 
     def owners(self) -> dict[str, dict[str, Any]]:
-        rows = self.db().execute("SELECT * FROM owners").fetchall()
-        return {row["owner"]: dict(row) for row in rows}
+        with self.connection() as db:
+            rows = db.execute(sa.select(owners)).all()
+        return {row.owner: dict(row._mapping) for row in rows}
 
     def forget_owner(self, owner: str) -> None:
         with self._write() as db:
-            db.execute("DELETE FROM owners WHERE owner = ?", (owner,))
+            db.execute(owners.delete().where(owners.c.owner == owner))
 
     def interrupt(self, owner: str, reason: str) -> list[str]:
         """Mark the queued and running runs of a dead process `interrupted`; their epochs stay."""
         with self._write() as db:
-            ids = [
-                row[0]
-                for row in db.execute(
-                    f"SELECT id FROM runs WHERE owner = ? AND status IN {ACTIVE_SQL}", (owner,)
-                )
-            ]
-            db.execute(
-                f"UPDATE runs SET status = '{Status.INTERRUPTED}', reason = ?, finished_at = ? "
-                f"WHERE owner = ? AND status IN {ACTIVE_SQL}",
-                (reason, time.time(), owner),
-            )
-            db.execute("DELETE FROM owners WHERE owner = ?", (owner,))
+            ids = db.execute(
+                runs.update()
+                .where(runs.c.owner == owner, runs.c.status.in_(ACTIVE))
+                .values(status=Status.INTERRUPTED, reason=reason, finished_at=time.time())
+                .returning(runs.c.id)
+            ).scalars()
+            ids = list(ids)
+            db.execute(owners.delete().where(owners.c.owner == owner))
         return ids
+
+
+def _sqlite_engine(url: sa.URL) -> sa.Engine:
+    """No pool: each thread opens the file once and keeps that connection (Store._thread_connection)."""
+    engine = sa.create_engine(
+        url,
+        poolclass=sa.pool.NullPool,
+        isolation_level="AUTOCOMMIT",  # transactions are the store's own BEGIN IMMEDIATE ... COMMIT
+        connect_args={"timeout": BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
+    )
+
+    @sa.event.listens_for(engine, "connect")
+    def pragmas(driver_connection: Any, _record: Any) -> None:
+        driver_connection.execute("PRAGMA foreign_keys = ON")
+        driver_connection.execute("PRAGMA synchronous = NORMAL")  # WAL: durable across a process crash
+        # A small page cache per connection: a process may have a hundred threads, each with its
+        # connection, and SQLite's default (2 MB each) would grow with the file; the OS caches it.
+        driver_connection.execute(f"PRAGMA cache_size = -{CACHE_KB}")
+
+    return engine
+
+
+def _postgres_engine(url: sa.URL) -> sa.Engine:
+    """A pool of POOL_SIZE connections (POOL_OVERFLOW more while busy), recycled every few minutes
+    (platforms' proxies drop idle ones); a dead one (the server restarted) is replaced on first use."""
+    engine = sa.create_engine(
+        url,
+        pool_size=POOL_SIZE,
+        max_overflow=POOL_OVERFLOW,
+        pool_timeout=BUSY_TIMEOUT_SECONDS,
+        pool_recycle=300,
+        isolation_level="AUTOCOMMIT",  # reads are single statements; writes are BEGIN ... COMMIT
+        connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS},
+    )
+
+    @sa.event.listens_for(engine, "connect")
+    def lock_timeout(driver_connection: Any, _record: Any) -> None:
+        cursor = driver_connection.cursor()
+        cursor.execute(f"SET lock_timeout = '{int(BUSY_TIMEOUT_SECONDS * 1000)}ms'")
+        cursor.close()
+        driver_connection.commit()
+
+    return engine

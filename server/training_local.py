@@ -42,7 +42,7 @@ from server.progress import BatchProgress
 from server.recorder import Recorder
 from server.recovery import Identity, is_dead, recover
 from server.run_json import config_from_dict, new_run_id
-from server.store import Status, Store
+from server.store import Status, Store, StoreUnavailable, patiently
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +88,7 @@ class Runner:
         self._waiting = 0  # runs waiting in the shared queue, as last seen (for /healthz)
         self._cond = threading.Condition()
         self._stops: dict[str, threading.Event] = {}
+        self._unended: set[str] = set()  # runs that failed while the store was away: still to mark failed
         self._closing = threading.Event()
         self._threads: list[threading.Thread] = []
         self._preload_mnist = preload_mnist
@@ -171,7 +172,9 @@ class Runner:
         while not self._closing.is_set():
             try:
                 run_id = self._claim()
-            except Exception:  # a busy or broken store: look again later
+            except StoreUnavailable:  # look again later (the keeper reports the outage)
+                run_id = None
+            except Exception:
                 log.exception("could not claim a queued run")
                 run_id = None
             if run_id is None:
@@ -187,7 +190,8 @@ class Runner:
                 try:
                     self.store.finish(run_id, Status.FAILED, GENERIC_FAILURE)
                 except Exception:
-                    log.exception("run %s: could not mark it failed", run_id)
+                    log.exception("run %s: could not mark it failed; the keeper will", run_id)
+                    self._unended.add(run_id)
             finally:
                 with self._cond:
                     self._busy -= 1
@@ -210,7 +214,7 @@ class Runner:
             status, reason, last = self._epochs(run_id, run["config"], flag)
             done = last is not None and status == Status.DONE
             test = (last.test_loss, last.test_acc) if done else (None, None)
-            self.store.finish(run_id, status, reason, *test)
+            patiently(lambda: self.store.finish(run_id, status, reason, *test))
         finally:
             del self._stops[run_id]
             self.notifier.changed(run_id)
@@ -235,8 +239,11 @@ class Runner:
                 flag.set()
             if time.monotonic() >= next_check:
                 next_check = time.monotonic() + STOP_CHECK_SECONDS
-                if self.store.should_stop(run_id):
-                    flag.set()
+                try:
+                    if self.store.should_stop(run_id):
+                        flag.set()
+                except StoreUnavailable:  # the store is away for a moment: train on, ask again later
+                    pass
             return flag.is_set()
 
         last, outcome = None, None
@@ -276,15 +283,26 @@ class Runner:
     # --- the keeper thread ---------------------------------------------------------------------
 
     def _keep(self) -> None:
-        """Heartbeat and recovery, every fifth of the staleness limit."""
+        """Heartbeat and recovery, every fifth of the staleness limit. After the store was unavailable,
+        every process's heartbeat is old: recovery waits until they all had time to beat again."""
+        failed_at = -float("inf")
         while not self._closing.wait(self.stale_seconds / 5):
             try:
                 self.store.beat(self.identity.owner, self.identity.host, self.identity.pid)
-                for run_id in recover(self.store, self.identity, self.stale_seconds):
-                    log.warning("run %s interrupted: its server process is gone", run_id)
-                    self.notifier.changed(run_id)
+                if time.monotonic() - failed_at > self.stale_seconds:
+                    for run_id in recover(self.store, self.identity, self.stale_seconds):
+                        log.warning("run %s interrupted: its server process is gone", run_id)
+                        self.notifier.changed(run_id)
                 keep_alive(self.store)
+                for run_id in list(self._unended):
+                    self.store.finish(run_id, Status.FAILED, GENERIC_FAILURE)
+                    self._unended.discard(run_id)
+                    self.notifier.changed(run_id)
+            except StoreUnavailable as error:
+                failed_at = time.monotonic()
+                log.warning("heartbeat failed: %s", error)
             except Exception:
+                failed_at = time.monotonic()
                 log.exception("heartbeat failed")
 
 

@@ -1,5 +1,5 @@
-"""gunicorn started exactly as the Procfile says, on a free loopback port with its own database:
-used by the tests (tests/conftest.py) and by the benchmarks in bench/."""
+"""gunicorn started exactly as the Procfile says, on a free loopback port with its own database (a
+SQLite file, or a PostgreSQL database's URL): used by the tests (tests/conftest.py) and by bench/."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ class Server:
     process: subprocess.Popen
     port: int
     log: Path
-    db: Path
+    db: Path | str  # the SQLite file, or the PostgreSQL URL
     stopped: bool = field(default=False)
 
     @property
@@ -96,11 +96,16 @@ class Server:
 
 
 def start_procfile_server(
-    db: Path, log: Path, env: dict[str, str] | None = None, timeout: float = 60
+    db: Path | str, log: Path, env: dict[str, str] | None = None, timeout: float = 60
 ) -> Server:
-    """Start the Procfile's web command with PORT set to a free port, and wait until /healthz answers."""
+    """Start the Procfile's web command with PORT set to a free port, and wait until /healthz answers.
+    `db`: a SQLite file (PLAYGROUND_DB) or a PostgreSQL URL (DATABASE_URL)."""
     port = free_port()
-    environ = {**os.environ, "PORT": str(port), "PLAYGROUND_DB": str(db), **(env or {})}
+    environ = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
+    environ.update(
+        {"PORT": str(port), **({"DATABASE_URL": db} if "://" in str(db) else {"PLAYGROUND_DB": str(db)})}
+    )
+    environ.update(env or {})
     with log.open("ab") as out:
         process = subprocess.Popen(
             ["/bin/sh", "-c", "exec " + procfile_command()],

@@ -4,8 +4,8 @@
 
 const FONT_STACK = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif';
 
-// Plotly.js is 4.8 MB of script: compiling it takes the main thread for a while, so the page
-// paints its controls first and only then runs it (the template preloads it meanwhile).
+// Plotly.js (its cartesian bundle) is 1.5 MB of script: compiling it takes the main thread for a
+// while, so the page paints its controls first and only then runs it (the template preloads it).
 let resolvePlotly, rejectPlotly;
 const plotly = new Promise((resolve, reject) => {
   resolvePlotly = resolve;
@@ -23,7 +23,7 @@ export function loadPlotly() {
   }
   const preload = document.getElementById("plotly-preload");
   const script = document.createElement("script");
-  script.src = preload ? preload.href : "/vendor/plotly.min.js";
+  script.src = preload ? preload.href : "/static/vendor/plotly-cartesian/plotly-cartesian.min.js";
   script.addEventListener("load", () => resolvePlotly(window.Plotly));
   script.addEventListener("error", () => rejectPlotly(new Error("Plotly.js could not be loaded.")));
   document.head.append(script);
@@ -39,6 +39,16 @@ const METRICS = {
   loss: { train: "train_loss", val: "val_loss", yTitle: "Cross-entropy", format: ".3f" },
   accuracy: { train: "train_acc", val: "val_acc", yTitle: "Accuracy", format: ".1%" },
 };
+
+// Accuracy ticks: as many decimals as the tick step needs, so a narrow range (say 10.0% to 10.6%)
+// never shows the same label twice. Plotly picks the step (1, 2 or 5 x 10^k); the first stop whose
+// range holds it gives the format.
+const PERCENT_TICKS = [
+  { dtickrange: [0.01, null], value: ".0%" },
+  { dtickrange: [0.001, null], value: ".1%" },
+  { dtickrange: [0.0001, null], value: ".2%" },
+  { dtickrange: [null, null], value: ".3%" },
+];
 
 /** Epochs 1..total with a little room on both sides, so the end points are not cut. */
 function xRange(total) {
@@ -57,7 +67,8 @@ function layout(kind, empty, total, note) {
     plot_bgcolor: "#ffffff",
     showlegend: false,
     hovermode: "x unified",
-    hoverlabel: { font: { family: FONT_STACK } },
+    // Overlay names say how the runs differ: show them whole (Plotly cuts names at 15 characters).
+    hoverlabel: { font: { family: FONT_STACK }, namelength: -1 },
     xaxis: {
       title: { text: "Epoch", standoff: 6 },
       gridcolor: "#eef0f2",
@@ -73,6 +84,7 @@ function layout(kind, empty, total, note) {
       gridcolor: "#eef0f2",
       zeroline: false,
       tickformat: accuracy ? ".0%" : null,
+      tickformatstops: accuracy ? PERCENT_TICKS : undefined,
       hoverformat: metric.format,
       // Empty charts get a sensible frame; then the range follows the data, kept within 0..1 for accuracy.
       range: empty ? [0, accuracy ? 1 : 2.5] : undefined,

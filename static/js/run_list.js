@@ -8,7 +8,8 @@ const KEEP = 12;
 const ACTIVE = new Set(["queued", "running"]);
 // A run's warning (core/verdict.py codes) in a few words, for the list; the full sentence is its title.
 const WARNING_WORDS = { chance: "at chance", loss_rose: "loss rose", loss_exploded: "loss blew up" };
-export const RUN_COLORS = ["#1a73e8", "#e8710a", "#188038", "#d01884", "#9334e6", "#12b5cb", "#b06000", "#5f6368"];
+// Eight distinct hues; none is the grey of muted or disabled text.
+export const RUN_COLORS = ["#1a73e8", "#e8710a", "#188038", "#d01884", "#9334e6", "#12b5cb", "#b06000", "#827717"];
 
 function load() {
   try {

@@ -5,7 +5,11 @@ from __future__ import annotations
 import json
 import time
 import urllib.request
+from pathlib import Path
 
+import sqlalchemy as sa
+
+from server.store import FINAL, engine_url
 from tests.procfile import Server
 
 FAST_2D = {"dataset": "spiral", "epochs": 5, "points": 100}  # a few milliseconds
@@ -13,7 +17,22 @@ FAST_2D = {"dataset": "spiral", "epochs": 5, "points": 100}  # a few millisecond
 SLOW_2D = {"dataset": "spiral", "points": 5000, "batch_size": 1, "epochs": 1000, "lr": 0.03}
 SMALL_MNIST = {"dataset": "mnist", "hidden": [32], "batch_size": 256, "epochs": 2}  # ~0.2 s an epoch
 DIVERGES = {"dataset": "xor", "lr": 3.0, "hidden": [512, 512, 512], "init": "he", "momentum": 0.99}
-FINAL = ("done", "stopped", "failed", "interrupted")
+
+
+def sql(database: str | Path, statement: str, **params: object) -> list[tuple]:
+    """The rows of one SQL statement (`:name` parameters) on a test's database, a SQLite file or a
+    PostgreSQL URL, through a connection of its own outside the server; committed at once."""
+    engine = sa.create_engine(engine_url(database), poolclass=sa.pool.NullPool)
+    try:
+        with engine.begin() as connection:
+            result = connection.execute(sa.text(statement), params)
+            return [tuple(row) for row in result] if result.returns_rows else []
+    finally:
+        engine.dispose()
+
+
+def is_sqlite(database: str | Path) -> bool:
+    return "://" not in str(database)
 
 
 def start(client, config: dict) -> dict:

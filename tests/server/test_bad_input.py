@@ -9,6 +9,9 @@ import pytest
 
 from tests.server.helpers import FAST_2D, start, wait_for
 
+# Input checks happen before the store is reached: on SQLite only.
+pytestmark = pytest.mark.stores("sqlite")
+
 
 def refused(response, status: int, field: str | None) -> str:
     """Assert a JSON error with a sentence (and the field); returns the sentence."""

@@ -1,4 +1,5 @@
-"""Faults: a worker killed mid-run, the whole server restarted, the SQLite file busy or read-only.
+"""Faults: a worker killed mid-run, the whole server restarted, the SQLite file busy or read-only,
+the PostgreSQL server busy, or stopped and restarted under a running run and its viewer.
 
 Each test starts gunicorn exactly as the Procfile says (or the app in-process for the store faults),
 on a loopback port and a temporary database. PLAYGROUND_STALE=2 makes the keepers look every 0.4 s,
@@ -7,22 +8,30 @@ so a dead worker's runs are interrupted within a second or so.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
 import sqlite3
 import struct
+import subprocess
+import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import pytest
+import sqlalchemy as sa
 
-from server.store import BUSY_MESSAGE, READ_ONLY_MESSAGE
-from tests.server.helpers import FAST_2D, FINAL, SLOW_2D, owner, start, stop, wait_for
+import server.store
+from server.store import BROKEN_MESSAGE, BUSY_MESSAGE, QUEUE_LOCK_KEY, READ_ONLY_MESSAGE
+from tests.server.helpers import FAST_2D, FINAL, SLOW_2D, is_sqlite, owner, sql, start, stop, wait_for
 from tests.server.procs import serving_pid, usage, wait_for_workers
 from tests.server.sse_client import Event, SocketStream, stream_until_done
+from tests.services import start_postgres
 
 QUICK_DEATH = {"PLAYGROUND_STALE": "2"}
 ONE_EACH = {**QUICK_DEATH, "WEB_CONCURRENCY": "2", "PLAYGROUND_WORKERS": "1"}  # a run each, no more
@@ -59,12 +68,9 @@ class Viewer:
 
 
 def run_row(db, run_id: str) -> tuple:
-    with sqlite3.connect(db) as connection:
-        return connection.execute(
-            "SELECT status, reason, owner, (SELECT COUNT(*) FROM epochs WHERE run_id = ?) "
-            "FROM runs WHERE id = ?",
-            (run_id, run_id),
-        ).fetchone()
+    epochs = "(SELECT COUNT(*) FROM epochs WHERE run_id = :id)"
+    query = f"SELECT status, reason, owner, {epochs} FROM runs WHERE id = :id"
+    return sql(db, query, id=run_id)[0]
 
 
 def owner_pid(server, run_id: str) -> int:
@@ -79,6 +85,9 @@ def healthz_ok(server) -> bool:
 
 
 def integrity_ok(db) -> bool:
+    """SQLite's own check of the file (a PostgreSQL server keeps its files whole itself)."""
+    if not is_sqlite(db):
+        return True
     with sqlite3.connect(db) as connection:
         return connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
@@ -185,12 +194,14 @@ def test_a_full_restart_interrupts_runs_keeping_epochs(procfile_server, sig):
 # --- the SQLite file busy or read-only (the app in-process, so the test can hold the lock) ----------
 
 
-def test_a_busy_store_answers_503_and_loses_nothing(app, client, tmp_path):
-    db = tmp_path / "playground.sqlite3"
+@pytest.mark.stores("sqlite")
+def test_a_busy_store_answers_503_and_loses_nothing(app, client, database):
+    db = database
     earlier_run = start(client, FAST_2D)
     earlier = earlier_run["id"]
     wait_for(client, earlier)
-    app.extensions["playground"].store.db().execute("PRAGMA busy_timeout = 300")  # this thread's requests
+    with app.extensions["playground"].store.connection() as connection:  # SQLite: this thread's own,
+        connection.exec_driver_sql("PRAGMA busy_timeout = 300")  # which its requests use too
     blocker = sqlite3.connect(db, isolation_level=None)
     blocker.execute("BEGIN EXCLUSIVE")  # another process writing for longer than the busy timeout
     try:
@@ -211,13 +222,14 @@ def test_a_busy_store_answers_503_and_loses_nothing(app, client, tmp_path):
     assert len(client.get(f"/api/runs/{earlier}").get_json()["epochs"]) == FAST_2D["epochs"]
 
 
-def test_a_read_only_store_answers_503_and_still_shows_runs(app, client, tmp_path):
-    db = tmp_path / "playground.sqlite3"
-    earlier_run = start(client, FAST_2D)
-    earlier = earlier_run["id"]
+@pytest.mark.stores("sqlite")
+def test_a_read_only_store_answers_503_and_still_shows_runs(app, client, database):
+    db = database
+    earlier = start(client, FAST_2D)["id"]
     wait_for(client, earlier)
-    connection = app.extensions["playground"].store.db()  # the connection this thread's requests use
-    connection.execute("PRAGMA query_only = ON")  # the file opened read-only
+    store = app.extensions["playground"].store
+    with store.connection() as connection:  # SQLite: this thread's own, which its requests use too
+        connection.exec_driver_sql("PRAGMA query_only = ON")  # the file opened read-only
     try:
         response = client.post("/api/runs", json=FAST_2D)
         assert response.status_code == 503 and response.get_json() == {"error": READ_ONLY_MESSAGE}
@@ -226,9 +238,101 @@ def test_a_read_only_store_answers_503_and_still_shows_runs(app, client, tmp_pat
         assert run["status"] == "done" and len(run["epochs"]) == FAST_2D["epochs"]
         assert client.get(f"/api/runs/{earlier}/views").status_code == 200
     finally:
-        connection.execute("PRAGMA query_only = OFF")
+        with store.connection() as connection:
+            connection.exec_driver_sql("PRAGMA query_only = OFF")
     assert wait_for(client, start(client, FAST_2D)["id"])["status"] == "done"
     assert integrity_ok(db)
+
+
+# --- PostgreSQL busy, or stopped and restarted --------------------------------------------------
+
+
+@contextmanager
+def holding_the_queue_lock(database: str):
+    """Another process counting a run into the queue, and taking its time: the advisory lock held."""
+    engine = sa.create_engine(database, poolclass=sa.pool.NullPool)
+    with engine.connect() as connection:
+        connection.execute(sa.select(sa.func.pg_advisory_lock(QUEUE_LOCK_KEY)))
+        yield
+    engine.dispose()
+
+
+@pytest.mark.stores("postgres")
+def test_a_busy_postgres_answers_503_and_loses_nothing(make_app, database, monkeypatch):
+    monkeypatch.setattr(server.store, "BUSY_TIMEOUT_SECONDS", 0.3)  # its connections' lock_timeout
+    client = make_app().test_client()
+    earlier_run = start(client, FAST_2D)
+    earlier = earlier_run["id"]
+    wait_for(client, earlier)
+    with holding_the_queue_lock(database):
+        response = client.post("/api/runs", json=FAST_2D)
+        assert response.status_code == 503 and response.get_json() == {"error": BUSY_MESSAGE}
+        assert "Retry-After" in response.headers
+        # Nothing else waits for that lock: runs show, streams replay, stop answers.
+        run = client.get(f"/api/runs/{earlier}").get_json()
+        assert run["status"] == "done" and len(run["epochs"]) == FAST_2D["epochs"]
+        assert client.post(f"/api/runs/{earlier}/stop", headers=owner(earlier_run)).status_code == 200
+    later = start(client, FAST_2D)["id"]
+    assert wait_for(client, later)["status"] == "done"
+    assert len(client.get(f"/api/runs/{earlier}").get_json()["epochs"]) == FAST_2D["epochs"]
+
+
+def answer(url: str, method: str = "GET", body: object = None) -> tuple[int, dict, str]:
+    """(status, headers, body text) of one request, whatever the status."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(
+        url, data=data, method=method, headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, dict(response.headers), response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read().decode()
+
+
+@pytest.mark.stores("postgres")
+def test_postgres_stopped_and_restarted_while_a_run_trains_and_a_viewer_watches(procfile_server):
+    postgres = start_postgres()  # a server of its own: this test stops it
+    viewer = None
+    try:
+        url = postgres.create_database()
+        release = subprocess.run(
+            [sys.executable, "-m", "server.migrate"], env={**os.environ, "DATABASE_URL": url}, timeout=60
+        )
+        assert release.returncode == 0
+        # Two workers, one training thread each, and a stale limit (2 s) shorter than the outage.
+        server = procfile_server({**ONE_EACH, "PLAYGROUND_WORKERS": "1"}, db=url)
+        _, run = server.request("POST", "/api/runs", {**SLOW_2D, "epochs": 14})  # ~0.3 s an epoch
+        wait_for(server, run["id"], lambda run: len(run["epochs"]) >= 2)
+        viewer = Viewer(server.url + run["events"])
+        time.sleep(0.3)  # it has the replay
+
+        postgres.stop()
+        down_at = time.monotonic()
+        status, headers, text = answer(server.url + f"/api/runs/{run['id']}")
+        assert (
+            status == 503 and json.loads(text) == {"error": BROKEN_MESSAGE} and headers["Retry-After"] == "2"
+        )
+        status, headers, text = answer(server.url + "/api/runs", "POST", FAST_2D)
+        assert status == 503 and json.loads(text) == {"error": BROKEN_MESSAGE}
+        status, headers, text = answer(server.url + f"/runs/{run['id']}")  # the run's page too
+        assert status == 503 and "cannot be reached" in text and "Traceback" not in text
+        assert healthz_ok(server)  # the processes keep running
+        time.sleep(max(0.0, 3.0 - (time.monotonic() - down_at)))  # longer than PLAYGROUND_STALE
+        assert not viewer.ended.is_set()  # the viewer is kept, waiting
+
+        postgres.start()
+        assert viewer.ended.wait(60), [event.event for event in viewer.events]
+        assert viewer.epochs() == list(range(1, 15))  # every epoch once, in order: none lost over the outage
+        assert viewer.events[-1].json()["status"] == "done"
+        finished = wait_for(server, run["id"], limit=10)
+        assert finished["status"] == "done" and [e["epoch"] for e in finished["epochs"]] == list(range(1, 15))
+        _, fresh = server.request("POST", "/api/runs", FAST_2D)
+        assert stream_until_done(server.url + fresh["events"])[-1].json()["status"] == "done"
+    finally:
+        if viewer is not None:
+            viewer.close()
+        postgres.remove()
 
 
 def test_store_errors_mid_stream_keep_the_viewer(app, client):
@@ -286,8 +390,13 @@ def fill_pools(port: int, path: str, workers: list[int], threads: int = 128, lim
     """
     held = []
     deadline = time.monotonic() + limit
+    counts: list[list[int]] = []  # each round's thread counts: the pools are full once they stop growing
     try:
-        while any(usage(pid)["threads"] < threads for pid in workers) and time.monotonic() < deadline:
+        while time.monotonic() < deadline:
+            counts.append([usage(pid)["threads"] for pid in workers])
+            # A worker has a few threads besides its pool's, so `threads` in all is not yet a full pool.
+            if all(count >= threads for count in counts[-1]) and counts[-3:-2] == counts[-1:]:
+                break
             for _ in range(50):
                 sock = socket.create_connection(("127.0.0.1", port), timeout=10)
                 sock.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
@@ -335,6 +444,7 @@ def settle(workers: list[int], baseline: dict[int, dict] | None = None, limit: f
         time.sleep(0.5)
 
 
+@pytest.mark.stores("sqlite")  # the pool's PostgreSQL connections are sockets too: counted differently
 def test_a_storm_of_1000_stream_connects_leaks_nothing(procfile_server):
     server = procfile_server({"WEB_CONCURRENCY": "2", "PLAYGROUND_HEARTBEAT": "1"})
     workers = wait_for_workers(server.process.pid, 2)

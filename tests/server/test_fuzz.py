@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -28,6 +29,9 @@ from schemathesis.specs.openapi.checks import (
 
 from core.config import Limits
 from tests.server.helpers import start, wait_for
+
+# The API's answers to bad input do not depend on the store: fuzzed on SQLite only.
+pytestmark = pytest.mark.stores("sqlite")
 
 # Requests per operation and mode (valid, invalid); predict's 784-pixel bodies are slow to generate.
 EXAMPLES = 130

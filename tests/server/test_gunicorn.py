@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import sqlite3
 import statistics
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+
 from tests.procfile import procfile_command
-from tests.server.helpers import FAST_2D, SLOW_2D, wait_for
+from tests.server.helpers import FAST_2D, SLOW_2D, sql, wait_for
 from tests.server.sse_client import stream_until_done
 
 
@@ -44,13 +45,13 @@ def test_two_workers_forty_runs_all_complete(procfile_server):
     for created, events in results:
         assert [int(e.id) for e in events if e.event == "epoch"] == [1, 2, 3, 4, 5], created["id"]
         assert events[-1].json()["status"] == "done"
-    with sqlite3.connect(server.db) as db:
-        statuses = dict(db.execute("SELECT status, COUNT(*) FROM runs GROUP BY status").fetchall())
-        trainers = db.execute("SELECT COUNT(DISTINCT owner) FROM runs").fetchone()[0]
+    statuses = dict(sql(server.db, "SELECT status, COUNT(*) FROM runs GROUP BY status"))
+    trainers = sql(server.db, "SELECT COUNT(DISTINCT owner) FROM runs")[0][0]
     assert statuses == {"done": 40}
     assert trainers == 2  # both workers trained runs, so streams were served across processes
 
 
+@pytest.mark.stores("sqlite")  # /healthz never touches the store
 def test_healthz_answers_quickly_while_training(procfile_server):
     server = procfile_server()
     for seed in (1, 2):
@@ -74,9 +75,8 @@ def test_kill_9_then_restart_marks_the_run_interrupted_keeping_its_epochs(procfi
     assert status == 201
     wait_for(first, created["id"], lambda run: len(run["epochs"]) >= 2)
     first.kill()  # the whole server, master and workers, at once
-    with sqlite3.connect(first.db) as db:
-        recorded = db.execute("SELECT COUNT(*) FROM epochs WHERE run_id = ?", (created["id"],)).fetchone()[0]
-        assert db.execute("SELECT status FROM runs WHERE id = ?", (created["id"],)).fetchone()[0] == "running"
+    recorded = sql(first.db, "SELECT COUNT(*) FROM epochs WHERE run_id = :id", id=created["id"])[0][0]
+    assert sql(first.db, "SELECT status FROM runs WHERE id = :id", id=created["id"]) == [("running",)]
     assert recorded >= 2
 
     second = procfile_server(db=first.db)
@@ -95,8 +95,5 @@ def test_a_graceful_stop_interrupts_running_runs(procfile_server):
     status, created = server.request("POST", "/api/runs", SLOW_2D)
     wait_for(server, created["id"], lambda run: len(run["epochs"]) >= 1)
     server.stop()  # SIGTERM: gunicorn's workers exit, and at exit the runner ends its runs
-    with sqlite3.connect(server.db) as db:
-        status, reason = db.execute(
-            "SELECT status, reason FROM runs WHERE id = ?", (created["id"],)
-        ).fetchone()
+    [(status, reason)] = sql(server.db, "SELECT status, reason FROM runs WHERE id = :id", id=created["id"])
     assert status == "interrupted" and "shut down" in reason

@@ -12,7 +12,7 @@ import pytest
 from core.config import Limits
 from server.security import CONTENT_SECURITY_POLICY
 from server.settings import SettingsError, from_env
-from tests.server.helpers import FAST_2D, SLOW_2D, start, stop, wait_for
+from tests.server.helpers import FAST_2D, SLOW_2D, sql, start, stop, wait_for
 
 # --- settings ------------------------------------------------------------------------------------
 
@@ -154,7 +154,7 @@ def test_security_headers_on_every_kind_of_response(client):
         "405": client.delete("/api/runs"),
         "events": client.get(f"/api/runs/{run_id}/events"),
         "csv": client.get(f"/api/runs/{run_id}/metrics.csv"),
-        "vendor": client.get("/vendor/plotly.min.js", headers={"Accept-Encoding": "gzip"}),
+        "static": client.get("/static/css/playground.css", headers={"Accept-Encoding": "gzip"}),
         "healthz": client.get("/healthz"),
         "openapi": client.get("/api/openapi.json"),
     }
@@ -203,7 +203,12 @@ def test_user_text_on_pages_is_escaped(app, client):
     store = app.extensions["playground"].store
     run_id = start(client, FAST_2D)["id"]
     wait_for(client, run_id)
-    store.db().execute("UPDATE runs SET status = 'failed', reason = ? WHERE id = ?", (HOSTILE, run_id))
+    sql(
+        store.url,
+        "UPDATE runs SET status = 'failed', reason = :reason WHERE id = :id",
+        reason=HOSTILE,
+        id=run_id,
+    )
     run_page = client.get(f"/runs/{run_id}").get_data(as_text=True)
     assert_no_markup(run_page)
     data_page = run_page.split('data-page="', 1)[1].split('"', 1)[0]

@@ -7,8 +7,13 @@ resident memory (or a higher peak) per run.
 
 from __future__ import annotations
 
+import pytest
+
 from tests.server.procs import status_field, wait_for_workers
 from tests.server.sse_client import stream_until_done
+
+# MNIST's memory, not the store's: on SQLite only.
+pytestmark = pytest.mark.stores("sqlite")
 
 TINY_MNIST = {"dataset": "mnist", "hidden": [16], "batch_size": 512, "epochs": 1}
 

@@ -1,16 +1,22 @@
-"""The two pages (the `page` data they embed), static files, Plotly and compression."""
+"""The two pages (the `page` data they embed), static files, the vendored Plotly.js and compression."""
 
 from __future__ import annotations
 
 import gzip
 import html
+import importlib.util
 import json
 import re
 from pathlib import Path
 
+import pytest
+
 from core.config import defaults_for
-from server.assets import plotly_path
+from server.assets import PLOTLY_BUNDLE, STATIC_FOLDER
 from tests.server.helpers import FAST_2D, start, wait_for
+
+# Pages and files: on SQLite only (the run page's data comes through the same store calls as the API's).
+pytestmark = pytest.mark.stores("sqlite")
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -86,7 +92,7 @@ def test_fingerprinted_urls_are_cached_for_a_year(client):
     url = re.search(r'"(/static/js/main\.js\?v=[0-9a-f]{12})"', page).group(1)
     response = client.get(url)
     assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
-    assert re.search(r'"/vendor/plotly\.min\.js\?v=[0-9a-f]{12}"', page)
+    assert re.search(r'"/static/vendor/plotly-cartesian/plotly-cartesian\.min\.js\?v=[0-9a-f]{12}"', page)
     stale = client.get("/static/js/main.js?v=000000000000")  # an old fingerprint: revalidate
     assert stale.headers["Cache-Control"] == "no-cache"
 
@@ -96,12 +102,35 @@ def test_static_paths_cannot_escape_the_folder(client):
         assert client.get(path).status_code == 404
 
 
-def test_plotly_is_served_from_the_package_gzipped(client):
-    raw = plotly_path().read_bytes()
-    response = client.get("/vendor/plotly.min.js", headers={"Accept-Encoding": "gzip"})
+def plotly_js_version(path: Path) -> str:
+    """The plotly.js version in a bundle's header comment, e.g. "4.1.1" from
+    "plotly.js (cartesian - minified) v4.1.1"."""
+    header = path.read_bytes()[:400].decode("utf-8", "replace")
+    match = re.search(r"\* plotly\.js (?:\([^)]*\) )?v(\d+\.\d+\.\d+)", header)
+    assert match, f"no plotly.js version in the header of {path}"
+    return match.group(1)
+
+
+def test_the_vendored_plotly_bundle_is_the_plotly_packages_version_of_plotly_js():
+    spec = importlib.util.find_spec("plotly")
+    assert spec and spec.submodule_search_locations, "pip install -r requirements-dev.txt"
+    packaged = Path(spec.submodule_search_locations[0]) / "package_data" / "plotly.min.js"
+    bundle = STATIC_FOLDER / PLOTLY_BUNDLE
+    version = plotly_js_version(packaged)
+    assert plotly_js_version(bundle) == version, "upgrade static/vendor/plotly-cartesian/ (see its README)"
+    assert f"| version | {version}," in (bundle.parent / "README.md").read_text()
+    assert (bundle.parent / "LICENSE").read_text().startswith("MIT License")
+
+
+def test_the_plotly_bundle_is_served_gzipped_with_a_fingerprint(client):
+    raw = (STATIC_FOLDER / PLOTLY_BUNDLE).read_bytes()
+    page = client.get("/").get_data(as_text=True)
+    url = re.search(r'href="(/static/vendor/[^"]+\.min\.js\?v=[0-9a-f]{12})" as="script"', page).group(1)
+    response = client.get(url, headers={"Accept-Encoding": "gzip"})
     assert response.status_code == 200 and response.mimetype == "text/javascript"
     assert response.headers["Content-Encoding"] == "gzip"
-    assert len(response.data) < 1_600_000
+    assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert len(response.data) < 520_000
     assert gzip.decompress(response.data) == raw
 
 

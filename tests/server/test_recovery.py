@@ -15,7 +15,7 @@ from core.datasets import dataset_for
 from core.training import train
 from server.recovery import Identity, is_dead, pid_alive
 from server.store import Store
-from tests.server.helpers import SLOW_2D, start, stop, wait_for
+from tests.server.helpers import SLOW_2D, sql, start, stop, wait_for
 
 
 def dead_pid() -> int:
@@ -56,17 +56,22 @@ def orphan(
     config = parse_config(SLOW_2D)
     store.create_run(run_id, config.to_dict(), config.to_query(), owner, config.epochs)
     if status == "running":
-        store.db().execute("UPDATE runs SET status = 'running' WHERE id = ?", (run_id,))
+        sql(store.url, "UPDATE runs SET status = 'running' WHERE id = :id", id=run_id)
         for epoch in (1, 2):
             metrics = {"epoch": epoch, "train_loss": 1.0}
             store.add_epoch(run_id, epoch, metrics, json.dumps(metrics), b"npz")
     store.beat(owner, host, pid)
-    store.db().execute("UPDATE owners SET heartbeat = heartbeat - ? WHERE owner = ?", (heartbeat_age, owner))
+    sql(
+        store.url,
+        "UPDATE owners SET heartbeat = heartbeat - :age WHERE owner = :owner",
+        age=heartbeat_age,
+        owner=owner,
+    )
     return run_id
 
 
-def test_start_up_interrupts_only_the_runs_of_dead_processes(tmp_path, make_app):
-    store = Store(tmp_path / "playground.sqlite3")
+def test_start_up_interrupts_only_the_runs_of_dead_processes(database, make_app):
+    store = Store(database)
     host, me = Identity.of_this_process().host, os.getpid()
     reused = orphan(store, f"{host}:{me}:reusedpid", host, me, heartbeat_age=3600)
     crashed = orphan(store, f"{host}:{dead_pid()}:crashedrun", host, dead_pid(), heartbeat_age=0)
@@ -90,14 +95,14 @@ def test_start_up_interrupts_only_the_runs_of_dead_processes(tmp_path, make_app)
     store.close()
 
 
-def test_a_stale_heartbeat_is_noticed_while_running(tmp_path, make_app):
+def test_a_stale_heartbeat_is_noticed_while_running(database, make_app):
     app = make_app(OWNER_STALE=2)  # the keeper looks every 0.4 s
     client = app.test_client()
-    store = Store(tmp_path / "playground.sqlite3")
+    store = Store(database)
     host = Identity.of_this_process().host
     stale = orphan(store, f"{host}:{os.getpid()}:latecomer123", host, os.getpid(), heartbeat_age=0)
     assert client.get(f"/api/runs/{stale}").get_json()["status"] == "running"
-    store.db().execute("UPDATE owners SET heartbeat = heartbeat - 60 WHERE owner LIKE '%latecomer%'")
+    sql(database, "UPDATE owners SET heartbeat = heartbeat - 60 WHERE owner LIKE '%latecomer%'")
     run = wait_for(client, stale, limit=5)
     assert run["status"] == "interrupted" and len(run["epochs"]) == 2
     store.close()

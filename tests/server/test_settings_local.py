@@ -52,6 +52,24 @@ def test_bad_values_name_the_variable():
         check({**from_env({}), "SSE_POLL": float("nan")})
 
 
+def test_database_url_takes_the_schemes_platforms_hand_out():
+    for given in ("postgres://u:secret@db.example:5432/app", "postgresql://u:secret@db.example:5432/app"):
+        url = from_env({"DATABASE_URL": given})["DATABASE_URL"]
+        assert (
+            url.render_as_string(hide_password=False) == "postgresql+psycopg://u:secret@db.example:5432/app"
+        )
+    assert from_env({})["DATABASE_URL"] is None  # SQLite at PLAYGROUND_DB
+
+
+@pytest.mark.parametrize(
+    "value", ["mysql://u:secret@db.example/app", "postgres:///no-host", "not a url secret"]
+)
+def test_a_bad_database_url_is_refused_without_showing_it(value):
+    with pytest.raises(SettingsError, match="DATABASE_URL=.* expected a PostgreSQL URL") as error:
+        from_env({"DATABASE_URL": value})
+    assert "secret" not in str(error.value)
+
+
 def start_local(db: Path, port: int) -> subprocess.Popen:
     env = {**os.environ, "PORT": str(port), "PLAYGROUND_DB": str(db)}
     return subprocess.Popen(
