@@ -446,7 +446,8 @@ def openapi_spec(limits: Limits, max_body: int = 1_000_000) -> dict[str, Any]:
                     "description": "A `done` run whose curves show it did not learn (core.verdict): `code` "
                     "is chance (validation accuracy at or near chance), loss_rose (the training loss ended "
                     "above its first epoch's) or loss_exploded (no better validation loss for many epochs "
-                    "while the training loss grew); `message` says what happened, `hint` what to try. "
+                    "while the training loss grew); `message` says what happened, `hint` what to try, `why` "
+                    "(or null) the cause the layers' diagnostics show (core.diagnostics.explain). "
                     "null for every other run.",
                     "type": "object",
                     "nullable": True,
@@ -455,6 +456,7 @@ def openapi_spec(limits: Limits, max_body: int = 1_000_000) -> dict[str, Any]:
                         "code": {"type": "string", "enum": list(verdict.CODES)},
                         "message": {"type": "string", "minLength": 1},
                         "hint": {"type": "string", "minLength": 1},
+                        "why": {"type": "string", "minLength": 1, "nullable": True},
                     },
                 },
                 "Event": {

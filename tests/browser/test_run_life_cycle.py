@@ -133,6 +133,7 @@ def test_spiral_at_lr_3_ends_done_in_amber_with_what_to_try(page: Page) -> None:
     expect(status).to_have_attribute("data-tone", "amber")
     expect(status).to_contain_text("Done, but it did not learn")
     expect(status).to_contain_text("about chance for 3 classes")
+    expect(status).to_contain_text("ReLUs are dead")  # why, from the layers' diagnostics
     expect(status).to_contain_text("Try a lower learning rate, such as 0.3")
     assert page.evaluate("getComputedStyle(document.getElementById('status')).color") == "rgb(161, 92, 0)"
     meta = page.locator("#run-list .run-item.is-current .run-meta")
