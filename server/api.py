@@ -16,6 +16,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from core.config import FieldError, parse_config, parse_query
 from core.cost import estimate
+from core.training import METRICS
 from server import run_views
 from server.datasets import datasets_json
 from server.errors import ApiError
@@ -30,7 +31,9 @@ from server.training_local import RETRY_AFTER_SECONDS, QueueFull, Runner
 bp = Blueprint("api", __name__, url_prefix="/api")
 
 STOP_WAIT_SECONDS = 3.0  # POST .../stop answers once the run has ended, or after this long
-CSV_COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "seconds", "test_loss", "test_acc")
+# The metrics.csv columns: every epoch's numbers (core.training.METRICS), then the L2 penalty (runs with
+# L2) and the test figures (the last epoch), empty where an epoch has none.
+CSV_COLUMNS = (*METRICS, "l2_penalty", "test_loss", "test_acc")
 
 
 def store() -> Store:

@@ -358,6 +358,15 @@ def test_metrics_csv(client):
     assert [int(row["epoch"]) for row in rows] == [1, 2, 3, 4, 5]
     assert float(rows[2]["val_loss"]) == run["epochs"][2]["val_loss"]
     assert rows[0]["test_acc"] == "" and float(rows[-1]["test_acc"]) == run["test_acc"]
+    assert rows[0]["l2_penalty"] == ""  # no L2 in this run
+
+
+def test_metrics_csv_has_the_l2_penalty_of_a_run_with_l2(client):
+    run_id = start(client, {**FAST_2D, "l2": 0.01})["id"]
+    run = wait_for(client, run_id)
+    text = client.get(f"/api/runs/{run_id}/metrics.csv").get_data(as_text=True)
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert [float(row["l2_penalty"]) for row in rows] == [epoch["l2_penalty"] for epoch in run["epochs"]]
 
 
 # --- datasets and health ---------------------------------------------------------------------------
