@@ -163,8 +163,15 @@ def views(run_id: str) -> Response:
     run = get_run(run_id)
     config = config_from_dict(run["config"])
     epoch = store().weights_epoch(run_id)
-    data = run_views.views(run_id, config, epoch, lambda: store().weights(run_id)[1])
+    data = run_views.views(
+        run_id, config, epoch, lambda: store().weights(run_id)[1], lambda: epoch_event(run_id, epoch)
+    )
     return no_cache(jsonify(data))
+
+
+def epoch_event(run_id: str, epoch: int) -> dict:
+    """The stored event of one epoch (what its viewers were sent)."""
+    return json.loads(dict(store().events_after(run_id, epoch - 1))[epoch])
 
 
 @bp.get("/runs/<run_id:run_id>/weights.npz")
