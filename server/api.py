@@ -78,12 +78,15 @@ def no_cache(response: Response) -> Response:
 @bp.post("/runs")
 @limiter.limit(runs_per_client, deduct_when=run_started)
 def start_run() -> tuple[Response, int, dict]:
+    """A new run (201), or the stored run of the same config (200, "reused": true) unless `fresh`."""
+    body = read_json()
+    fresh = pop_fresh(body)
     try:
-        config = parse_config(read_json(), current_app.config["LIMITS"])
+        config = parse_config(body, current_app.config["LIMITS"])
     except FieldError as error:
         raise ApiError(400, error.message, error.field) from None
     try:
-        run_id = runner().submit(config.to_dict(), config.to_query(), config.epochs)
+        run_id, reused = runner().submit(config.to_dict(), config.to_query(), config.epochs, reuse=not fresh)
     except QueueFull as error:
         message = f"The server is busy: {error} Try again in {RETRY_AFTER_SECONDS} seconds."
         raise ApiError(429, message, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}) from None
@@ -94,9 +97,25 @@ def start_run() -> tuple[Response, int, dict]:
         "events": links["events"],
         "config": config.to_dict(),
         "query": config.to_query(),
-        "status": Status.QUEUED,
+        "status": store().status(run_id)[0] if reused else Status.QUEUED,
+        "reused": reused,
     }
+    if reused:
+        return jsonify(body), 200, {}
     return jsonify(body), 201, {"Location": f"/api/runs/{run_id}"}
+
+
+def pop_fresh(body: Any) -> bool:
+    """Take `fresh` out of a POST /api/runs body (it asks for a new run; it is not part of the config):
+    true trains anew, false or absent may answer with a stored run of the same config."""
+    if not isinstance(body, dict) or "fresh" not in body:
+        return False
+    fresh = body.pop("fresh")
+    if not isinstance(fresh, bool):
+        raise ApiError(
+            400, "fresh must be true (train anew) or false (answer with a stored identical run).", "fresh"
+        )
+    return fresh
 
 
 @bp.get("/runs/<run_id:run_id>")

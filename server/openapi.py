@@ -10,7 +10,7 @@ from core.config import DATASETS, FIELDS, Field, Limits
 from core.datasets import TWO_D_SETS
 from server.run_json import RUN_ID
 from server.run_views import MAX_PREDICT_ROWS, POINT_RANGE
-from server.store import Status
+from server.store import REUSABLE, Status
 
 
 def _error(description: str, retry_after: bool = False) -> dict[str, Any]:
@@ -71,6 +71,17 @@ def config_schema(limits: Limits) -> dict[str, Any]:
         "additionalProperties": False,
         "properties": {field.name: _field_schema(field, limits) for field in FIELDS},
     }
+
+
+def run_request_schema(limits: Limits) -> dict[str, Any]:
+    """POST /api/runs's body: a config, and `fresh` (not a config field)."""
+    fresh = {
+        "type": "boolean",
+        "default": False,
+        "description": "true: train a new run even if a run of the same config is stored.",
+    }
+    config = config_schema(limits)
+    return {**config, "properties": {**config["properties"], "fresh": fresh}}
 
 
 def _run_schema() -> dict[str, Any]:
@@ -157,12 +168,22 @@ def openapi_spec(limits: Limits, max_body: int = 1_000_000) -> dict[str, Any]:
         "paths": {
             "/api/runs": {
                 "post": {
-                    "summary": "Start a run",
+                    "summary": "Start a run, or answer with the stored run of the same config",
+                    "description": "A config (seed included) always gives the same numbers, so a config "
+                    "identical to a run that is done, queued or running answers with that run (200, "
+                    "`reused`: true) and trains nothing; a run that ended stopped, failed or interrupted "
+                    "is not reused. `fresh`: true always starts a new run (201).",
                     "requestBody": {
                         "required": True,
-                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Config"}}},
+                        "content": {
+                            "application/json": {"schema": {"$ref": "#/components/schemas/RunRequest"}}
+                        },
                     },
                     "responses": {
+                        "200": _json(
+                            "The stored run of the same config (`reused`: true).",
+                            {"$ref": "#/components/schemas/Created"},
+                        ),
                         "201": _json("Queued.", {"$ref": "#/components/schemas/Created"}),
                         "400": _error("Invalid config or body; `field` names the field."),
                         "413": too_large,
@@ -287,6 +308,7 @@ def openapi_spec(limits: Limits, max_body: int = 1_000_000) -> dict[str, Any]:
         "components": {
             "schemas": {
                 "Config": config_schema(limits),
+                "RunRequest": run_request_schema(limits),
                 "Error": {
                     "type": "object",
                     "required": ["error"],
@@ -297,14 +319,22 @@ def openapi_spec(limits: Limits, max_body: int = 1_000_000) -> dict[str, Any]:
                 },
                 "Created": {
                     "type": "object",
-                    "required": ["id", "url", "events", "config", "query", "status"],
+                    "required": ["id", "url", "events", "config", "query", "status", "reused"],
                     "properties": {
                         "id": {"type": "string", "pattern": f"^{RUN_ID}$"},
                         "url": {"type": "string"},
                         "events": {"type": "string"},
                         "config": {"type": "object"},
                         "query": {"type": "string"},
-                        "status": {"type": "string", "enum": [Status.QUEUED.value]},
+                        "status": {
+                            "type": "string",
+                            "enum": [status.value for status in REUSABLE],
+                            "description": "queued for a new run; a reused run's own status.",
+                        },
+                        "reused": {
+                            "type": "boolean",
+                            "description": "true: the stored run of the same config (200), nothing trained.",
+                        },
                     },
                 },
                 "Run": _run_schema(),

@@ -122,14 +122,16 @@ async function train(event) {
     controls.focusFirstError();
     return;
   }
-  if (session.run && !isFinal(session.run.status)) {
-    session.stop().catch(() => {}); // a new run replaces the one being watched
-  }
+  const previous = session.run && !isFinal(session.run.status) ? session.run : null;
   $("train").disabled = true;
   setStatusText("Starting…", "busy");
   let created;
+  let reused = false;
   try {
     created = await api.createRun(config);
+    // The same config as a stored run (done, queued or training): that run, with what it recorded.
+    reused = created.reused === true;
+    if (reused) created = await api.getRun(created.id);
   } catch (error) {
     $("train").disabled = false;
     if (error.field && $(`${error.field}-error`)) controls.showErrors({ [error.field]: error.message });
@@ -138,8 +140,16 @@ async function train(event) {
     return;
   }
   $("train").disabled = false;
-  const entry = runList.remember({ id: created.id, config: created.config, status: "queued" });
-  session.show({ ...created, status: "queued", epochs: [], total_epochs: created.config.epochs }, entry.color);
+  if (previous && previous === session.run && previous.id !== created.id) {
+    session.stop().catch(() => {}); // a new run replaces the one being watched
+  }
+  const entry = runList.remember({ id: created.id, config: created.config, status: created.status });
+  session.show({ epochs: [], total_epochs: created.config.epochs, ...created }, entry.color);
+  if (reused) {
+    const { text, tone } = describeStatus(session.run);
+    const news = isFinal(created.status) ? "already trained: replaying it" : "already training: following it";
+    setStatusText(`Same experiment ${news}. ${text}`, tone);
+  }
 }
 
 async function stop() {
