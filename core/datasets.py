@@ -1,7 +1,9 @@
 """Datasets: the real MNIST shipped with the project, and small 2D sets made from a seed.
 
 dataset_for(config) is a run's data exactly as core.training.train draws it; importing this module
-imports no training code (the server draws previews and views with it).
+imports no training code (the server draws previews and views with it). load_mnist() memory-maps
+MNIST's pixels from a cache file every process shares (core.data_cache); load_mnist_test() reads the
+test digits alone, for processes that show runs but train none.
 """
 
 from __future__ import annotations
