@@ -4,10 +4,12 @@ misclassified examples and first-layer weights as images."""
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 
 import numpy as np
 
 from core.datasets import Dataset
+from core.features import DEFAULT_FEATURES, expand
 from core.network import Network
 
 MISTAKES_CHUNK = 1000  # rows misclassified() predicts at a time
@@ -21,9 +23,12 @@ def grid_bounds(data: Dataset, margin: float = 0.1) -> tuple[float, float, float
     return float(low[0] - pad[0]), float(high[0] + pad[0]), float(low[1] - pad[1]), float(high[1] + pad[1])
 
 
-def decision_grid(network: Network, data: Dataset, size: int = 50) -> dict:
+def decision_grid(
+    network: Network, data: Dataset, size: int = 50, features: Sequence[str] = DEFAULT_FEATURES
+) -> dict:
     """The predicted class and its probability on a size x size grid over the data's range, packed
     small: every 2D epoch event carries one, to every viewer (about 7 kB instead of 33 kB of JSON lists).
+    The network reads each grid point's `features` (the run's; core.features).
 
     - "size": the grid has size rows and size columns.
     - "x_min", "x_max", "y_min", "y_max": the range it covers. Row i, column j is the point
@@ -39,7 +44,7 @@ def decision_grid(network: Network, data: Dataset, size: int = 50) -> dict:
     x_min, x_max, y_min, y_max = (round(v, 4) for v in grid_bounds(data))  # rounded first: exact to decode
     xs, ys = np.linspace(x_min, x_max, size), np.linspace(y_min, y_max, size)
     gx, gy = np.meshgrid(xs, ys)
-    proba = network.predict_proba(np.c_[gx.ravel(), gy.ravel()].astype(np.float32))
+    proba = network.predict_proba(expand(np.c_[gx.ravel(), gy.ravel()].astype(np.float32), features))
     predicted = proba.argmax(axis=1).astype(np.uint8)
     confidence = np.round(proba.max(axis=1) * 255).astype(np.uint8)
     return {

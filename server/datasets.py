@@ -1,4 +1,5 @@
-"""GET /api/datasets: each dataset's shape, classes, sensible defaults and a small preview."""
+"""GET /api/datasets: each dataset's shape, classes, sensible defaults and a small preview; the config's
+field table; and a picture of each 2D input feature over the plane (core.features.feature_pictures)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import numpy as np
 
 from core.config import DATASETS, Limits, defaults_for, fields_json
 from core.datasets import dataset_for, load_mnist_test
+from core.features import PICTURE_EXTENT, PICTURE_SIZE, feature_pictures
 
 PREVIEW_POINTS = 150
 
@@ -49,6 +51,11 @@ def _describe(name: str, limits: Limits) -> dict[str, Any]:
 
 @lru_cache(maxsize=4)
 def datasets_json(limits: Limits) -> dict[str, Any]:
-    """The datasets, the limits and the config's field table (core.config.fields_json) for the page."""
-    datasets = [_describe(name, limits) for name in DATASETS]
-    return {"datasets": datasets, "limits": asdict(limits), "fields": fields_json(limits)}
+    """The datasets, the limits, the config's field table (core.config.fields_json) and the features'
+    pictures for the page."""
+    return {
+        "datasets": [_describe(name, limits) for name in DATASETS],
+        "limits": asdict(limits),
+        "fields": fields_json(limits),
+        "features": {"size": PICTURE_SIZE, "extent": PICTURE_EXTENT, "pictures": feature_pictures()},
+    }

@@ -4,10 +4,12 @@ it cannot drift from them."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from core.config import DATASETS, FIELDS, Field, Limits
 from core.datasets import TWO_D_SETS
+from core.training import METRICS
 from server.run_json import RUN_ID
 from server.run_views import MAX_PREDICT_ROWS, POINT_RANGE
 from server.store import REUSABLE, Status
@@ -41,6 +43,8 @@ def _field_schema(field: Field, limits: Limits) -> dict[str, Any]:
     """One config field: its type and bounds (the widest over the datasets it applies to)."""
     if field.kind == "choice":
         return {"type": "string", "enum": [value for value, _ in field.choices], "description": field.help}
+    if field.kind == "choice_list":
+        return _choice_list_schema(field)
     bounds = [field.bounds(dataset, limits) for dataset in field.datasets]
     low, high = min(b[0] for b in bounds), max(b[1] for b in bounds)
     description = field.help
@@ -61,6 +65,26 @@ def _field_schema(field: Field, limits: Limits) -> dict[str, Any]:
         }
     schema = _integer(low, high) if field.kind == "int" else _number(low, high)
     return {**schema, "description": description}
+
+
+def _choice_list_schema(field: Field) -> dict[str, Any]:
+    values = [value for value, _ in field.choices]
+    one = "(" + "|".join(re.escape(value) for value in values) + ")"
+    return {
+        "description": f"{field.help} One or more of {', '.join(values)}, each once (kept in this order); a "
+        f'list, or text such as "{",".join(values[:2])}". Only for {", ".join(field.datasets)}; refused for '
+        "the other datasets.",
+        "oneOf": [
+            {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": len(values),
+                "uniqueItems": True,
+                "items": {"type": "string", "enum": values},
+            },
+            {"type": "string", "pattern": f"^{one}(,{one})*$"},
+        ],
+    }
 
 
 def config_schema(limits: Limits) -> dict[str, Any]:
@@ -116,10 +140,11 @@ def _epoch_data_schema() -> dict[str, Any]:
     number = {"type": "number"}
     return {
         "description": "The data of an `epoch` event: the epoch's metrics (test figures after the last "
-        "epoch), the view the page draws live (`grid` for 2D runs, `confusion` for MNIST) and when the "
-        "epoch was stored.",
+        "epoch), what each layer is doing (`layers`), the view the page draws live (`grid` for 2D runs, "
+        "`confusion` for MNIST) and when the epoch was stored. The losses are the cross-entropy alone: a "
+        "run with an L2 rate trains on the cross-entropy plus `l2_penalty`.",
         "type": "object",
-        "required": ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "seconds", "recorded_at"],
+        "required": [*METRICS, "layers", "recorded_at"],
         "properties": {
             "epoch": {"type": "integer", "minimum": 1},
             "train_loss": number,
@@ -129,6 +154,16 @@ def _epoch_data_schema() -> dict[str, Any]:
             "seconds": {**number, "description": "How long the epoch took to train."},
             "test_loss": number,
             "test_acc": number,
+            "l2_penalty": {
+                **number,
+                "description": "Runs with l2 > 0: l2 / 2 times the sum of every layer's squared weights "
+                "(biases excluded) after the epoch; not included in train_loss and val_loss.",
+            },
+            "layers": {
+                "type": "array",
+                "description": "One entry per Dense layer, the output layer last (core/diagnostics.py).",
+                "items": {"$ref": "#/components/schemas/LayerDiagnostics"},
+            },
             "grid": {"type": "object", "description": "2D runs: the packed decision grid (core.views)."},
             "confusion": {
                 "type": "array",
@@ -139,6 +174,43 @@ def _epoch_data_schema() -> dict[str, Any]:
                 **number,
                 "description": "When the epoch was stored, in Unix seconds: a viewer's clock minus this is "
                 "the event's delivery delay (bench/load.py measures it).",
+            },
+        },
+    }
+
+
+def _layer_diagnostics_schema() -> dict[str, Any]:
+    share = {"type": "number", "minimum": 0, "maximum": 1, "nullable": True}
+    number = {"type": "number", "minimum": 0, "nullable": True}
+    return {
+        "description": "What one Dense layer did in an epoch; 4 significant digits; null where it does not "
+        "apply or the value is not finite.",
+        "type": "object",
+        "required": ["weight_norm", "grad_norm", "update_ratio", "dead", "saturated"],
+        "properties": {
+            "weight_norm": {
+                **number,
+                "description": "Norm of the weights (biases excluded) after the epoch.",
+            },
+            "grad_norm": {
+                **number,
+                "description": "Norm of the loss gradient (with the L2 term) for the weights, on the "
+                "epoch's first batch.",
+            },
+            "update_ratio": {
+                **number,
+                "description": "Norm of the change the epoch's first step made to the weights over the "
+                "norm of the weights before it (about 1e-3 is the usual rule of thumb).",
+            },
+            "dead": {
+                **share,
+                "description": "ReLU hidden layers: the share of units that output 0 for every validation "
+                "example.",
+            },
+            "saturated": {
+                **share,
+                "description": "tanh and sigmoid hidden layers: the share of units saturated (|tanh| > "
+                "0.99, sigmoid outside 0.01..0.99) on more than half of the validation examples.",
             },
         },
     }
@@ -350,6 +422,7 @@ def openapi_spec(limits: Limits, max_body: int = 1_000_000) -> dict[str, Any]:
                     },
                 },
                 "EpochData": _epoch_data_schema(),
+                "LayerDiagnostics": _layer_diagnostics_schema(),
                 "PredictRequest": {
                     "description": "pixels (MNIST runs) or points (2D runs), not both.",
                     "type": "object",

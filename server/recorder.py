@@ -16,6 +16,7 @@ import queue
 import threading
 import time
 
+from core.config import Config
 from core.datasets import Dataset
 from core.network import Network
 from core.training import EpochResult
@@ -26,11 +27,11 @@ from server.store import Store, patiently
 _END = object()
 
 
-def epoch_view(network: Network, data: Dataset) -> dict:
+def epoch_view(network: Network, data: Dataset, config: Config) -> dict:
     """What the page draws live for this dataset, sent in every epoch event."""
     if data.name == "mnist":
         return {"confusion": confusion_matrix(network, data.x_val, data.y_val, len(data.classes))}
-    return {"grid": decision_grid(network, data)}
+    return {"grid": decision_grid(network, data, features=config.features)}
 
 
 class Recorder:
@@ -47,7 +48,8 @@ class Recorder:
         """Queue an epoch (blocks while two wait); raises the recorder's error if it hit one."""
         if self._error is not None:
             raise self._error
-        self._queue.put((result.epoch, result.metrics(), copy.deepcopy(result.network), result.dataset))
+        network = copy.deepcopy(result.network)
+        self._queue.put((result.epoch, result.metrics(), network, result.dataset, result.config))
 
     def close(self) -> None:
         """Wait until every queued epoch is stored; raises the recorder's error if it hit one."""
@@ -64,8 +66,8 @@ class Recorder:
                 except Exception as error:
                     self._error = error
 
-    def _record(self, epoch: int, metrics: dict, network: Network, data: Dataset) -> None:
-        view = epoch_view(network, data)
+    def _record(self, epoch: int, metrics: dict, network: Network, data: Dataset, config: Config) -> None:
+        view = epoch_view(network, data, config)
         # recorded_at (Unix seconds, in the API description's EpochData): when the epoch was stored.
         event = json.dumps({**metrics, **view, "recorded_at": round(time.time(), 4)})
         weights = network.to_bytes()

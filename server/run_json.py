@@ -24,8 +24,7 @@ def new_run_id() -> str:
 
 def config_from_dict(data: dict[str, Any]) -> Config:
     """A stored (already validated and normalised) config back into a Config."""
-    values = dict(data)
-    values["hidden"] = tuple(values["hidden"])
+    values = {name: tuple(value) if isinstance(value, list) else value for name, value in data.items()}
     return replace(defaults_for(values["dataset"]), **values)
 
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from core.config import Config, FieldError
 from core.datasets import dataset_for, load_mnist_test
+from core.features import network_inputs
 from core.network import Network, parameter_count
 from core.views import decision_grid, first_layer_images, misclassified
 
@@ -59,7 +60,8 @@ def _points(x: np.ndarray, y: np.ndarray) -> list[list[float]]:
 def views(
     run_id: str, config: Config, epoch: int | None, npz: Callable[[], bytes], event: Callable[[], dict]
 ) -> dict[str, Any]:
-    """GET /api/runs/<id>/views: the network's sizes and the data points (2D) always; the views drawn
+    """GET /api/runs/<id>/views: the network's sizes and the data points (2D: train, val and test
+    splits, each point [x, y, label]) always; the views drawn
     from the weights once there are some (decision grid for 2D, packed as base64 bytes: see
     core.views.decision_grid; for MNIST the confusion matrix on the validation set, misclassified test
     digits and first-layer weights as images).
@@ -76,13 +78,14 @@ def views(
             result["points"] = {
                 "train": _points(data.x_train, data.y_train),
                 "val": _points(data.x_val, data.y_val),
+                "test": _points(data.x_test, data.y_test),
             }
         if epoch is None:
             return result
         net = network(run_id, epoch, npz)
         result["epoch"] = epoch
         if data is not None:
-            result["grid"] = decision_grid(net, data)
+            result["grid"] = decision_grid(net, data, features=config.features)
         else:
             x_test, y_test = load_mnist_test()
             result["confusion"] = event()["confusion"]
@@ -125,7 +128,8 @@ def parse_inputs(body: Any, config: Config) -> np.ndarray:
 
 
 def predict(net: Network, config: Config, x: np.ndarray) -> dict[str, Any]:
-    probabilities = net.predict_proba(x)
+    """x: parse_inputs' rows (2D points are turned into the run's features here)."""
+    probabilities = net.predict_proba(network_inputs(config, x))
     return {
         "probabilities": np.round(probabilities.astype(np.float64), 6).tolist(),
         "classes": [str(c) for c in range(config.class_count)],

@@ -7,7 +7,8 @@ import * as api from "./api.js";
 import { MetricCharts, loadPlotly } from "./charts.js";
 import { Controls } from "./controls.js";
 import { DigitPad, ProbabilityBars } from "./digits.js";
-import { DecisionMap, drawPreview } from "./heatmap.js";
+import { DecisionMap, drawFeaturePicture, drawPreview } from "./heatmap.js";
+import { LayersChart } from "./layers_chart.js";
 import { MnistPanels, drawMnistPreview } from "./mnist_views.js";
 import { drawNetwork } from "./network.js";
 import { RunList, renderLegend } from "./run_list.js";
@@ -22,6 +23,7 @@ const catalog = new Catalog(page.datasets);
 const controls = new Controls($("controls"), catalog, onControlsChanged);
 const charts = new MetricCharts($("loss-chart"), $("accuracy-chart"));
 const decisionMap = new DecisionMap($("boundary"), $("boundary-note"));
+const layersChart = new LayersChart($("layers-chart"));
 const bars = new ProbabilityBars($("prob-bars"), $("prob-summary"));
 const pad = new DigitPad($("digit-pad"), onDigitDrawn);
 const runList = new RunList($("run-list"), $("runs-empty"), refreshOverlays);
@@ -49,13 +51,8 @@ function currentConfig() {
 function onControlsChanged(field) {
   const run = session.run;
   if (field === "dataset") {
-    // A new dataset starts from its own sensible defaults; the seed is kept.
-    const seed = controls.read().seed;
-    const defaults = catalog.defaultsFor(controls.dataset);
-    if (seed !== undefined && /^\d+$/.test(String(seed).trim())) defaults.seed = Number(seed);
-    controls.fill(defaults);
-    setDatasetClass(defaults.dataset);
-    if (!run || run.config.dataset !== defaults.dataset) showDatasetPreview();
+    switchDataset(controls.shownDataset, controls.dataset);
+    if (!run || run.config.dataset !== controls.dataset) showDatasetPreview();
   }
   const { config, errors } = currentConfig();
   controls.showErrors(errors);
@@ -70,6 +67,26 @@ function onControlsChanged(field) {
   }
 }
 
+/**
+ * From one 2D set to another, the settings stay (as typed, even a wrong one): only the fields that did
+ * not apply to the old set take the new one's defaults. To or from MNIST, the new dataset's sensible
+ * defaults are loaded; the seed is kept.
+ */
+function switchDataset(previous, next) {
+  const defaults = catalog.defaultsFor(next);
+  if (catalog.isTwoD(previous) && catalog.isTwoD(next)) {
+    const shared = new Set(catalog.fieldsFor(previous).map((f) => f.name));
+    for (const name of Object.keys(defaults)) {
+      if (shared.has(name) && name !== "dataset") delete defaults[name]; // the control keeps its value
+    }
+  } else {
+    const seed = controls.read().seed;
+    if (seed !== undefined && /^\d+$/.test(String(seed).trim())) defaults.seed = Number(seed);
+  }
+  controls.fill(defaults);
+  setDatasetClass(next);
+}
+
 function setDatasetClass(dataset) {
   const main = $("main");
   const twoD = catalog.isTwoD(dataset);
@@ -78,7 +95,7 @@ function setDatasetClass(dataset) {
 }
 
 function drawNetworkFor(config, sizes) {
-  const layerSizes = sizes || [catalog.inputSize(config.dataset), ...config.hidden, catalog.classCount(config)];
+  const layerSizes = sizes || [catalog.inputSize(config), ...config.hidden, catalog.classCount(config)];
   drawNetwork($("network-svg"), $("network-caption"), layerSizes);
 }
 
@@ -89,6 +106,8 @@ session.on("show", (run) => {
   setDatasetClass(run.config.dataset);
   drawNetworkFor(run.config, run.sizes);
   charts.setCurrent({ id: run.id, label: "this run", color: run.color, total: run.total, epochs: run.epochs });
+  layersChart.setRun(run);
+  showPenalty(run);
   decisionMap.clear(true);
   mnistPanels.clear();
   pad.clear();
@@ -97,8 +116,21 @@ session.on("show", (run) => {
 });
 session.on("epochs", (epochs) => {
   charts.addEpochs(epochs);
+  layersChart.addEpochs(epochs);
+  showPenalty(session.run);
   enableDrawing(true);
 });
+
+/** Under the Loss chart, for a run with L2: the curves are the cross-entropy alone; the penalty's size. */
+function showPenalty(run) {
+  const note = $("loss-note");
+  note.hidden = !(run && run.config.l2 > 0);
+  if (note.hidden) return;
+  const last = run.epochs.findLast((epoch) => typeof epoch.l2_penalty === "number");
+  const size = last ? ` It was ${last.l2_penalty.toPrecision(3)} after epoch ${last.epoch}.` : "";
+  note.textContent =
+    `The curves are the cross-entropy alone: training also adds the L2 penalty, l2/2 × the sum of the squared weights.${size}`;
+}
 session.on("views", (views) => {
   const run = session.run;
   if (views.points) decisionMap.setPoints(views.points, catalog.classCount(run.config));
@@ -217,6 +249,23 @@ function drawDatasetTiles() {
     if (entry.kind === "2d") drawPreview(canvas, entry.preview);
     else drawMnistPreview(canvas, entry.preview);
   }
+  const { size, pictures } = catalog.features;
+  for (const canvas of document.querySelectorAll(".toggle-picture")) {
+    if (pictures[canvas.dataset.picture]) drawFeaturePicture(canvas, pictures[canvas.dataset.picture], size);
+  }
+}
+
+// The decision boundary's view toggles (the page's own: not part of the experiment or its URL).
+function watchBoundaryOptions() {
+  const showTest = $("show-test");
+  const discretize = $("discretize");
+  const apply = () => {
+    decisionMap.setOptions({ showTest: showTest.checked, discretize: discretize.checked });
+    $("test-key").hidden = !showTest.checked;
+  };
+  showTest.addEventListener("change", apply);
+  discretize.addEventListener("change", apply);
+  apply();
 }
 
 // --- draw a digit ---------------------------------------------------------------------------------
@@ -331,7 +380,9 @@ function start() {
   drawNetworkFor(config);
   charts.setPlannedEpochs(config.epochs);
   charts.setCurrent(null);
+  layersChart.setRun(null);
   renderLegend($("chart-legend"), []);
+  watchBoundaryOptions();
 
   $("controls").addEventListener("submit", train);
   $("stop").addEventListener("click", stop);

@@ -210,7 +210,7 @@ def test_the_keyboard_alone_can_choose_a_set_and_train(page: Page) -> None:
     expect(page.get_by_role("radio", name="Moons")).to_be_checked()
     page.keyboard.press("Tab")
     expect(page.get_by_label("Hidden layer 1 size", exact=True)).to_be_focused()
-    page.keyboard.type("6")  # the dataset's defaults were loaded; the field is then edited
+    page.keyboard.type("6")  # the settings stay from one 2D set to another; the field is then edited
     page.get_by_label("Epochs", exact=True).focus()
     page.keyboard.press("ControlOrMeta+a")
     page.keyboard.type("5")

@@ -126,7 +126,9 @@ def test_a_finished_run_has_all_its_epochs_and_its_test_accuracy(client):
     run = wait_for(client, run_id)
     assert run["status"] == "done"
     assert [e["epoch"] for e in run["epochs"]] == [1, 2, 3, 4, 5]
-    assert set(run["epochs"][0]) == {"epoch", "train_loss", "train_acc", "val_loss", "val_acc", "seconds"}
+    metrics = {"epoch", "train_loss", "train_acc", "val_loss", "val_acc", "seconds"}
+    assert set(run["epochs"][0]) == metrics | {"layers"}
+    assert len(run["epochs"][0]["layers"]) == 3  # one per Dense layer (core/diagnostics.py)
     assert run["epochs"][-1]["test_acc"] == run["test_acc"]
     assert 0 <= run["test_acc"] <= 1 and run["test_loss"] > 0
     assert run["total_epochs"] == 5
