@@ -91,13 +91,18 @@ def no_cache(response: Response) -> Response:
 @bp.post("/runs")
 @limiter.limit(runs_per_client, deduct_when=run_started)
 def start_run() -> tuple[Response, int, dict]:
+    """A new run (201), or the stored run of the same config (200, "reused": true) unless `fresh`."""
+    body = read_json()
+    fresh = pop_fresh(body)
     try:
-        config = parse_config(read_json(), current_app.config["LIMITS"])
+        config = parse_config(body, current_app.config["LIMITS"])
     except FieldError as error:
         raise ApiError(400, error.message, error.field) from None
     token, token_hash = new_token()
     try:
-        run_id = runner().submit(config.to_dict(), config.to_query(), config.epochs, token_hash)
+        run_id, reused = runner().submit(
+            config.to_dict(), config.to_query(), config.epochs, token_hash, reuse=not fresh
+        )
     except QueueFull as error:
         message = f"The server is busy: {error} Try again in {RETRY_AFTER_SECONDS} seconds."
         raise ApiError(429, message, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}) from None
@@ -108,12 +113,29 @@ def start_run() -> tuple[Response, int, dict]:
         "events": links["events"],
         "config": config.to_dict(),
         "query": config.to_query(),
-        "status": Status.QUEUED,
-        "owner_token": token,  # answered this once; the store keeps its hash
+        "status": store().status(run_id)[0] if reused else Status.QUEUED,
+        "reused": reused,
     }
+    if not reused:
+        body["owner_token"] = token  # answered this once; the store keeps its hash
     response = jsonify(body)
     response.headers["Cache-Control"] = "no-store"
+    if reused:  # the caller does not own a run it did not start: no token
+        return response, 200, {}
     return response, 201, {"Location": f"/api/runs/{run_id}"}
+
+
+def pop_fresh(body: Any) -> bool:
+    """Take `fresh` out of a POST /api/runs body (it asks for a new run; it is not part of the config):
+    true trains anew, false or absent may answer with a stored run of the same config."""
+    if not isinstance(body, dict) or "fresh" not in body:
+        return False
+    fresh = body.pop("fresh")
+    if not isinstance(fresh, bool):
+        raise ApiError(
+            400, "fresh must be true (train anew) or false (answer with a stored identical run).", "fresh"
+        )
+    return fresh
 
 
 @bp.get("/runs/<run_id:run_id>")
@@ -183,8 +205,15 @@ def views(run_id: str) -> Response:
     run = get_run(run_id)
     config = config_from_dict(run["config"])
     epoch = store().weights_epoch(run_id)
-    data = run_views.views(run_id, config, epoch, lambda: store().weights(run_id)[1])
+    data = run_views.views(
+        run_id, config, epoch, lambda: store().weights(run_id)[1], lambda: epoch_event(run_id, epoch)
+    )
     return no_cache(jsonify(data))
+
+
+def epoch_event(run_id: str, epoch: int) -> dict:
+    """The stored event of one epoch (what its viewers were sent)."""
+    return json.loads(dict(store().events_after(run_id, epoch - 1))[epoch])
 
 
 @bp.get("/runs/<run_id:run_id>/weights.npz")

@@ -106,7 +106,7 @@ def test_full_queue_answers_429_with_retry_after(make_app):
     running = start(client, SLOW_2D)
     wait_for(client, running["id"], lambda run: run["status"] == "running")
     queued = start(client, SLOW_2D)
-    refused = client.post("/api/runs", json=SLOW_2D)
+    refused = client.post("/api/runs", json={**SLOW_2D, "fresh": True})
     assert refused.status_code == 429
     assert int(refused.headers["Retry-After"]) > 0
     assert "busy" in refused.get_json()["error"]
@@ -238,7 +238,7 @@ def test_an_unexpected_error_fails_the_run_generically_and_the_runner_goes_on(ap
     # older or hand-edited row could be; the API's validation would refuse it.
     runner = app.extensions["playground"].runner
     config = {**defaults_for("spiral").to_dict(), "points": 1, "epochs": 2}
-    broken = runner.submit(config, "dataset=spiral", 2)
+    broken, _ = runner.submit(config, "dataset=spiral", 2)
     run = wait_for(client, broken)
     assert run["status"] == "failed"
     assert (
