@@ -159,12 +159,17 @@ def test_the_address_holds_the_run_a_reload_resumes_it_and_back_returns_to_the_s
     assert xs == list(range(1, len(xs) + 1))  # every epoch once, none lost over the reload
     screenshots(page, "reloaded-run")
 
-    page.go_back()  # the settings the run was started from
+    # Back and Forward reload the page at the entry's address (main.js's popstate); history.back() and
+    # forward() rather than page.go_back()/go_forward(), whose wait for the history navigation itself
+    # reports that reload as an aborted navigation when it wins the race.
+    page.evaluate("window.beforeBack = true; history.back()")  # the settings the run was started from
     page.wait_for_url(lambda url: urlsplit(url).path == "/")
+    page.wait_for_function("() => !window.beforeBack")  # the page at that address, loaded anew
     assert parse_query(urlsplit(page.url).query) == parse_query(urlsplit(LONG_2D).query)
     expect(page.locator("#run-list .run-item")).to_contain_text("running")
-    page.go_forward()
+    page.evaluate("window.beforeForward = true; history.forward()")
     page.wait_for_url(f"**/runs/{run_id}")
+    page.wait_for_function("() => !window.beforeForward")
     page.get_by_role("button", name="Stop").click()
     expect(status).to_have_attribute("data-status", "stopped")
 
