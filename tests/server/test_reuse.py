@@ -14,7 +14,7 @@ import pytest
 
 from core.config import parse_config
 from core.training import train
-from tests.server.helpers import DIVERGES, FAST_2D, SLOW_2D, SMALL_MNIST, sql, start, wait_for
+from tests.server.helpers import DIVERGES, FAST_2D, SLOW_2D, SMALL_MNIST, sql, start, stop, wait_for
 
 
 def post(client, body: dict) -> tuple[int, dict]:
@@ -51,6 +51,8 @@ def test_a_run_still_queued_or_training_is_reused_and_fresh_trains_anew(make_app
     wait_for(client, running["id"], lambda run: run["status"] == "running")
     status, same = post(client, SLOW_2D)
     assert (status, same["id"], same["status"], same["reused"]) == (200, running["id"], "running", True)
+    assert "owner_token" not in same  # only the client that started it can stop it
+    assert client.post(f"/api/runs/{same['id']}/stop").status_code == 403
 
     status, queued = post(client, {**SLOW_2D, "fresh": True})  # one training thread: this one waits
     assert status == 201 and queued["id"] != running["id"] and queued["reused"] is False
@@ -59,17 +61,17 @@ def test_a_run_still_queued_or_training_is_reused_and_fresh_trains_anew(make_app
     waiting = start(client, other)
     status, same = post(client, other)
     assert (status, same["id"], same["status"]) == (200, waiting["id"], "queued")
-    for run_id in (running["id"], queued["id"], waiting["id"]):
-        client.post(f"/api/runs/{run_id}/stop")
+    for run in (running, queued, waiting):
+        stop(client, run)
 
 
 def test_runs_that_ended_stopped_failed_or_interrupted_are_not_reused(make_app, database):
     client = make_app(WORKERS=1).test_client()
     stopped = start(client, SLOW_2D)
-    assert client.post(f"/api/runs/{stopped['id']}/stop").get_json()["status"] == "stopped"
+    assert stop(client, stopped)["status"] == "stopped"
     status, again = post(client, SLOW_2D)
     assert status == 201 and again["id"] != stopped["id"]
-    client.post(f"/api/runs/{again['id']}/stop")
+    stop(client, again)
 
     failed = wait_for(client, start(client, DIVERGES)["id"])
     assert failed["status"] == "failed"
