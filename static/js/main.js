@@ -609,13 +609,13 @@ function start() {
 // --- the Runs list: statuses of runs that were still going ---------------------------------------------
 
 // Runs listed as queued or running (other than the one on the page, which its stream keeps current)
-// may have ended since: ask for each, when the page opens, then after 2, 4, 8... (at most 30) seconds
+// may have ended since: ask for each, when the page opens, then after 2, 4, 8... (at most 10) seconds
 // while some are still going, and when the tab is shown again.
 let refreshTimer = 0;
 async function refreshRunList(delay = 2000) {
   clearTimeout(refreshTimer);
   const going = await runList.refreshActive(api.getRun);
-  if (going) refreshTimer = setTimeout(() => refreshRunList(Math.min(delay * 2, 30000)), delay);
+  if (going) refreshTimer = setTimeout(() => refreshRunList(Math.min(delay * 2, 10000)), delay);
 }
 document.addEventListener("visibilitychange", () => {
   if (document.visibilityState === "visible") refreshRunList();
