@@ -237,10 +237,10 @@ async def sample_memory(deployment: Deployment, peaks: list[float], stop: asynci
 
 
 async def post_runs(ports: list[int], config: dict, count: int) -> list[str]:
-    """POST `count` runs (seeds 0..count-1), to the hosts in turn; their ids."""
+    """POST `count` runs (seeds 0..count-1, each trained anew: `fresh`), to the hosts in turn; their ids."""
     posts = await asyncio.gather(
         *(
-            request(ports[seed % len(ports)], "POST", "/api/runs", {**config, "seed": seed})
+            request(ports[seed % len(ports)], "POST", "/api/runs", {**config, "seed": seed, "fresh": True})
             for seed in range(count)
         )
     )
@@ -325,7 +325,7 @@ async def memory_runs(deployment: Deployment, runs: int) -> list[float]:
             server.port,
             "POST",
             "/api/runs",
-            {"dataset": "mnist", "hidden": [32], "batch_size": 256, "epochs": 1, "seed": seed},
+            {"dataset": "mnist", "hidden": [32], "batch_size": 256, "epochs": 1, "seed": seed, "fresh": True},
         )
         assert status == 201, body
         viewer = Viewer(json.loads(body)["id"], server.port)

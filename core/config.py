@@ -18,6 +18,8 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from core.datasets import MULTICLASS_SETS, TWO_D_SETS
+from core.features import DEFAULT_FEATURES, FEATURES
+from core.layers import ACTIVATIONS
 
 DATASETS = ("mnist",) + TWO_D_SETS
 
@@ -49,13 +51,16 @@ DEFAULT_LIMITS = Limits()
 Bound = int | float | str  # a number, or the name of a Limits attribute
 
 # What a field holds: "choice" (one of `choices`), "int", "float" (within low..high), "int_list" (1 to
-# max_items whole numbers, each within low..high; a JSON list or text such as "100,200").
-KINDS = ("choice", "int", "float", "int_list")
-# How the page draws a field (templates/_playground.html): "tiles" (a radio tile per choice, with a
+# max_items whole numbers, each within low..high; a JSON list or text such as "100,200"), "choice_list"
+# (one or more of `choices`, each once; a JSON list or text such as "x1,x2"; kept in the choices' order).
+KINDS = ("choice", "int", "float", "int_list", "choice_list")
+NUMERIC_KINDS = ("int", "float", "int_list")  # the kinds with bounds and a step
+# How the page draws a field (templates/_controls.html): "tiles" (a radio tile per choice, with a
 # preview), "layers" (a list of numbers with Add/Remove), "log_slider" (text with a slider over `scale`),
 # "number", "number_shuffle" (number with a Shuffle button), "range" (a slider showing its value),
-# "select". "number" and "select" controls are drawn half width.
-CONTROLS = ("tiles", "layers", "log_slider", "number", "number_shuffle", "range", "select")
+# "select", "toggles" (a checkbox per choice, each with a picture). "number" and "select" controls are
+# drawn half width.
+CONTROLS = ("tiles", "layers", "log_slider", "number", "number_shuffle", "range", "select", "toggles")
 
 
 @dataclass(frozen=True)
@@ -74,10 +79,17 @@ class Field:
     high: Bound | None = None
     high_2d: Bound | None = None  # the 2D sets' upper bound when it differs
     max_items: Bound | None = None  # int_list only
-    choices: tuple[tuple[str, str], ...] = ()  # choice only: (value, label) pairs
+    choices: tuple[tuple[str, str], ...] = ()  # choice and choice_list: (value, label) pairs
     scale: tuple[float, ...] = ()  # log_slider only: the slider's stops
     step: float = 1  # the page's step for numbers and sliders
     advanced: bool = False  # under "More options"; in the canonical query only when not default
+    optional: bool = False  # in the canonical query only when not default (as advanced fields are)
+
+    @property
+    def omitted_when_default(self) -> bool:
+        """Left out of the canonical query at its default: fields added after the first URLs were
+        shared, so that those URLs keep meaning what they meant."""
+        return self.advanced or self.optional
 
     def default_for(self, dataset: str) -> Any:
         if dataset in TWO_D_SETS and self.default_2d is not None:
@@ -94,7 +106,8 @@ class Field:
 
     @property
     def python_type(self) -> Any:
-        return {"choice": str, "int": int, "float": float, "int_list": tuple[int, ...]}[self.kind]
+        types = {"choice": str, "int": int, "float": float, "int_list": tuple[int, ...]}
+        return types.get(self.kind, tuple[str, ...])
 
 
 def _resolve(bound: Bound | None, limits: Limits) -> Any:
@@ -123,6 +136,12 @@ FIELDS: tuple[Field, ...] = (
           "select", DATASETS, default="xavier", choices=(("xavier", "Xavier"), ("he", "He")), advanced=True),
     Field("momentum", "float", "Momentum", "How much of the previous step each step keeps (0: plain SGD).",
           "number", DATASETS, default=0.0, low=0.0, high=0.99, step=0.05, advanced=True),
+    Field("activation", "choice", "Activation", "The function each hidden unit applies to its sum.",
+          "select", DATASETS, default="relu",
+          choices=tuple((name, cls.label) for name, cls in ACTIVATIONS.items()), advanced=True),
+    Field("l2", "float", "L2 regularization", "Adds l2/2 times the sum of the squared weights (not the "
+          "biases) to the loss: pulls every weight towards 0 (0: none).", "number",
+          DATASETS, default=0.0, low=0.0, high=1.0, step=0.001, advanced=True),
     Field("noise", "float", "Noise", "How far the points scatter from their shape.", "range",
           TWO_D_SETS, default=0.1, low=0.0, high=1.0, step=0.05),
     Field("train_ratio", "float", "Training ratio", "The share of the points trained on; the rest validate.",
@@ -131,6 +150,9 @@ FIELDS: tuple[Field, ...] = (
           TWO_D_SETS, default=600, low=50, high="max_points", step=50),
     Field("classes", "int", "Classes", "How many classes: spiral arms or blobs.", "number",
           MULTICLASS_SETS, default=3, low=2, high="max_classes"),
+    Field("features", "choice_list", "Features", "What the network reads of each point: the point itself "
+          "(X₁, X₂) or values computed from it.", "toggles", TWO_D_SETS, default=DEFAULT_FEATURES,
+          choices=tuple((name, label) for name, (label, _) in FEATURES.items()), optional=True),
 )
 # fmt: on
 FIELD_BY_NAME = {field.name: field for field in FIELDS}
@@ -162,7 +184,7 @@ class Config:
     def layer_sizes(self) -> list[int]:
         """Units per layer, input first, known before any data is drawn: [784, 100, 200, 10] for the
         tutorial (tests/core checks that it matches the data train() draws)."""
-        return [2 if self.is_2d else 784, *self.hidden, self.class_count]
+        return [len(self.features) if self.is_2d else 784, *self.hidden, self.class_count]
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready, with only the fields that apply to the dataset, in canonical order."""
@@ -173,7 +195,7 @@ class Config:
         parts = []
         for field in applicable(self.dataset):
             value = getattr(self, field.name)
-            if field.advanced and value == field.default_for(self.dataset):
+            if field.omitted_when_default and value == field.default_for(self.dataset):
                 continue
             parts.append(f"{field.name}={_format(value)}")
         return "&".join(parts)
@@ -241,6 +263,8 @@ def check(field: Field, raw: Any, dataset: str, limits: Limits = DEFAULT_LIMITS)
         if raw not in options:
             raise FieldError(name, f"{name} must be one of: {', '.join(options)}.")
         return raw
+    if field.kind == "choice_list":
+        return _choice_list(name, raw, [value for value, _ in field.choices])
     low, high = field.bounds(dataset, limits)
     if field.kind == "int":
         return _integer(name, raw, low, high)
@@ -296,6 +320,23 @@ def _integer_list(name: str, raw: Any, low: int, high: int, max_items: int) -> t
         raise FieldError(name, message) from None
 
 
+def _choice_list(name: str, raw: Any, options: list[str]) -> tuple[str, ...]:
+    if isinstance(raw, str):
+        raw = raw.split(",") if raw.strip() else []
+    allowed = ", ".join(options)
+    if not isinstance(raw, (list, tuple)) or not all(isinstance(item, str) for item in raw):
+        raise FieldError(name, f'{name} must be a list chosen from {allowed}, like ["x1", "x2"] or "x1,x2".')
+    chosen = [item.strip() for item in raw]
+    if not chosen:
+        raise FieldError(name, f"Choose at least one of {name}: {allowed}.")
+    for item in chosen:
+        if item not in options:
+            raise FieldError(name, f"{name} must be chosen from {allowed}; {item[:20]!r} is not one of them.")
+        if chosen.count(item) > 1:
+            raise FieldError(name, f"{name} lists {item} more than once.")
+    return tuple(option for option in options if option in chosen)
+
+
 def fields_json(limits: Limits) -> list[dict[str, Any]]:
     """The table for the page (GET /api/datasets "fields"): each field with, per dataset it applies to,
     its default and its bounds for these limits."""
@@ -308,8 +349,9 @@ def fields_json(limits: Limits) -> list[dict[str, Any]]:
             "help": field.help,
             "control": field.control,
             "advanced": field.advanced,
+            "optional": field.omitted_when_default,
         }
-        if field.kind != "choice":
+        if field.kind in NUMERIC_KINDS:
             row["step"] = field.step
         if field.choices:
             row["choices"] = [{"value": value, "label": label} for value, label in field.choices]
@@ -320,7 +362,7 @@ def fields_json(limits: Limits) -> list[dict[str, Any]]:
         per_dataset = {}
         for dataset in field.datasets:
             entry = {"default": _json_value(getattr(defaults_for(dataset), field.name))}
-            if field.kind != "choice":
+            if field.kind in NUMERIC_KINDS:
                 entry["low"], entry["high"] = field.bounds(dataset, limits)
             per_dataset[dataset] = entry
         row["datasets"] = per_dataset

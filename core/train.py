@@ -14,9 +14,9 @@ import json
 import sys
 
 from core.config import Config, FieldError, parse_config
-from core.training import Diverged, train
+from core.training import METRICS, Diverged, train
 
-COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "seconds")
+COLUMNS = METRICS
 
 
 def parse_args(argv: list[str] | None) -> tuple[Config, bool, bool]:

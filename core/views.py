@@ -4,11 +4,15 @@ misclassified examples and first-layer weights as images."""
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 
 import numpy as np
 
 from core.datasets import Dataset
+from core.features import DEFAULT_FEATURES, expand
 from core.network import Network
+
+MISTAKES_CHUNK = 1000  # rows misclassified() predicts at a time
 
 
 def grid_bounds(data: Dataset, margin: float = 0.1) -> tuple[float, float, float, float]:
@@ -19,9 +23,12 @@ def grid_bounds(data: Dataset, margin: float = 0.1) -> tuple[float, float, float
     return float(low[0] - pad[0]), float(high[0] + pad[0]), float(low[1] - pad[1]), float(high[1] + pad[1])
 
 
-def decision_grid(network: Network, data: Dataset, size: int = 50) -> dict:
+def decision_grid(
+    network: Network, data: Dataset, size: int = 50, features: Sequence[str] = DEFAULT_FEATURES
+) -> dict:
     """The predicted class and its probability on a size x size grid over the data's range, packed
     small: every 2D epoch event carries one, to every viewer (about 7 kB instead of 33 kB of JSON lists).
+    The network reads each grid point's `features` (the run's; core.features).
 
     - "size": the grid has size rows and size columns.
     - "x_min", "x_max", "y_min", "y_max": the range it covers. Row i, column j is the point
@@ -37,7 +44,7 @@ def decision_grid(network: Network, data: Dataset, size: int = 50) -> dict:
     x_min, x_max, y_min, y_max = (round(v, 4) for v in grid_bounds(data))  # rounded first: exact to decode
     xs, ys = np.linspace(x_min, x_max, size), np.linspace(y_min, y_max, size)
     gx, gy = np.meshgrid(xs, ys)
-    proba = network.predict_proba(np.c_[gx.ravel(), gy.ravel()].astype(np.float32))
+    proba = network.predict_proba(expand(np.c_[gx.ravel(), gy.ravel()].astype(np.float32), features))
     predicted = proba.argmax(axis=1).astype(np.uint8)
     confidence = np.round(proba.max(axis=1) * 255).astype(np.uint8)
     return {
@@ -69,20 +76,30 @@ def confusion_matrix(network: Network, x: np.ndarray, y: np.ndarray, n_classes: 
 
 def misclassified(network: Network, x: np.ndarray, y: np.ndarray, count: int = 12) -> list[dict]:
     """The first `count` wrongly classified examples: index, true and predicted label,
-    the probability given to the prediction, and (for 28x28 inputs) the pixels in 0..255."""
-    proba = network.predict_proba(x)
-    predicted = proba.argmax(axis=1)
-    wrong = np.flatnonzero(predicted != y)[:count]
-    return [
-        {
-            "index": int(i),
-            "true": int(y[i]),
-            "predicted": int(predicted[i]),
-            "probability": round(float(proba[i, predicted[i]]), 4),
-            "pixels": np.round(x[i] * 255).astype(np.uint8).tolist(),
-        }
-        for i in wrong
-    ]
+    the probability given to the prediction, and (for 28x28 inputs) the pixels in 0..255.
+
+    x: the inputs as the network takes them, or uint8 images (pixels 0..255, scaled to 0..1 here as
+    core.datasets scales MNIST). Looked at MISTAKES_CHUNK rows at a time, until `count` are found."""
+    found: list[dict] = []
+    for start in range(0, len(x), MISTAKES_CHUNK):
+        rows = x[start : start + MISTAKES_CHUNK]
+        images = rows.dtype == np.uint8
+        proba = network.predict_proba(rows.astype(np.float32) / 255 if images else rows)
+        predicted = proba.argmax(axis=1)
+        for i in np.flatnonzero(predicted != y[start : start + MISTAKES_CHUNK])[: count - len(found)]:
+            pixels = rows[i] if images else np.round(rows[i] * 255).astype(np.uint8)
+            found.append(
+                {
+                    "index": start + int(i),
+                    "true": int(y[start + i]),
+                    "predicted": int(predicted[i]),
+                    "probability": round(float(proba[i, predicted[i]]), 4),
+                    "pixels": pixels.tolist(),
+                }
+            )
+        if len(found) == count:
+            break
+    return found
 
 
 def first_layer_images(network: Network, count: int = 100) -> list[list[int]]:

@@ -14,11 +14,14 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from core.config import FieldError, parse_config
+from core.config import FieldError, parse_config, parse_query
+from core.cost import estimate
+from core.training import METRICS
 from server import run_views
 from server.datasets import datasets_json
 from server.errors import ApiError
 from server.openapi import openapi_spec
+from server.ownership import OwnershipError, check_owner, new_token
 from server.ratelimit import limiter, run_started, runs_per_client
 from server.run_json import config_from_dict, public_run, urls
 from server.sse import disconnect_probe, parse_last_event_id, run_events
@@ -28,7 +31,9 @@ from server.training import RETRY_AFTER_SECONDS, QueueFull, Training
 bp = Blueprint("api", __name__, url_prefix="/api")
 
 STOP_WAIT_SECONDS = 3.0  # POST .../stop answers once the run has ended, or after this long
-CSV_COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "seconds", "test_loss", "test_acc")
+# The metrics.csv columns: every epoch's numbers (core.training.METRICS), then the L2 penalty (runs with
+# L2) and the test figures (the last epoch), empty where an epoch has none.
+CSV_COLUMNS = (*METRICS, "l2_penalty", "test_loss", "test_acc")
 
 
 def store() -> Store:
@@ -70,6 +75,14 @@ def get_run(run_id: str) -> dict:
     return run
 
 
+def require_owner(run: dict, action: str) -> None:
+    """403 with a sentence unless the request carries the run's owner token."""
+    try:
+        check_owner(run["token_hash"], request.headers.get("Authorization"), action)
+    except OwnershipError as error:
+        raise ApiError(403, str(error)) from None
+
+
 def no_cache(response: Response) -> Response:
     response.headers["Cache-Control"] = "no-cache"
     return response
@@ -78,12 +91,18 @@ def no_cache(response: Response) -> Response:
 @bp.post("/runs")
 @limiter.limit(runs_per_client, deduct_when=run_started)
 def start_run() -> tuple[Response, int, dict]:
+    """A new run (201), or the stored run of the same config (200, "reused": true) unless `fresh`."""
+    body = read_json()
+    fresh = pop_fresh(body)
     try:
-        config = parse_config(read_json(), current_app.config["LIMITS"])
+        config = parse_config(body, current_app.config["LIMITS"])
     except FieldError as error:
         raise ApiError(400, error.message, error.field) from None
+    token, token_hash = new_token()
     try:
-        run_id = training().submit(config.to_dict(), config.to_query(), config.epochs)
+        run_id, reused = training().submit(
+            config.to_dict(), config.to_query(), config.epochs, token_hash, reuse=not fresh
+        )
     except QueueFull as error:
         message = f"The server is busy: {error} Try again in {RETRY_AFTER_SECONDS} seconds."
         raise ApiError(429, message, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}) from None
@@ -94,9 +113,29 @@ def start_run() -> tuple[Response, int, dict]:
         "events": links["events"],
         "config": config.to_dict(),
         "query": config.to_query(),
-        "status": Status.QUEUED,
+        "status": store().status(run_id)[0] if reused else Status.QUEUED,
+        "reused": reused,
     }
-    return jsonify(body), 201, {"Location": f"/api/runs/{run_id}"}
+    if not reused:
+        body["owner_token"] = token  # answered this once; the store keeps its hash
+    response = jsonify(body)
+    response.headers["Cache-Control"] = "no-store"
+    if reused:  # the caller does not own a run it did not start: no token
+        return response, 200, {}
+    return response, 201, {"Location": f"/api/runs/{run_id}"}
+
+
+def pop_fresh(body: Any) -> bool:
+    """Take `fresh` out of a POST /api/runs body (it asks for a new run; it is not part of the config):
+    true trains anew, false or absent may answer with a stored run of the same config."""
+    if not isinstance(body, dict) or "fresh" not in body:
+        return False
+    fresh = body.pop("fresh")
+    if not isinstance(fresh, bool):
+        raise ApiError(
+            400, "fresh must be true (train anew) or false (answer with a stored identical run).", "fresh"
+        )
+    return fresh
 
 
 @bp.get("/runs/<run_id:run_id>")
@@ -132,8 +171,10 @@ def events(run_id: str) -> Response:
 
 @bp.post("/runs/<run_id:run_id>/stop")
 def stop_run(run_id: str) -> Response:
-    """Stop a queued or running run; for a run that already ended, a no-op. Answers with the run."""
+    """Stop a queued or running run; for a run that already ended, a no-op. Answers with the run.
+    Only its owner may: the request carries the run's owner token (server.ownership), else 403."""
     run = get_run(run_id)
+    require_owner(run, "stop")
     if run["status"] in ACTIVE:
         training().stop(run_id)
         deadline = time.monotonic() + STOP_WAIT_SECONDS
@@ -163,8 +204,15 @@ def views(run_id: str) -> Response:
     run = get_run(run_id)
     config = config_from_dict(run["config"])
     epoch = store().weights_epoch(run_id)
-    data = run_views.views(run_id, config, epoch, lambda: store().weights(run_id)[1])
+    data = run_views.views(
+        run_id, config, epoch, lambda: store().weights(run_id)[1], lambda: epoch_event(run_id, epoch)
+    )
     return no_cache(jsonify(data))
+
+
+def epoch_event(run_id: str, epoch: int) -> dict:
+    """The stored event of one epoch (what its viewers were sent)."""
+    return json.loads(dict(store().events_after(run_id, epoch - 1))[epoch])
 
 
 @bp.get("/runs/<run_id:run_id>/weights.npz")
@@ -189,6 +237,28 @@ def metrics_csv(run_id: str) -> Response:
     response = Response(out.getvalue(), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="run-{run_id}-metrics.csv"'
     return no_cache(response)
+
+
+@bp.get("/estimate")
+def estimate_run() -> Response:
+    """How long the config in the query string would train (core.cost), and what the wall-clock cap
+    (RUN_SECONDS) lets it reach: {seconds, cap_seconds, epochs, epochs_within_cap}. The page asks as
+    its controls change; the query is validated like a shared URL (400 naming the field)."""
+    try:
+        config = parse_query(request.query_string.decode("utf-8", "replace"), current_app.config["LIMITS"])
+    except FieldError as error:
+        raise ApiError(400, error.message, error.field) from None
+    expected = estimate(config)
+    cap = current_app.config["RUN_SECONDS"]
+    body = {
+        "seconds": round(expected.seconds, 1),
+        "cap_seconds": cap,
+        "epochs": config.epochs,
+        "epochs_within_cap": expected.epochs_within(cap),
+    }
+    response = jsonify(body)
+    response.headers["Cache-Control"] = "public, max-age=60"
+    return response
 
 
 @bp.get("/openapi.json")

@@ -9,8 +9,10 @@ Two implementations, chosen by create_app from the settings:
 Contract. Whoever changes a run calls `publish(run_id, kind, data, event_id)` AFTER the change is in
 the store (so nothing a viewer is sent can be missing from the store): the recorder publishes each
 stored epoch (EPOCH, its SSE data, its number); training publishes STATUS when a run starts or ends,
-and `queue_changed()` when queue positions move. Other kinds (say, progress within an epoch) are
-live-only: they are never stored, and viewers get them as they come. Publishing never raises.
+and `queue_changed()` when queue positions move. Other kinds are live-only: never stored with the
+epochs, passed to viewers as they come; the recorder publishes PROGRESS (the trainer's progress within
+a long epoch; id: the epoch it is within, so a stream drops one about an epoch it has sent already).
+Publishing never raises.
 
 A stream (server.sse) opens `watch(run_id)`, THEN reads the store, then takes the messages that came
 since (`Watch.wait`): nothing published after the store read is missed. Messages only ever save a
@@ -30,6 +32,7 @@ EPOCH = "epoch"  # an epoch just stored: data is its SSE event's data, id its ep
 STORED = "stored"  # epochs up to id are in the store (the store watcher's news of other processes' runs)
 STATUS = "status"  # the run's status changed: look at the store
 QUEUE = "queue"  # queue positions moved: viewers of waiting runs look at the store
+PROGRESS = "progress"  # live-only: {epoch, batch, batches, seconds} (server.progress), id its epoch
 
 INBOX_SIZE = 256  # messages a slow stream may have waiting before it falls back to the store
 

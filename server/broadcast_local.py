@@ -8,16 +8,20 @@ store watcher for the runs other processes train (the seam: server.broadcast).
   seconds (default 0.05), and tells the viewers of the runs that changed: STATUS when the status or
   queue position moved, STORED when only new epochs were stored. Cost: one small query per interval,
   whatever the number of viewers, and nothing at all when nobody watches.
-"""
+- Progress within an epoch (PROGRESS, live-only) has no broker between gunicorn workers but the store:
+  `publish()` also overwrites the run row's `progress` (never part of its epochs), and the watcher hands
+  a running run's new progress to this process's viewers, unless this process published it itself
+  (its viewers had it already)."""
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from contextlib import AbstractContextManager
 
-from server.broadcast import QUEUE, STATUS, STORED, Message, Viewers, Watch
-from server.store import Store, StoreUnavailable
+from server.broadcast import PROGRESS, QUEUE, STATUS, STORED, Message, Viewers, Watch
+from server.store import Status, Store, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -27,11 +31,26 @@ class LocalBroadcast:
         self.store = store
         self.interval = interval
         self.viewers = Viewers()
+        self._published: dict[str, str] = {}  # run id -> the last progress published here, while it trains
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch_store, name="store-watcher", daemon=True)
 
     def publish(self, run_id: str, kind: str, data: str = "", event_id: int | None = None) -> None:
+        if kind == PROGRESS:
+            self._published[run_id] = data
+            self._store_progress(run_id, data)
+        elif kind == STATUS:  # started or ended: its progress so far is no news
+            self._published.pop(run_id, None)
         self.viewers.deliver(run_id, Message(kind, data, event_id))
+
+    def _store_progress(self, run_id: str, data: str) -> None:
+        """Progress is for the eye: a store busy or read-only for now skips a report, never the run."""
+        try:
+            self.store.set_progress(run_id, data)
+        except StoreUnavailable:
+            log.debug("run %s: progress not stored, the store is unavailable", run_id)
+        except Exception:
+            log.exception("run %s: could not store its progress", run_id)
 
     def queue_changed(self) -> None:
         self.viewers.deliver_to_all(Message(QUEUE))
@@ -56,12 +75,16 @@ class LocalBroadcast:
             try:
                 run_ids = self.viewers.watched()
                 states = self.store.states(run_ids) if run_ids else {}
-                for run_id, (status, epochs_done, position) in states.items():
+                for run_id, (status, epochs_done, position, progress) in states.items():
                     before = seen.get(run_id)
-                    if before is None or before[::2] != (status, position):
+                    if before is None or (before[0], before[2]) != (status, position):
                         self.viewers.deliver(run_id, Message(STATUS))
                     elif before[1] != epochs_done:
                         self.viewers.deliver(run_id, Message(STORED, id=epochs_done))
+                    news = progress is not None and (before is None or before[3] != progress)
+                    if news and status == Status.RUNNING and progress != self._published.get(run_id):
+                        epoch = json.loads(progress)["epoch"]
+                        self.viewers.deliver(run_id, Message(PROGRESS, progress, epoch))
                 seen = states
             except StoreUnavailable:  # streams still look on their own fallback timer
                 pass

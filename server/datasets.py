@@ -1,4 +1,5 @@
-"""GET /api/datasets: each dataset's shape, classes, sensible defaults and a small preview."""
+"""GET /api/datasets: each dataset's shape, classes, sensible defaults and a small preview; the config's
+field table; and a picture of each 2D input feature over the plane (core.features.feature_pictures)."""
 
 from __future__ import annotations
 
@@ -9,18 +10,18 @@ from typing import Any
 import numpy as np
 
 from core.config import DATASETS, Limits, defaults_for, fields_json
-from core.datasets import MNIST_PATH, dataset_for
+from core.datasets import dataset_for, load_mnist_test
+from core.features import PICTURE_EXTENT, PICTURE_SIZE, feature_pictures
 
 PREVIEW_POINTS = 150
 
 
 def _mnist_preview() -> list[dict[str, Any]]:
-    """The first test image of each digit, read straight from the file's test arrays (50 ms), not
-    through load_mnist (a second and 220 MB), so that the first page view of a process stays quick."""
-    with np.load(MNIST_PATH) as data:
-        x_test, y_test = data["x_test"], data["y_test"]
+    """The first test image of each digit (core.datasets.load_mnist_test: the test digits only, as uint8,
+    so that a web process never needs the training set)."""
+    x_test, y_test = load_mnist_test()
     firsts = [int(np.flatnonzero(y_test == digit)[0]) for digit in range(10)]
-    return [{"label": int(y_test[i]), "pixels": x_test[i].reshape(784).tolist()} for i in firsts]
+    return [{"label": int(y_test[i]), "pixels": x_test[i].tolist()} for i in firsts]
 
 
 def _describe(name: str, limits: Limits) -> dict[str, Any]:
@@ -50,6 +51,11 @@ def _describe(name: str, limits: Limits) -> dict[str, Any]:
 
 @lru_cache(maxsize=4)
 def datasets_json(limits: Limits) -> dict[str, Any]:
-    """The datasets, the limits and the config's field table (core.config.fields_json) for the page."""
-    datasets = [_describe(name, limits) for name in DATASETS]
-    return {"datasets": datasets, "limits": asdict(limits), "fields": fields_json(limits)}
+    """The datasets, the limits, the config's field table (core.config.fields_json) and the features'
+    pictures for the page."""
+    return {
+        "datasets": [_describe(name, limits) for name in DATASETS],
+        "limits": asdict(limits),
+        "fields": fields_json(limits),
+        "features": {"size": PICTURE_SIZE, "extent": PICTURE_EXTENT, "pictures": feature_pictures()},
+    }

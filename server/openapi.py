@@ -4,13 +4,16 @@ it cannot drift from them."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+from core import verdict
 from core.config import DATASETS, FIELDS, Field, Limits
 from core.datasets import TWO_D_SETS
+from core.training import METRICS
 from server.run_json import RUN_ID
 from server.run_views import MAX_PREDICT_ROWS, POINT_RANGE
-from server.store import Status
+from server.store import REUSABLE, Status
 
 
 def _error(description: str, retry_after: bool = False) -> dict[str, Any]:
@@ -41,6 +44,8 @@ def _field_schema(field: Field, limits: Limits) -> dict[str, Any]:
     """One config field: its type and bounds (the widest over the datasets it applies to)."""
     if field.kind == "choice":
         return {"type": "string", "enum": [value for value, _ in field.choices], "description": field.help}
+    if field.kind == "choice_list":
+        return _choice_list_schema(field)
     bounds = [field.bounds(dataset, limits) for dataset in field.datasets]
     low, high = min(b[0] for b in bounds), max(b[1] for b in bounds)
     description = field.help
@@ -63,6 +68,26 @@ def _field_schema(field: Field, limits: Limits) -> dict[str, Any]:
     return {**schema, "description": description}
 
 
+def _choice_list_schema(field: Field) -> dict[str, Any]:
+    values = [value for value, _ in field.choices]
+    one = "(" + "|".join(re.escape(value) for value in values) + ")"
+    return {
+        "description": f"{field.help} One or more of {', '.join(values)}, each once (kept in this order); a "
+        f'list, or text such as "{",".join(values[:2])}". Only for {", ".join(field.datasets)}; refused for '
+        "the other datasets.",
+        "oneOf": [
+            {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": len(values),
+                "uniqueItems": True,
+                "items": {"type": "string", "enum": values},
+            },
+            {"type": "string", "pattern": f"^{one}(,{one})*$"},
+        ],
+    }
+
+
 def config_schema(limits: Limits) -> dict[str, Any]:
     """A run's config, a property per row of core.config.FIELDS; fields left out take the dataset's
     defaults (GET /api/datasets)."""
@@ -71,6 +96,30 @@ def config_schema(limits: Limits) -> dict[str, Any]:
         "additionalProperties": False,
         "properties": {field.name: _field_schema(field, limits) for field in FIELDS},
     }
+
+
+def config_query_parameters(limits: Limits) -> list[dict[str, Any]]:
+    """A config as a query string (as a shared URL writes it): a parameter per row of FIELDS."""
+    parameters = []
+    for field in FIELDS:
+        schema = _field_schema(field, limits)
+        if field.kind == "int_list":  # "100,200" in a query string
+            schema = {**schema.pop("oneOf")[1], "description": schema["description"]}
+        description = schema.pop("description")
+        parameter = {"name": field.name, "in": "query", "required": False, "description": description}
+        parameters.append({**parameter, "schema": schema})
+    return parameters
+
+
+def run_request_schema(limits: Limits) -> dict[str, Any]:
+    """POST /api/runs's body: a config, and `fresh` (not a config field)."""
+    fresh = {
+        "type": "boolean",
+        "default": False,
+        "description": "true: train a new run even if a run of the same config is stored.",
+    }
+    config = config_schema(limits)
+    return {**config, "properties": {**config["properties"], "fresh": fresh}}
 
 
 def _run_schema() -> dict[str, Any]:
@@ -82,6 +131,7 @@ def _run_schema() -> dict[str, Any]:
         "properties": {
             "id": {"type": "string", "pattern": f"^{RUN_ID}$"},
             "status": {"type": "string", "enum": [status.value for status in Status]},
+            "warning": {"$ref": "#/components/schemas/Warning"},
             "config": {"type": "object"},
             "query": {"type": "string"},
             "epochs": {"type": "array", "items": {"type": "object"}},
@@ -105,10 +155,11 @@ def _epoch_data_schema() -> dict[str, Any]:
     number = {"type": "number"}
     return {
         "description": "The data of an `epoch` event: the epoch's metrics (test figures after the last "
-        "epoch), the view the page draws live (`grid` for 2D runs, `confusion` for MNIST) and when the "
-        "epoch was stored.",
+        "epoch), what each layer is doing (`layers`), the view the page draws live (`grid` for 2D runs, "
+        "`confusion` for MNIST) and when the epoch was stored. The losses are the cross-entropy alone: a "
+        "run with an L2 rate trains on the cross-entropy plus `l2_penalty`.",
         "type": "object",
-        "required": ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "seconds", "recorded_at"],
+        "required": [*METRICS, "layers", "recorded_at"],
         "properties": {
             "epoch": {"type": "integer", "minimum": 1},
             "train_loss": number,
@@ -118,6 +169,16 @@ def _epoch_data_schema() -> dict[str, Any]:
             "seconds": {**number, "description": "How long the epoch took to train."},
             "test_loss": number,
             "test_acc": number,
+            "l2_penalty": {
+                **number,
+                "description": "Runs with l2 > 0: l2 / 2 times the sum of every layer's squared weights "
+                "(biases excluded) after the epoch; not included in train_loss and val_loss.",
+            },
+            "layers": {
+                "type": "array",
+                "description": "One entry per Dense layer, the output layer last (core/diagnostics.py).",
+                "items": {"$ref": "#/components/schemas/LayerDiagnostics"},
+            },
             "grid": {"type": "object", "description": "2D runs: the packed decision grid (core.views)."},
             "confusion": {
                 "type": "array",
@@ -128,6 +189,43 @@ def _epoch_data_schema() -> dict[str, Any]:
                 **number,
                 "description": "When the epoch was stored, in Unix seconds: a viewer's clock minus this is "
                 "the event's delivery delay (bench/load.py measures it).",
+            },
+        },
+    }
+
+
+def _layer_diagnostics_schema() -> dict[str, Any]:
+    share = {"type": "number", "minimum": 0, "maximum": 1, "nullable": True}
+    number = {"type": "number", "minimum": 0, "nullable": True}
+    return {
+        "description": "What one Dense layer did in an epoch; 4 significant digits; null where it does not "
+        "apply or the value is not finite.",
+        "type": "object",
+        "required": ["weight_norm", "grad_norm", "update_ratio", "dead", "saturated"],
+        "properties": {
+            "weight_norm": {
+                **number,
+                "description": "Norm of the weights (biases excluded) after the epoch.",
+            },
+            "grad_norm": {
+                **number,
+                "description": "Norm of the loss gradient (with the L2 term) for the weights, on the "
+                "epoch's first batch.",
+            },
+            "update_ratio": {
+                **number,
+                "description": "Norm of the change the epoch's first step made to the weights over the "
+                "norm of the weights before it (about 1e-3 is the usual rule of thumb).",
+            },
+            "dead": {
+                **share,
+                "description": "ReLU hidden layers: the share of units that output 0 for every validation "
+                "example.",
+            },
+            "saturated": {
+                **share,
+                "description": "tanh and sigmoid hidden layers: the share of units saturated (|tanh| > "
+                "0.99, sigmoid outside 0.01..0.99) on more than half of the validation examples.",
             },
         },
     }
@@ -157,12 +255,22 @@ def openapi_spec(limits: Limits, max_body: int = 1_000_000) -> dict[str, Any]:
         "paths": {
             "/api/runs": {
                 "post": {
-                    "summary": "Start a run",
+                    "summary": "Start a run, or answer with the stored run of the same config",
+                    "description": "A config (seed included) always gives the same numbers, so a config "
+                    "identical to a run that is done, queued or running answers with that run (200, "
+                    "`reused`: true) and trains nothing; a run that ended stopped, failed or interrupted "
+                    "is not reused. `fresh`: true always starts a new run (201).",
                     "requestBody": {
                         "required": True,
-                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Config"}}},
+                        "content": {
+                            "application/json": {"schema": {"$ref": "#/components/schemas/RunRequest"}}
+                        },
                     },
                     "responses": {
+                        "200": _json(
+                            "The stored run of the same config (`reused`: true).",
+                            {"$ref": "#/components/schemas/Created"},
+                        ),
                         "201": _json("Queued.", {"$ref": "#/components/schemas/Created"}),
                         "400": _error("Invalid config or body; `field` names the field."),
                         "413": too_large,
@@ -210,8 +318,16 @@ def openapi_spec(limits: Limits, max_body: int = 1_000_000) -> dict[str, Any]:
             "/api/runs/{run_id}/stop": {
                 "post": {
                     "summary": "Stop a queued or running run (a finished run: no change)",
+                    "description": "Only the run's owner may: send the `owner_token` that started it "
+                    "answered, as `Authorization: Bearer <token>`.",
                     "parameters": [run_id],
-                    "responses": {"200": run, "404": not_found, "503": unavailable},
+                    "security": [{"ownerToken": []}],
+                    "responses": {
+                        "200": run,
+                        "403": _error("No owner token, or not this run's: only its owner may stop it."),
+                        "404": not_found,
+                        "503": unavailable,
+                    },
                 }
             },
             "/api/runs/{run_id}/predict": {
@@ -268,6 +384,32 @@ def openapi_spec(limits: Limits, max_body: int = 1_000_000) -> dict[str, Any]:
                     },
                 }
             },
+            "/api/estimate": {
+                "get": {
+                    "summary": "How long a config would train, before it starts, and the wall-clock cap",
+                    "description": "The config as a query string, as a shared URL writes it; fields left "
+                    "out take the dataset's defaults. `seconds`: the expected run time on this server "
+                    "(core.cost); `epochs_within_cap`: the epochs done when the cap (`cap_seconds`) would "
+                    "stop it (`epochs` when it fits).",
+                    "parameters": config_query_parameters(limits),
+                    "responses": {
+                        "200": _json(
+                            "The estimate.",
+                            {
+                                "type": "object",
+                                "required": ["seconds", "cap_seconds", "epochs", "epochs_within_cap"],
+                                "properties": {
+                                    "seconds": {"type": "number", "minimum": 0},
+                                    "cap_seconds": {"type": "number", "exclusiveMinimum": True, "minimum": 0},
+                                    "epochs": {"type": "integer", "minimum": 1},
+                                    "epochs_within_cap": {"type": "integer", "minimum": 0},
+                                },
+                            },
+                        ),
+                        "400": _error("Invalid config; `field` names the field."),
+                    },
+                }
+            },
             "/api/datasets": {
                 "get": {
                     "summary": "The datasets (shapes, classes, defaults), the limits and the config fields",
@@ -285,8 +427,16 @@ def openapi_spec(limits: Limits, max_body: int = 1_000_000) -> dict[str, Any]:
             },
         },
         "components": {
+            "securitySchemes": {
+                "ownerToken": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "The `owner_token` POST /api/runs answered when it started the run.",
+                }
+            },
             "schemas": {
                 "Config": config_schema(limits),
+                "RunRequest": run_request_schema(limits),
                 "Error": {
                     "type": "object",
                     "required": ["error"],
@@ -297,29 +447,77 @@ def openapi_spec(limits: Limits, max_body: int = 1_000_000) -> dict[str, Any]:
                 },
                 "Created": {
                     "type": "object",
-                    "required": ["id", "url", "events", "config", "query", "status"],
+                    "required": ["id", "url", "events", "config", "query", "status", "reused"],
                     "properties": {
                         "id": {"type": "string", "pattern": f"^{RUN_ID}$"},
                         "url": {"type": "string"},
                         "events": {"type": "string"},
                         "config": {"type": "object"},
                         "query": {"type": "string"},
-                        "status": {"type": "string", "enum": [Status.QUEUED.value]},
+                        "status": {
+                            "type": "string",
+                            "enum": [status.value for status in REUSABLE],
+                            "description": "queued for a new run; a reused run's own status.",
+                        },
+                        "reused": {
+                            "type": "boolean",
+                            "description": "true: the stored run of the same config (200), nothing trained.",
+                        },
+                        "owner_token": {
+                            "type": "string",
+                            "minLength": 43,
+                            "description": "Only for a new run (201): proves ownership of the run (stop it); "
+                            "answered only here, once; the server keeps only its hash. A reused run (200) "
+                            "has none.",
+                        },
                     },
                 },
                 "Run": _run_schema(),
+                "Warning": {
+                    "description": "A `done` run whose curves show it did not learn (core.verdict): `code` "
+                    "is chance (validation accuracy at or near chance), loss_rose (the training loss ended "
+                    "above its first epoch's) or loss_exploded (no better validation loss for many epochs "
+                    "while the training loss grew); `message` says what happened, `hint` what to try, `why` "
+                    "(or null) the cause the layers' diagnostics show (core.diagnostics.explain). "
+                    "null for every other run.",
+                    "type": "object",
+                    "nullable": True,
+                    "required": ["code", "message", "hint"],
+                    "properties": {
+                        "code": {"type": "string", "enum": list(verdict.CODES)},
+                        "message": {"type": "string", "minLength": 1},
+                        "hint": {"type": "string", "minLength": 1},
+                        "why": {"type": "string", "minLength": 1, "nullable": True},
+                    },
+                },
                 "Event": {
-                    "description": "One event: `status` and `done` data {status, position?, reason?, "
-                    "test_acc?}; `epoch` (id = the epoch) data: an EpochData object.",
+                    "description": "One event: `status` data {status, position?, reason?}; `done` data "
+                    "{status, reason?, test_acc?, test_loss?, warning?} (warning: a Warning, for a `done` "
+                    "run whose curves show it did not learn); `epoch` (id = the epoch) data: an EpochData "
+                    "object; `progress` (no id: never replayed, never stored) data: a ProgressData object.",
                     "type": "object",
                     "required": ["event", "data"],
                     "properties": {
-                        "event": {"type": "string", "enum": ["status", "epoch", "done"]},
+                        "event": {"type": "string", "enum": ["status", "epoch", "progress", "done"]},
                         "id": {"type": "string", "pattern": "^[0-9]+$"},
                         "data": {"type": "string", "minLength": 2, "description": "JSON."},
                     },
                 },
                 "EpochData": _epoch_data_schema(),
+                "ProgressData": {
+                    "description": "How far the epoch in progress got, sent about once a second while "
+                    "an epoch takes longer than a second: `batch` of `batches` done, `seconds` since the "
+                    "epoch began (the page's time left comes from these).",
+                    "type": "object",
+                    "required": ["epoch", "batch", "batches", "seconds"],
+                    "properties": {
+                        "epoch": {"type": "integer", "minimum": 1},
+                        "batch": {"type": "integer", "minimum": 1},
+                        "batches": {"type": "integer", "minimum": 1},
+                        "seconds": {"type": "number", "minimum": 0},
+                    },
+                },
+                "LayerDiagnostics": _layer_diagnostics_schema(),
                 "PredictRequest": {
                     "description": "pixels (MNIST runs) or points (2D runs), not both.",
                     "type": "object",
@@ -361,6 +559,6 @@ def openapi_spec(limits: Limits, max_body: int = 1_000_000) -> dict[str, Any]:
                         "epoch": {"type": "integer"},
                     },
                 },
-            }
+            },
         },
     }

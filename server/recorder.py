@@ -1,4 +1,7 @@
 """Recording a run's epochs from a thread of its own, so training never waits for views or the store.
+The same thread publishes the trainer's progress within an epoch (server.progress) through the
+broadcast (kind PROGRESS, live-only): a slow broadcast then delays a report, never a batch; a report that
+finds two epochs waiting is dropped.
 
 After each epoch the trainer hands over the numbers and a copy of the network (the live one keeps
 changing) and goes on with the next epoch. The recorder draws the epoch's view
@@ -17,21 +20,23 @@ import queue
 import threading
 import time
 
+from core.config import Config
 from core.datasets import Dataset
 from core.network import Network
 from core.training import EpochResult
 from core.views import confusion_matrix, decision_grid
-from server.broadcast import EPOCH, Broadcast
+from server.broadcast import EPOCH, PROGRESS, Broadcast
 from server.store import Store, patiently
 
 _END = object()
+_PROGRESS = object()  # marks a progress report in the queue
 
 
-def epoch_view(network: Network, data: Dataset) -> dict:
+def epoch_view(network: Network, data: Dataset, config: Config) -> dict:
     """What the page draws live for this dataset, sent in every epoch event."""
     if data.name == "mnist":
         return {"confusion": confusion_matrix(network, data.x_val, data.y_val, len(data.classes))}
-    return {"grid": decision_grid(network, data)}
+    return {"grid": decision_grid(network, data, features=config.features)}
 
 
 class Recorder:
@@ -48,7 +53,16 @@ class Recorder:
         """Queue an epoch (blocks while two wait); raises the recorder's error if it hit one."""
         if self._error is not None:
             raise self._error
-        self._queue.put((result.epoch, result.metrics(), copy.deepcopy(result.network), result.dataset))
+        network = copy.deepcopy(result.network)
+        self._queue.put((result.epoch, result.metrics(), network, result.dataset, result.config))
+
+    def progress(self, data: dict) -> None:
+        """Queue a progress report ({epoch, batch, ...}), unless two epochs already wait (then it is
+        dropped: the next report, or the epoch itself, says more)."""
+        try:
+            self._queue.put_nowait((_PROGRESS, data))
+        except queue.Full:
+            pass
 
     def close(self) -> None:
         """Wait until every queued epoch is stored; raises the recorder's error if it hit one."""
@@ -59,14 +73,20 @@ class Recorder:
 
     def _work(self) -> None:
         while (item := self._queue.get()) is not _END:
-            if self._error is None:  # after an error, only drain (so the trainer never blocks)
+            if item[0] is _PROGRESS:
+                self._publish(item[1])
+            elif self._error is None:  # after an error, only drain (so the trainer never blocks)
                 try:
                     self._record(*item)
                 except Exception as error:
                     self._error = error
 
-    def _record(self, epoch: int, metrics: dict, network: Network, data: Dataset) -> None:
-        view = epoch_view(network, data)
+    def _publish(self, data: dict) -> None:
+        """Progress is live-only: never stored with the epochs; its id is the epoch it is within."""
+        self.broadcast.publish(self.run_id, PROGRESS, json.dumps(data), data["epoch"])
+
+    def _record(self, epoch: int, metrics: dict, network: Network, data: Dataset, config: Config) -> None:
+        view = epoch_view(network, data, config)
         # recorded_at (Unix seconds, in the API description's EpochData): when the epoch was stored.
         event = json.dumps({**metrics, **view, "recorded_at": round(time.time(), 4)})
         weights = network.to_bytes()

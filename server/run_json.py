@@ -1,5 +1,6 @@
-"""A run as the API and the run page show it: run ids, stored configs back into Configs, and the public
-JSON of a stored run (`public_run`, read from the store it is given)."""
+"""A run as the API and the run page show it: run ids, stored configs back into Configs, the public
+JSON of a stored run (`public_run`, read from the store it is given) and the warning a finished run's
+curves earn (`run_warning`, core.verdict's judgement; the run JSON and the `done` event carry it)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 
 from core.config import Config, defaults_for
 from core.network import parameter_count
+from core.verdict import judge
 from server.store import Status, Store
 
 # secrets.token_urlsafe(9): 72 random bits in 12 URL-safe characters.
@@ -24,8 +26,7 @@ def new_run_id() -> str:
 
 def config_from_dict(data: dict[str, Any]) -> Config:
     """A stored (already validated and normalised) config back into a Config."""
-    values = dict(data)
-    values["hidden"] = tuple(values["hidden"])
+    values = {name: tuple(value) if isinstance(value, list) else value for name, value in data.items()}
     return replace(defaults_for(values["dataset"]), **values)
 
 
@@ -45,17 +46,27 @@ def urls(run_id: str) -> dict[str, str]:
     }
 
 
+def run_warning(run: dict[str, Any], epochs: list[dict]) -> dict[str, str] | None:
+    """{code, message, hint} when a `done` run's curves show it did not learn (core.verdict), else None."""
+    if run["status"] != Status.DONE:
+        return None
+    warning = judge(config_from_dict(run["config"]), epochs)
+    return None if warning is None else warning.to_dict()
+
+
 def public_run(store: Store, run: dict[str, Any]) -> dict[str, Any]:
-    """The public view of a stored run (GET /api/runs/<id>): its row, its epochs and, while it waits,
-    its place in the queue."""
+    """The public view of a stored run (GET /api/runs/<id>): its row, its epochs, the warning its curves
+    earned once done and, while it waits, its place in the queue."""
     config = config_from_dict(run["config"])
     sizes = config.layer_sizes
+    epochs = store.metrics(run["id"])
     data = {
         "id": run["id"],
         "status": run["status"],
+        "warning": run_warning(run, epochs),
         "config": run["config"],
         "query": run["query"],
-        "epochs": store.metrics(run["id"]),
+        "epochs": epochs,
         "total_epochs": run["total_epochs"],
         "created_at": iso(run["created_at"]),
         "started_at": iso(run["started_at"]),

@@ -3,9 +3,10 @@ server process (on any host) can serve any run.
 
 The stream sends `retry:` first, then the recorded epochs after the client's Last-Event-ID (all of
 them for a new viewer) from the store, then each new epoch as the broadcast (server.broadcast) brings
-it, `status` events when the status or the queue position changes, and `done` last. Between events it
-sleeps on its broadcast watch. Every epoch it sends is in the store already, so a resume with
-Last-Event-ID (on this host or another) continues exactly where it stopped.
+it, `status` events when the status or the queue position changes, `progress` events (no id: never
+replayed) while a long epoch trains, and `done` last (with the verdict's `warning` when the run's curves
+call for one). Between events it sleeps on its broadcast watch. Every epoch it sends is in the store
+already, so a resume with Last-Event-ID (on this host or another) continues exactly where it stopped.
 
 If the store cannot answer for a while (busy, read-only, unreachable), the stream keeps its viewer and
 tries again at the next message or after `fallback` seconds; the events it then sends are the same, in
@@ -25,6 +26,7 @@ import time
 from collections.abc import Callable, Iterator
 
 from server.broadcast import EPOCH, QUEUE, STATUS, STORED, Broadcast, Message
+from server.run_json import run_warning
 from server.store import FINAL, Status, Store, StoreUnavailable
 
 RETRY_MS = 2000  # how long a browser waits before reconnecting
@@ -143,7 +145,8 @@ class _Stream:
                 yield from self.look()
         elif message.kind == STATUS:
             yield from self.look()
-        else:  # live-only events (never stored): passed on as they come
+        elif message.id is None or message.id > self.after:
+            # live-only (never stored): passed on as it comes, unless it is about an epoch sent already
             yield self._sent(format_event(message.kind, message.data))
 
     def look(self) -> Iterator[str]:
@@ -165,7 +168,8 @@ class _Stream:
                 self.last_status = (status, position)
                 yield self._sent(format_event("status", json.dumps(_status_data(status, position, ended))))
             if status in FINAL:
-                yield self._sent(format_event("done", json.dumps(_done_data(status, ended))))
+                warning = run_warning(ended, self.store.metrics(self.run_id)) if ended else None
+                yield self._sent(format_event("done", json.dumps(_done_data(status, ended, warning))))
                 self.ended = True
         except StoreUnavailable:
             pass
@@ -184,11 +188,13 @@ def _status_data(status: str, position: int | None, ended: dict) -> dict:
     return data
 
 
-def _done_data(status: str, run: dict) -> dict:
+def _done_data(status: str, run: dict, warning: dict | None) -> dict:
     data: dict = {"status": status}
     if run.get("test_acc") is not None:
         data["test_acc"] = run["test_acc"]
         data["test_loss"] = run["test_loss"]
     if run.get("reason"):
         data["reason"] = run["reason"]
+    if warning is not None:
+        data["warning"] = warning
     return data

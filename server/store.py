@@ -55,6 +55,9 @@ class Status(StrEnum):
 
 ACTIVE = (Status.QUEUED, Status.RUNNING)
 FINAL = tuple(status for status in Status if status not in ACTIVE)
+# The runs a new run of the same config may answer with (its numbers are or will be the same); a run
+# that ended stopped, failed or interrupted is not one.
+REUSABLE = (Status.DONE, *ACTIVE)
 
 BUSY_TIMEOUT_SECONDS = 10.0  # how long a statement waits for a lock (or a pooled connection)
 CACHE_KB = 256  # SQLite page cache per connection
@@ -168,7 +171,10 @@ runs = sa.Table(
     sa.Column("reason", sa.Text),  # why it failed, stopped or was interrupted
     sa.Column("test_loss", sa.Double),
     sa.Column("test_acc", sa.Double),
+    sa.Column("token_hash", sa.Text),  # SHA-256 of the run's owner token (server.ownership)
+    sa.Column("progress", sa.Text),  # the trainer's latest progress within an epoch, JSON
     sa.Index("runs_status", "status", "owner"),
+    sa.Index("runs_query", "query", "created_at"),  # the runs of one config, newest last (reusable_run)
 )
 
 epochs = sa.Table(
@@ -368,17 +374,31 @@ class Store:
     # --- runs ----------------------------------------------------------------------------------
 
     def create_run(
-        self, run_id: str, config: dict, query: str, owner: str, total_epochs: int, places: int | None = None
-    ) -> bool:
-        """Store a new queued run, unless `places` runs already wait; True if stored. The count and the
-        insert happen under the queue lock, so the limit holds across processes."""
+        self,
+        run_id: str,
+        config: dict,
+        query: str,
+        owner: str,
+        total_epochs: int,
+        places: int | None = None,
+        token_hash: str | None = None,
+        reuse: bool = False,
+    ) -> str | None:
+        """Store a new queued run, unless `places` runs already wait: the id of the run that answers the
+        request (`run_id` once stored; None when the queue is full). With `reuse`, a run of the same
+        `query` that is done, queued or running answers instead (reusable_run) and nothing is stored.
+        The look-up, the count and the insert happen under the queue lock, so the limit holds across
+        processes and two identical requests at once make one run, not two. `token_hash` is the hash of
+        the run's owner token (server.ownership); get_run() returns it, the API never shows it."""
         with self._write(queue_lock=True) as db:
+            if reuse and (existing := self._reusable_run(db, query)) is not None:
+                return existing
             if places is not None:
                 waiting = db.execute(
                     sa.select(sa.func.count()).select_from(runs).where(runs.c.status == Status.QUEUED)
                 ).scalar_one()
                 if waiting >= places:
-                    return False
+                    return None
             db.execute(
                 runs.insert().values(
                     id=run_id,
@@ -388,9 +408,27 @@ class Store:
                     owner=owner,
                     total_epochs=total_epochs,
                     created_at=time.time(),
+                    token_hash=token_hash,
                 )
             )
-        return True
+        return run_id
+
+    def reusable_run(self, query: str) -> str | None:
+        """The run a new run of this config can answer with: the newest one that finished `done`, else
+        the newest queued or running one; None if there is none."""
+        with self.connection() as db:
+            return self._reusable_run(db, query)
+
+    @staticmethod
+    def _reusable_run(db: sa.Connection, query: str) -> str | None:
+        done_first = sa.case((runs.c.status == Status.DONE, 0), else_=1)
+        newest = (
+            sa.select(runs.c.id)
+            .where(runs.c.query == query, runs.c.status.in_(REUSABLE))
+            .order_by(done_first, runs.c.created_at.desc())
+            .limit(1)
+        )
+        return db.execute(newest).scalar()
 
     def claim(self, queue_owner: str, owner: str) -> tuple[str | None, int]:
         """Move the oldest run waiting under `queue_owner` to `running` under `owner`: (its id or None,
@@ -445,18 +483,19 @@ class Store:
         return (Status(rows[0][0]), rows[0][1]) if rows else None
 
     def states(self, run_ids: list[str]) -> dict[str, tuple]:
-        """(status, epochs_done, queue position or None) of many runs in one query: what streams wait for."""
+        """(status, epochs_done, queue position or None, progress) of many runs in one query: what
+        streams wait for."""
         position = sa.case((runs.c.status == Status.QUEUED, _queued_before(runs)))
         states: dict[str, tuple] = {}
         with self.connection() as db:
             for start in range(0, len(run_ids), 500):  # SQLite caps the number of parameters
                 chunk = run_ids[start : start + 500]
                 rows = db.execute(
-                    sa.select(runs.c.id, runs.c.status, runs.c.epochs_done, position).where(
+                    sa.select(runs.c.id, runs.c.status, runs.c.epochs_done, position, runs.c.progress).where(
                         runs.c.id.in_(chunk)
                     )
                 )
-                states.update((row[0], (Status(row[1]), row[2], row[3])) for row in rows)
+                states.update((row[0], (Status(row[1]), *row[2:])) for row in rows)
         return states
 
     def queue_position(self, run_id: str) -> int | None:
@@ -512,6 +551,18 @@ class Store:
                 sa.select(runs.c.stop_requested, runs.c.status).where(runs.c.id == run_id)
             ).first()
         return row is None or bool(row[0]) or row[1] != Status.RUNNING
+
+    # --- progress within an epoch (server.broadcast_local: how it reaches other processes) -------------
+
+    def set_progress(self, run_id: str, progress: str) -> None:
+        """Overwrite a running run's latest progress (JSON text; states() reads it); never part of its
+        epochs."""
+        with self._write() as db:
+            db.execute(
+                runs.update()
+                .where(runs.c.id == run_id, runs.c.status == Status.RUNNING)
+                .values(progress=progress)
+            )
 
     def active_runs(self) -> list[tuple[str, Status, str]]:
         """(id, status, owner) of every queued or running run."""

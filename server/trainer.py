@@ -2,7 +2,8 @@
 worker's job (server.training_rq) hands a run it has just moved to `running` to `Trainer.train`.
 
 The run trains with core.training.train, which hands every epoch to a Recorder (it stores the epoch,
-then publishes it). The run ends `done`, `stopped` (on request, or past the wall-clock cap
+then publishes it) and every batch to a BatchProgress (server.progress), whose progress within a long
+epoch the recorder publishes too. The run ends `done`, `stopped` (on request, or past the wall-clock cap
 PLAYGROUND_RUN_SECONDS), `failed` (diverged: the reason says why; any other error: a generic reason,
 details in the log) or `interrupted` (the process is shutting down: `closing`). Viewers hear of the
 start and the end through the broadcast (server.broadcast). Nothing a run does escapes `train()`.
@@ -22,6 +23,7 @@ import time
 
 from core.training import Diverged, EpochResult, train
 from server.broadcast import STATUS, Broadcast
+from server.progress import BatchProgress
 from server.recorder import Recorder
 from server.run_json import config_from_dict
 from server.store import Status, Store, StoreUnavailable, patiently
@@ -101,9 +103,12 @@ class Trainer:
         next_check = time.monotonic() + STOP_CHECK_SECONDS
         deadline = time.monotonic() + self.run_seconds
         timed_out = False
+        recorder = Recorder(self.store, self.broadcast, run_id)
+        batches = BatchProgress(recorder.progress)  # progress within a long epoch, about once a second
 
         def should_stop() -> bool:
             nonlocal next_check, timed_out
+            batches.before_batch()
             if flag.is_set() or self.closing.is_set():
                 return True
             if time.monotonic() >= deadline:
@@ -118,10 +123,9 @@ class Trainer:
                     pass
             return flag.is_set()
 
-        recorder = Recorder(self.store, self.broadcast, run_id)
         last, outcome = None, None
         try:
-            for result in train(config_from_dict(config), should_stop):
+            for result in train(config_from_dict(config), should_stop, batches.after_batch):
                 recorder.add(result)
                 last = result
         except Diverged as error:

@@ -22,8 +22,12 @@ class QueueFull(RuntimeError):
 
 
 class Training(Protocol):
-    def submit(self, config: dict, query: str, total_epochs: int) -> str:
-        """Store a new queued run and hand it to the queue; its id. Raises QueueFull past capacity."""
+    def submit(
+        self, config: dict, query: str, total_epochs: int, token_hash: str | None = None, reuse: bool = False
+    ) -> tuple[str, bool]:
+        """Store a new queued run (with its owner token's hash) and hand it to the queue: (its id, False).
+        With `reuse`, a stored run of the same query that is done, queued or running answers instead and
+        nothing is queued: (its id, True). Raises QueueFull past capacity."""
         ...
 
     def stop(self, run_id: str) -> None:

@@ -127,17 +127,25 @@ class Runner:
 
     # --- the API's side ------------------------------------------------------------------------
 
-    def submit(self, config: dict, query: str, total_epochs: int) -> str:
-        """Store a new run in the shared queue; raises QueueFull past capacity."""
+    def submit(
+        self, config: dict, query: str, total_epochs: int, token_hash: str | None = None, reuse: bool = False
+    ) -> tuple[str, bool]:
+        """Store a new run in the shared queue (with its owner token's hash): (its id, False); with `reuse`,
+        a stored run of the same query that is done, queued or running answers instead: (its id, True).
+        Raises QueueFull past capacity."""
         with self._cond:
             idle = self.workers - self._busy  # a run given to an idle thread waits in the queue briefly
         run_id = new_run_id()
         places = self.queue_size + idle
-        if not self.store.create_run(run_id, config, query, QUEUE_OWNER, total_epochs, places):
+        answer = self.store.create_run(
+            run_id, config, query, QUEUE_OWNER, total_epochs, places, token_hash=token_hash, reuse=reuse
+        )
+        if answer is None:
             raise QueueFull(f"{self.queue_size} runs are already waiting for a training slot.")
-        with self._cond:
-            self._cond.notify()
-        return run_id
+        if answer == run_id:
+            with self._cond:
+                self._cond.notify()
+        return answer, answer != run_id
 
     def stop(self, run_id: str) -> None:
         """Stop a queued or running run, whichever process owns it; a no-op for a finished run."""

@@ -10,12 +10,15 @@ length is checked and the job pushed in one Redis transaction (WATCH/MULTI), so 
 the jobs waiting in Redis across every web process and host (past it: QueueFull, a 429); a job that
 cannot be queued takes its run back out of the store. Queue positions are counted in the store (the
 waiting runs created before it), as in the embedded mode. RQ's job timeout follows the wall-clock
-cap: PLAYGROUND_RUN_SECONDS plus TIMEOUT_MARGIN_SECONDS, a backstop behind the trainer's own cap.
+cap: PLAYGROUND_RUN_SECONDS plus TIMEOUT_MARGIN_SECONDS, a backstop behind the trainer's own cap. A
+request that may reuse a stored run of the same config (Store.create_run's `reuse`) and finds one is
+answered with it, and nothing is queued.
 
 Training. A worker takes one job at a time: it moves the run from `queued` to `running` under its own
 name (a conditional UPDATE: a run stopped meanwhile, or a job queued twice, is skipped) and trains it
 in the worker process itself (server.trainer; RQ's SimpleWorker, no fork per job, so MNIST stays
-loaded between runs). Epochs go to the store, then to the run's Redis Stream (server.broadcast_redis).
+loaded between runs). Epochs go to the store, then to the run's Redis Stream (server.broadcast_redis);
+progress within a long epoch goes to the stream alone.
 
 Stopping. POST .../stop on any host: a waiting run is stopped in the store and its job taken off the
 queue; a running one gets the store's stop flag, which its trainer reads every 0.25 s, so it ends
@@ -169,11 +172,19 @@ class RqTraining:
     def shutdown(self) -> None:
         self.keeper.stop()
 
-    def submit(self, config: dict, query: str, total_epochs: int) -> str:
-        """Store a new queued run and enqueue its job; QueueFull past PLAYGROUND_QUEUE waiting jobs,
-        RedisUnavailable (a 503) when Redis cannot be reached: then the run is taken back out."""
+    def submit(
+        self, config: dict, query: str, total_epochs: int, token_hash: str | None = None, reuse: bool = False
+    ) -> tuple[str, bool]:
+        """Store a new queued run and enqueue its job: (its id, False). With `reuse`, a stored run of the
+        same query that is done, queued or running answers instead and nothing is queued: (its id, True).
+        QueueFull past PLAYGROUND_QUEUE waiting jobs, RedisUnavailable (a 503) when Redis cannot be
+        reached: then the new run is taken back out."""
         run_id = new_run_id()
-        self.store.create_run(run_id, config, query, QUEUE_OWNER, total_epochs)
+        answer = self.store.create_run(
+            run_id, config, query, QUEUE_OWNER, total_epochs, token_hash=token_hash, reuse=reuse
+        )
+        if answer != run_id:
+            return answer, True
         try:
             with reaching_redis():
                 queued = self.queue.enqueue_within(run_id, self.queue_size)
@@ -183,7 +194,7 @@ class RqTraining:
         if not queued:
             self._take_back(run_id)
             raise QueueFull(f"{self.queue_size} runs are already waiting for a training slot.")
-        return run_id
+        return run_id, False
 
     def _take_back(self, run_id: str) -> None:
         """Remove a run whose job could not be queued (the client is told to try again)."""

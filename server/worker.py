@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import sys
 
+from server.malloc import give_large_blocks_back
 from server.settings import SettingsError, check, from_env
 from server.store import SchemaOutOfDate, Store, StoreUnavailable
 
@@ -23,6 +24,7 @@ NEEDS = (
 
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    give_large_blocks_back()  # a run's large temporary arrays go back to the system after it
     try:
         config = from_env()
         check(config)

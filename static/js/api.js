@@ -10,8 +10,8 @@ export class ApiError extends Error {
   }
 }
 
-async function request(method, url, body) {
-  const options = { method, headers: { Accept: "application/json" } };
+async function request(method, url, body, headers = {}) {
+  const options = { method, headers: { Accept: "application/json", ...headers } };
   if (body !== undefined) {
     options.headers["Content-Type"] = "application/json";
     options.body = JSON.stringify(body);
@@ -44,13 +44,18 @@ const runPath = (id) => `/api/runs/${encodeURIComponent(id)}`;
 export const createRun = (config) => request("POST", "/api/runs", config);
 export const getRun = (id) => request("GET", runPath(id));
 export const getViews = (id) => request("GET", `${runPath(id)}/views`);
-export const stopRun = (id) => request("POST", `${runPath(id)}/stop`);
+/** {seconds, cap_seconds, epochs, epochs_within_cap} for a config's canonical query string. */
+export const getEstimate = (query) => request("GET", `/api/estimate?${query}`);
+/** Stop a run; only its owner may (token: the owner_token POST /api/runs answered). */
+export const stopRun = (id, token) =>
+  request("POST", `${runPath(id)}/stop`, undefined, token ? { Authorization: `Bearer ${token}` } : {});
 export const predict = (id, payload) => request("POST", `${runPath(id)}/predict`, payload);
 export const weightsUrl = (id) => `${runPath(id)}/weights.npz`;
 export const metricsUrl = (id) => `${runPath(id)}/metrics.csv`;
 
 /**
- * Follows a run's event stream. handlers: {status(data), epoch(data), done(data), error(message)}.
+ * Follows a run's event stream. handlers: {status(data), epoch(data), progress(data), done(data),
+ * error(message)}; progress: {epoch, batch, batches, seconds} within a long epoch, about once a second.
  * EventSource reconnects by itself after a network hiccup and sends Last-Event-ID, so the server
  * replays exactly the missing epochs. Returns a function that closes the stream.
  */
@@ -71,6 +76,10 @@ export function streamRun(eventsUrl, handlers) {
   source.addEventListener("epoch", (event) => {
     const data = parse(event);
     if (data && handlers.epoch) handlers.epoch(data);
+  });
+  source.addEventListener("progress", (event) => {
+    const data = parse(event);
+    if (data && handlers.progress) handlers.progress(data);
   });
   source.addEventListener("done", (event) => {
     finished = true;

@@ -2,7 +2,8 @@
 // templates/_playground.html draws a control per field of the server's field table (catalog.fields);
 // this file handles each by its `control` kind: "tiles" (radios named after the field), "layers" (the
 // <field>-layers list), "log_slider" (text plus <field>-scale over the field's scale), "range" (plus its
-// <field>-value output), "number", "number_shuffle" (plus shuffle-<field>) and "select".
+// <field>-value output), "number", "number_shuffle" (plus shuffle-<field>), "select" and "toggles"
+// (checkboxes named after the field, one per choice).
 
 import { formatNumber } from "./state.js";
 
@@ -16,6 +17,7 @@ export class Controls {
     this.fields = $("control-fields");
     this.list = catalog.fields.find((f) => f.control === "layers");
     this.layers = $(`${this.list.name}-layers`);
+    this.shownDataset = this.dataset;
 
     form.addEventListener("input", (event) => this.changed(event));
     form.addEventListener("change", (event) => this.changed(event));
@@ -63,6 +65,7 @@ export class Controls {
     for (const field of this.catalog.fieldsFor(this.dataset)) {
       if (field.control === "tiles") raw[field.name] = this.dataset;
       else if (field.control === "layers") raw[field.name] = this.layerInputs().map((input) => input.value);
+      else if (field.control === "toggles") raw[field.name] = this.checked(field);
       else raw[field.name] = $(field.name).value;
     }
     return raw;
@@ -70,6 +73,14 @@ export class Controls {
 
   layerInputs() {
     return [...this.layers.querySelectorAll("input")];
+  }
+
+  toggles(field) {
+    return [...this.form.querySelectorAll(`input[name="${field.name}"]`)];
+  }
+
+  checked(field) {
+    return this.toggles(field).filter((toggle) => toggle.checked).map((toggle) => toggle.value);
   }
 
   /** Put a (valid) config into the controls. */
@@ -83,6 +94,8 @@ export class Controls {
         for (const radio of radios) radio.checked = radio.value === value;
       } else if (field.control === "layers") {
         this.setLayers(value);
+      } else if (field.control === "toggles") {
+        for (const toggle of this.toggles(field)) toggle.checked = value.includes(toggle.value);
       } else {
         $(field.name).value = typeof value === "number" ? formatNumber(value) : String(value);
       }
@@ -93,11 +106,12 @@ export class Controls {
 
   /** Show the fields that apply to the dataset, with its bounds (a group of hidden fields hides too). */
   showDatasetFields(dataset) {
+    this.shownDataset = dataset; // the dataset the fields are drawn for (the radio may have moved since)
     for (const field of this.catalog.fields) {
       const wrapper = this.form.querySelector(`[data-field="${field.name}"]`);
       const spec = field.datasets[dataset];
       wrapper.hidden = !spec;
-      if (!spec || field.kind === "choice") continue;
+      if (!spec || !("low" in spec)) continue; // choices have no bounds
       const inputs = field.control === "layers" ? this.layerInputs() : [$(field.name)];
       for (const input of inputs) this.setBounds(input, field, spec);
     }
@@ -179,13 +193,20 @@ export class Controls {
       const message = errors[field];
       paragraph.hidden = !message;
       paragraph.textContent = message || "";
-      const inputs = field === this.list.name ? this.badLayers() : [$(field)].filter(Boolean);
-      for (const input of inputs) {
+      for (const input of this.inputsOf(field)) {
         if (input.type === "radio") continue;
         if (message) input.setAttribute("aria-invalid", "true");
         else input.removeAttribute("aria-invalid");
       }
     }
+  }
+
+  /** The inputs to mark when a field is wrong (each of a toggles field's checkboxes). */
+  inputsOf(name) {
+    if (name === this.list.name) return this.badLayers();
+    const field = this.catalog.field(name);
+    if (field && field.control === "toggles") return this.toggles(field);
+    return [$(name)].filter(Boolean);
   }
 
   /** The layer inputs to mark: those whose own value is bad, or all of them (too many layers). */

@@ -1,5 +1,7 @@
-// The decision boundary of a 2D set: the predicted class on a grid (tinted by its probability)
-// with the training points (filled) and validation points (rings) on top. Drawn on a canvas.
+// The decision boundary of a 2D set: the predicted class on a grid (tinted by its probability, or
+// flat when "discretized") with the training points (filled), validation points (rings) and, when asked,
+// test points (filled, dark outline) on top. Drawn on a canvas. Also the small pictures of the input
+// features beside their toggles.
 
 export const CLASS_COLORS = ["#f08c2e", "#2b7bb9", "#3a9e6f", "#8e5cc2", "#d9534f", "#6c7a89"];
 
@@ -10,7 +12,7 @@ function rgb(hex) {
 const CLASS_RGB = CLASS_COLORS.map(rgb);
 
 /** The bytes of a base64 string (the server packs the decision grid as uint8 arrays). */
-function bytesOf(base64) {
+export function bytesOf(base64) {
   return Uint8Array.from(atob(base64), (char) => char.charCodeAt(0));
 }
 
@@ -40,21 +42,47 @@ function boundsOf(points) {
   return { x0: x0 - px, x1: x1 + px, y0: y0 - py, y1: y1 + py };
 }
 
+const classColor = (label) => CLASS_COLORS[label % CLASS_COLORS.length];
+// Training points filled, validation points as rings, test points filled with a dark outline.
+const POINT_STYLES = {
+  train: { width: 1, fill: classColor, stroke: () => "rgba(255,255,255,0.9)" },
+  val: { width: 1.6, fill: () => "rgba(255,255,255,0.85)", stroke: classColor },
+  test: { width: 1, fill: classColor, stroke: () => "#202124" },
+};
+
+/** Draw a small square image over a size x size canvas, upscaled smoothly (via a canvas of its size). */
+function stretch(ctx, image, size) {
+  const small = document.createElement("canvas");
+  small.width = image.width;
+  small.height = image.height;
+  small.getContext("2d").putImageData(image, 0, 0);
+  ctx.imageSmoothingEnabled = true;
+  ctx.imageSmoothingQuality = "high";
+  ctx.drawImage(small, 0, 0, size, size);
+}
+
 export class DecisionMap {
   constructor(canvas, note) {
     this.canvas = canvas;
     this.note = note; // "a preview of the data", shown until there is a run
     this.hasRun = false;
-    this.points = { train: [], val: [] };
+    this.points = { train: [], val: [], test: [] };
     this.grid = null;
     this.classes = 2;
     this.frame = 0;
+    this.options = { showTest: false, discretize: false }; // the panel's view toggles
     new ResizeObserver(() => this.schedule()).observe(canvas);
   }
 
   setPoints(points, classes) {
-    this.points = { train: points.train || [], val: points.val || [] };
+    this.points = { train: points.train || [], val: points.val || [], test: points.test || [] };
     if (classes) this.classes = classes;
+    this.schedule();
+  }
+
+  /** options: {showTest, discretize}; either may be left out. */
+  setOptions(options) {
+    this.options = { ...this.options, ...options };
     this.schedule();
   }
 
@@ -101,6 +129,8 @@ export class DecisionMap {
     canvas.dataset.gridEpoch = grid && this.gridEpoch != null ? String(this.gridEpoch) : "";
     if (this.note) this.note.hidden = Boolean(grid) || this.hasRun;
     canvas.dataset.points = String(all.length);
+    canvas.dataset.testPoints = this.options.showTest ? String(this.points.test.length) : "0";
+    canvas.dataset.discretized = String(this.options.discretize);
   }
 
   drawGrid(ctx, grid, size) {
@@ -113,7 +143,8 @@ export class DecisionMap {
         const cell = r * cells + c;
         const cls = grid.predicted[cell];
         const confidence = grid.confidence[cell] / 255;
-        const strength = Math.max(0, Math.min(1, (confidence - chance) / (1 - chance)));
+        const sure = Math.max(0, Math.min(1, (confidence - chance) / (1 - chance)));
+        const strength = this.options.discretize ? 1 : sure; // discretized: each class flat
         const alpha = 0.12 + 0.5 * strength;
         const [red, green, blue] = CLASS_RGB[cls % CLASS_RGB.length];
         const i = (row * cells + c) * 4;
@@ -123,37 +154,25 @@ export class DecisionMap {
         image.data[i + 3] = 255;
       }
     }
-    // Upscale the small grid smoothly: draw it on a canvas of its own size, then stretch.
-    const small = document.createElement("canvas");
-    small.width = cells;
-    small.height = cells;
-    small.getContext("2d").putImageData(image, 0, 0);
-    ctx.imageSmoothingEnabled = true;
-    ctx.imageSmoothingQuality = "high";
-    ctx.drawImage(small, 0, 0, size, size);
+    stretch(ctx, image, size);
   }
 
   drawPoints(ctx, bounds, size, ratio) {
     const sx = (x) => ((x - bounds.x0) / (bounds.x1 - bounds.x0)) * size;
     const sy = (y) => size - ((y - bounds.y0) / (bounds.y1 - bounds.y0)) * size;
     const radius = Math.max(2.2, size / 130);
-    ctx.lineWidth = 1 * ratio;
-    for (const [x, y, label] of this.points.train) {
-      ctx.beginPath();
-      ctx.arc(sx(x), sy(y), radius, 0, 2 * Math.PI);
-      ctx.fillStyle = CLASS_COLORS[label % CLASS_COLORS.length];
-      ctx.fill();
-      ctx.strokeStyle = "rgba(255,255,255,0.9)";
-      ctx.stroke();
-    }
-    ctx.lineWidth = 1.6 * ratio;
-    for (const [x, y, label] of this.points.val) {
-      ctx.beginPath();
-      ctx.arc(sx(x), sy(y), radius, 0, 2 * Math.PI);
-      ctx.fillStyle = "rgba(255,255,255,0.85)";
-      ctx.fill();
-      ctx.strokeStyle = CLASS_COLORS[label % CLASS_COLORS.length];
-      ctx.stroke();
+    const splits = this.options.showTest ? ["train", "val", "test"] : ["train", "val"];
+    for (const split of splits) {
+      const style = POINT_STYLES[split];
+      ctx.lineWidth = style.width * ratio;
+      for (const [x, y, label] of this.points[split]) {
+        ctx.beginPath();
+        ctx.arc(sx(x), sy(y), radius, 0, 2 * Math.PI);
+        ctx.fillStyle = style.fill(label);
+        ctx.fill();
+        ctx.strokeStyle = style.stroke(label);
+        ctx.stroke();
+      }
     }
   }
 }
@@ -175,4 +194,30 @@ export function drawPreview(canvas, points) {
     ctx.fillStyle = CLASS_COLORS[label % CLASS_COLORS.length];
     ctx.fill();
   }
+}
+
+/**
+ * A feature's value over the plane (core.features.feature_pictures: size x size bytes, row 0 at the
+ * lowest x2, 128 = zero): negative values orange, positive blue, as TensorFlow Playground colours them.
+ */
+export function drawFeaturePicture(canvas, base64, size) {
+  const bytes = bytesOf(base64);
+  const image = new ImageData(size, size);
+  const [negative, positive] = [CLASS_RGB[0], CLASS_RGB[1]];
+  for (let r = 0; r < size; r += 1) {
+    for (let c = 0; c < size; c += 1) {
+      const value = (bytes[r * size + c] - 128) / 127; // -1..1
+      const [red, green, blue] = value < 0 ? negative : positive;
+      const alpha = Math.min(1, Math.abs(value));
+      const i = ((size - 1 - r) * size + c) * 4;
+      image.data[i] = Math.round(255 + (red - 255) * alpha);
+      image.data[i + 1] = Math.round(255 + (green - 255) * alpha);
+      image.data[i + 2] = Math.round(255 + (blue - 255) * alpha);
+      image.data[i + 3] = 255;
+    }
+  }
+  const pixels = Math.round((canvas.clientWidth || 32) * (window.devicePixelRatio || 1));
+  canvas.width = pixels;
+  canvas.height = pixels;
+  stretch(canvas.getContext("2d"), image, pixels);
 }

@@ -1,19 +1,27 @@
 // The playground page: wires the controls, the run session, the charts and the views together.
 // Data flows one way: controls -> config -> POST /api/runs -> the run session (its event stream)
 // -> charts, views, status line and run list, which draw what the session reports.
+//
+// One run at a time is on the page, and its address is in the address bar: /runs/<id> from the
+// moment the server accepts it (pushState: Back returns to the settings), so a reload or a restored
+// tab shows it again and resumes its stream. Once the settings differ from the run's (or the run was
+// forked), its charts and views are greyed as the "previous run" until Train, and the address holds
+// the settings; the network diagram always follows the controls.
 
 import { announceMilestones } from "./announcer.js";
 import * as api from "./api.js";
 import { MetricCharts, loadPlotly } from "./charts.js";
 import { Controls } from "./controls.js";
 import { DigitPad, ProbabilityBars } from "./digits.js";
-import { DecisionMap, drawPreview } from "./heatmap.js";
+import { DecisionMap, drawFeaturePicture, drawPreview } from "./heatmap.js";
+import { LayersChart } from "./layers_chart.js";
 import { MnistPanels, drawMnistPreview } from "./mnist_views.js";
 import { drawNetwork } from "./network.js";
+import { rememberToken, tokenFor } from "./ownership.js";
 import { RunList, renderLegend } from "./run_list.js";
 import { RunSession, isFinal } from "./run_session.js";
 import { Catalog, toQuery, validate } from "./state.js";
-import { describeStatus, timeLeftText } from "./status.js";
+import { capText, describeStatus, epochAtCap, timeLeftText, trainTimeText } from "./status.js";
 
 const $ = (id) => document.getElementById(id);
 const page = JSON.parse(document.body.dataset.page || "{}");
@@ -22,6 +30,7 @@ const catalog = new Catalog(page.datasets);
 const controls = new Controls($("controls"), catalog, onControlsChanged);
 const charts = new MetricCharts($("loss-chart"), $("accuracy-chart"));
 const decisionMap = new DecisionMap($("boundary"), $("boundary-note"));
+const layersChart = new LayersChart($("layers-chart"));
 const bars = new ProbabilityBars($("prob-bars"), $("prob-summary"));
 const pad = new DigitPad($("digit-pad"), onDigitDrawn);
 const runList = new RunList($("run-list"), $("runs-empty"), refreshOverlays);
@@ -36,6 +45,14 @@ const mnistPanels = new MnistPanels({
 const session = new RunSession((dataset) => catalog.isTwoD(dataset));
 
 let mode = page.run_id ? "run" : "playground";
+let forked = false; // the run on the page was forked: the page now sets up a new experiment
+let starting = false; // a POST /api/runs is on its way
+let trainBlockedUntil = 0; // Date.now() until which a refusal's Retry-After holds Train back
+let countdownTimer = 0;
+const startedHere = new Set(); // ids of the runs this page started (not the ones it opened or forked)
+let estimate = null; // GET /api/estimate's answer for the controls' config: {seconds, cap_seconds, ...}
+let estimateQuery = ""; // the config it was asked for
+let estimateTimer = 0;
 let predictSeq = 0;
 let sampleIndex = 0;
 const overlayCache = new Map(); // run id -> epochs of finished runs
@@ -49,25 +66,101 @@ function currentConfig() {
 function onControlsChanged(field) {
   const run = session.run;
   if (field === "dataset") {
-    // A new dataset starts from its own sensible defaults; the seed is kept.
-    const seed = controls.read().seed;
-    const defaults = catalog.defaultsFor(controls.dataset);
-    if (seed !== undefined && /^\d+$/.test(String(seed).trim())) defaults.seed = Number(seed);
-    controls.fill(defaults);
-    setDatasetClass(defaults.dataset);
-    if (!run || run.config.dataset !== defaults.dataset) showDatasetPreview();
+    switchDataset(controls.shownDataset, controls.dataset);
+    if (!run) {
+      // (with a run on the page, its panels stay: greyed as the previous run until Train)
+      setDatasetClass(controls.dataset);
+      showDatasetPreview();
+    }
   }
   const { config, errors } = currentConfig();
+  const valid = Object.keys(errors).length === 0;
   controls.showErrors(errors);
   $("query-error").hidden = true;
-  if (mode === "playground" && Object.keys(errors).length === 0) {
-    history.replaceState(history.state, "", `/?${toQuery(config, catalog)}`);
-  }
-  if (!errors.hidden && !run) drawNetworkFor(config);
+  if (!errors.hidden) drawNetworkFor(config);
   if (!run && !errors.epochs) {
     $("epoch-counter").textContent = `Epoch 0 / ${config.epochs}`;
     charts.setPlannedEpochs(config.epochs);
   }
+  if (valid && !starting && Date.now() >= trainBlockedUntil) showTrainNotice(null);
+  showPrevious();
+  clearTimeout(estimateTimer);
+  estimateTimer = setTimeout(loadEstimate, ESTIMATE_DELAY_MS);
+}
+
+// --- how long a config will train, before it starts (core/cost.py through GET /api/estimate) ----------
+
+const ESTIMATE_DELAY_MS = 300; // controls settle (typing, sliding) before the server is asked
+
+async function loadEstimate() {
+  const { config, errors } = currentConfig();
+  const query = Object.keys(errors).length ? "" : toQuery(config, catalog);
+  estimateQuery = query;
+  if (!query) {
+    estimate = null;
+    renderProgress();
+    return;
+  }
+  try {
+    const answer = await api.getEstimate(query);
+    if (query !== estimateQuery) return; // the controls changed meanwhile
+    estimate = answer;
+  } catch {
+    if (query === estimateQuery) estimate = null;
+  }
+  renderProgress();
+}
+
+/** Whether the run on the page is the previous one: forked, or its settings differ from the controls. */
+function isPrevious() {
+  const run = session.run;
+  if (!run || mode !== "playground") return false;
+  if (forked) return true;
+  const { config, errors } = currentConfig();
+  return Object.keys(errors).length > 0 || toQuery(config, catalog) !== toQuery(run.config, catalog);
+}
+
+/** Grey the run's panels while it is the previous run, and keep the address on what the page shows:
+ * the run (/runs/<id>) or, once the settings moved on, the settings (/?<query>). */
+function showPrevious() {
+  const previous = isPrevious();
+  const main = $("main");
+  if (main.classList.contains("is-previous-run") !== previous) {
+    main.classList.toggle("is-previous-run", previous);
+    renderProgress();
+    refreshOverlays();
+  }
+  if (mode !== "playground") return;
+  const run = session.run;
+  const { config, errors } = currentConfig();
+  let address = null;
+  if (run && !previous) address = `/runs/${encodeURIComponent(run.id)}`;
+  else if (Object.keys(errors).length === 0) address = `/?${toQuery(config, catalog)}`;
+  if (!address || address === location.pathname + location.search) return;
+  if (location.pathname.startsWith("/runs/") && address.startsWith("/?")) {
+    history.pushState(null, "", address); // Back returns to the run
+  } else {
+    history.replaceState(null, "", address);
+  }
+}
+
+/**
+ * From one 2D set to another, the settings stay (as typed, even a wrong one): only the fields that did
+ * not apply to the old set take the new one's defaults. To or from MNIST, the new dataset's sensible
+ * defaults are loaded; the seed is kept.
+ */
+function switchDataset(previous, next) {
+  const defaults = catalog.defaultsFor(next);
+  if (catalog.isTwoD(previous) && catalog.isTwoD(next)) {
+    const shared = new Set(catalog.fieldsFor(previous).map((f) => f.name));
+    for (const name of Object.keys(defaults)) {
+      if (shared.has(name) && name !== "dataset") delete defaults[name]; // the control keeps its value
+    }
+  } else {
+    const seed = controls.read().seed;
+    if (seed !== undefined && /^\d+$/.test(String(seed).trim())) defaults.seed = Number(seed);
+  }
+  controls.fill(defaults);
 }
 
 function setDatasetClass(dataset) {
@@ -78,17 +171,21 @@ function setDatasetClass(dataset) {
 }
 
 function drawNetworkFor(config, sizes) {
-  const layerSizes = sizes || [catalog.inputSize(config.dataset), ...config.hidden, catalog.classCount(config)];
+  const layerSizes = sizes || [catalog.inputSize(config), ...config.hidden, catalog.classCount(config)];
   drawNetwork($("network-svg"), $("network-caption"), layerSizes);
 }
 
 // --- the run on the page: what the session reports, drawn ---------------------------------------------
 
 session.on("show", (run) => {
+  forked = false;
+  $("main").classList.remove("is-previous-run");
   runList.setCurrent(run.id);
   setDatasetClass(run.config.dataset);
   drawNetworkFor(run.config, run.sizes);
   charts.setCurrent({ id: run.id, label: "this run", color: run.color, total: run.total, epochs: run.epochs });
+  layersChart.setRun(run);
+  showPenalty(run);
   decisionMap.clear(true);
   mnistPanels.clear();
   pad.clear();
@@ -97,49 +194,135 @@ session.on("show", (run) => {
 });
 session.on("epochs", (epochs) => {
   charts.addEpochs(epochs);
+  layersChart.addEpochs(epochs);
+  showPenalty(session.run);
   enableDrawing(true);
 });
+
+/** Under the Loss chart, for a run with L2: the curves are the cross-entropy alone; the penalty's size. */
+function showPenalty(run) {
+  const note = $("loss-note");
+  note.hidden = !(run && run.config.l2 > 0);
+  if (note.hidden) return;
+  const last = run.epochs.findLast((epoch) => typeof epoch.l2_penalty === "number");
+  const size = last ? ` It was ${last.l2_penalty.toPrecision(3)} after epoch ${last.epoch}.` : "";
+  note.textContent =
+    `The curves are the cross-entropy alone: training also adds the L2 penalty, l2/2 × the sum of the squared weights.${size}`;
+}
 session.on("views", (views) => {
   const run = session.run;
   if (views.points) decisionMap.setPoints(views.points, catalog.classCount(run.config));
   if (views.grid) decisionMap.setGrid(views.grid, views.epoch);
   mnistPanels.show(views);
-  if (views.sizes) drawNetworkFor(run.config, views.sizes);
+  if (views.sizes && !isPrevious()) drawNetworkFor(run.config, views.sizes);
 });
 session.on("progress", renderProgress);
 session.on("error", (message) => setStatusText(message, "bad"));
 
 // --- training ---------------------------------------------------------------------------------------
 
+// Train sends the config first and changes nothing on the page until the server accepted it: a
+// refusal (a bad field, a full queue, the rate limit, a busy store) leaves the run on the page going
+// and says why, next to the status line, with a countdown while Retry-After holds Train back.
+// Once the new run is accepted it replaces the one on the page; that one is stopped if this page
+// started it and it still trains: the page shows one run at a time, and a run left training out of
+// sight would hold one of the server's few training slots (the new run could wait behind it). Its
+// epochs are kept, and the Runs list still has it to compare. A run opened by link or forked is never
+// stopped: it is someone else's, or it was left going on purpose.
 async function train(event) {
   event.preventDefault();
-  if (mode !== "playground") return;
+  if (mode !== "playground" || starting || Date.now() < trainBlockedUntil) return;
   const { config, errors } = currentConfig();
   controls.showErrors(errors);
   if (Object.keys(errors).length) {
     const names = Object.keys(errors).map((f) => catalog.label(f)).join(", ");
-    setStatusText(`Fix ${names} first: nothing was sent.`, "bad");
+    showTrainNotice(`Fix ${names} first: nothing was sent.`);
     controls.focusFirstError();
     return;
   }
-  if (session.run && !isFinal(session.run.status)) {
-    session.stop().catch(() => {}); // a new run replaces the one being watched
-  }
+  starting = true;
   $("train").disabled = true;
-  setStatusText("Starting…", "busy");
+  showTrainNotice("Starting a new run…");
   let created;
+  let reused = false;
   try {
     created = await api.createRun(config);
+    // The same config as a stored run (done, queued or training): that run, with what it recorded.
+    reused = created.reused === true;
+    if (reused) created = await api.getRun(created.id);
   } catch (error) {
-    $("train").disabled = false;
-    if (error.field && $(`${error.field}-error`)) controls.showErrors({ [error.field]: error.message });
-    const wait = error.status === 429 && error.retryAfter ? ` Try again in ${error.retryAfter} s.` : "";
-    setStatusText(`${error.message}${wait}`, "bad");
+    starting = false;
+    refused(error);
     return;
   }
+  starting = false;
   $("train").disabled = false;
-  const entry = runList.remember({ id: created.id, config: created.config, status: "queued" });
-  session.show({ ...created, status: "queued", epochs: [], total_epochs: created.config.epochs }, entry.color);
+  showTrainNotice(null);
+  if (!reused) {
+    // A reused run was started by someone else (or another tab): no token comes with it.
+    rememberToken(created.id, created.owner_token);
+    startedHere.add(created.id);
+  }
+  const previous = session.run;
+  if (previous && previous.id !== created.id && startedHere.has(previous.id) && !isFinal(previous.status)) {
+    api.stopRun(previous.id, tokenFor(previous.id))
+      .then((answer) => runList.update(previous.id, { status: answer.status }))
+      .catch(() => {}); // it ends on its own; the Runs list refreshes its status later
+  }
+  const status = reused ? created.status : "queued";
+  const entry = runList.remember({ id: created.id, config: created.config, status });
+  session.show({ epochs: [], total_epochs: created.config.epochs, ...created, status }, entry.color);
+  history.pushState(null, "", created.url); // Back returns to the settings
+  if (reused) {
+    const { text, tone } = describeStatus(session.run);
+    const news = isFinal(created.status) ? "already trained: replaying it" : "already training: following it";
+    setStatusText(`Same experiment ${news}. ${text}`, tone);
+  }
+}
+
+/** A refused POST /api/runs: the reason stays visible; with Retry-After, a live countdown and Train
+ * disabled until it ends. */
+function refused(error) {
+  if (error.field && $(`${error.field}-error`)) controls.showErrors({ [error.field]: error.message });
+  // The countdown says when; a "Try again in N seconds." in the server's sentence would go stale.
+  const reason = error.message.replace(/\s*Try again in \d+ seconds?\.?$/, "");
+  const seconds = Number.parseInt(error.retryAfter, 10);
+  if (!(seconds > 0)) {
+    $("train").disabled = false;
+    showTrainNotice(reason);
+    return;
+  }
+  // Retry-After is whole seconds, rounded down by the rate limiter: wait one more to be sure.
+  trainBlockedUntil = Date.now() + (seconds + 1) * 1000;
+  clearInterval(countdownTimer);
+  const tick = () => {
+    const left = Math.ceil((trainBlockedUntil - Date.now()) / 1000);
+    if (left > 0) {
+      $("train-countdown").textContent = ` Train is available again in ${left} s.`;
+      return;
+    }
+    clearInterval(countdownTimer);
+    $("train").disabled = mode !== "playground";
+    showTrainNotice(`${reason} You can press Train again now.`);
+  };
+  $("train").disabled = true;
+  showTrainNotice(reason, true);
+  tick();
+  countdownTimer = setInterval(tick, 250);
+}
+
+/** The line under the status about the last press of Train (null hides it). With `countdown`, a
+ * #train-countdown span follows the text: it changes every second, so screen readers skip it. */
+function showTrainNotice(text, countdown = false) {
+  const notice = $("train-notice");
+  notice.hidden = !text;
+  notice.textContent = text || "";
+  if (countdown) {
+    const span = document.createElement("span");
+    span.id = "train-countdown";
+    span.setAttribute("aria-hidden", "true");
+    notice.append(span);
+  }
 }
 
 async function stop() {
@@ -170,24 +353,60 @@ function renderProgress() {
   const { text, tone } = describeStatus(run);
   const status = $("status");
   status.textContent = text;
+  if (isPrevious()) {
+    const next = forked ? `Forked from run ${run.id}: change anything and press Train.` : "The settings changed: press Train to run them.";
+    status.textContent = `Previous run · ${text} ${next}`;
+  }
   status.dataset.status = run ? run.status : "idle";
   status.dataset.tone = tone;
   const seen = progress ? progress.seen : 0;
   const total = progress ? progress.total : currentConfig().config.epochs;
   $("epoch-counter").textContent = `Epoch ${seen} / ${total}`;
   $("progress").value = progress ? progress.fraction : 0;
-  $("eta").textContent = progress ? timeLeftText(progress.secondsLeft) : "";
-  $("stop").disabled = !run || isFinal(run.status);
+  renderTimes(run, progress);
+  $("stop").disabled = !run || isFinal(run.status) || !run.own;
+  $("stop").hidden = Boolean(run) && !run.own; // a shared link's viewer cannot stop the run
   const downloadable = run && seen > 0 && isFinal(run.status);
   for (const [id, url] of [["download-weights", api.weightsUrl], ["download-metrics", api.metricsUrl]]) {
     const link = $(id);
     link.hidden = !downloadable;
     if (downloadable) link.href = url(run.id);
   }
-  if (run) runList.update(run.id, { status: run.status, test_acc: run.test_acc });
+  if (run) runList.update(run.id, { status: run.status, test_acc: run.test_acc, warning: run.warning });
   if (run && !seen) {
     charts.setNote(isFinal(run.status) ? "No epoch was recorded" : run.status === "queued" ? "Queued…" : "Waiting for the first epoch…");
   }
+}
+
+/**
+ * The time line: while the run on the page trains, the time left and, when its measured speed takes it
+ * past the wall-clock cap, the epoch it will stop after; otherwise the estimate for the controls'
+ * config ("about 40 s to train") and whether the cap would stop it, before anything is sent.
+ */
+function renderTimes(run, progress) {
+  const note = $("cap-note");
+  let eta = "";
+  let cap = "";
+  if (run && !isFinal(run.status) && !isPrevious()) {
+    eta = timeLeftText(progress.secondsLeft);
+    const capSeconds = estimate ? estimate.cap_seconds : null;
+    const atCap = epochAtCap(progress, capSeconds);
+    if (atCap !== null) cap = capText(atCap, run.total, capSeconds);
+    else if (progress.secondsLeft === null && estimate && estimateQuery === toQuery(run.config, catalog)) {
+      cap = estimateCapText(false); // nothing measured yet: the estimate's word stands
+    }
+  } else if (mode === "playground" && estimate && (!run || isFinal(run.status) || isPrevious())) {
+    eta = trainTimeText(estimate.seconds);
+    cap = estimateCapText(true);
+  }
+  $("eta").textContent = eta;
+  note.textContent = cap;
+  note.hidden = !cap;
+}
+
+function estimateCapText(planned) {
+  if (!estimate || estimate.epochs_within_cap >= estimate.epochs) return "";
+  return capText(estimate.epochs_within_cap, estimate.epochs, estimate.cap_seconds, planned);
 }
 
 // --- dataset previews ------------------------------------------------------------------------------
@@ -207,6 +426,23 @@ function drawDatasetTiles() {
     if (entry.kind === "2d") drawPreview(canvas, entry.preview);
     else drawMnistPreview(canvas, entry.preview);
   }
+  const { size, pictures } = catalog.features;
+  for (const canvas of document.querySelectorAll(".toggle-picture")) {
+    if (pictures[canvas.dataset.picture]) drawFeaturePicture(canvas, pictures[canvas.dataset.picture], size);
+  }
+}
+
+// The decision boundary's view toggles (the page's own: not part of the experiment or its URL).
+function watchBoundaryOptions() {
+  const showTest = $("show-test");
+  const discretize = $("discretize");
+  const apply = () => {
+    decisionMap.setOptions({ showTest: showTest.checked, discretize: discretize.checked });
+    $("test-key").hidden = !showTest.checked;
+  };
+  showTest.addEventListener("change", apply);
+  discretize.addEventListener("change", apply);
+  apply();
 }
 
 // --- draw a digit ---------------------------------------------------------------------------------
@@ -259,7 +495,7 @@ async function refreshOverlays() {
         const data = await api.getRun(run.id);
         epochs = data.epochs || [];
         if (isFinal(data.status)) overlayCache.set(run.id, epochs);
-        runList.update(run.id, { status: data.status, test_acc: data.test_acc ?? null });
+        runList.update(run.id, { status: data.status, test_acc: data.test_acc ?? null, warning: data.warning ?? null });
       } catch (error) {
         if (error.status === 404) runList.forget(run.id);
         continue;
@@ -270,8 +506,9 @@ async function refreshOverlays() {
   charts.setOverlays(drawn);
   const entries = [];
   if (current) {
-    const label = overlays.length ? labels.get(current.id) : "this run";
-    entries.push({ color: current.color, label: `${label} (shown)` });
+    const previous = isPrevious();
+    const label = previous ? "previous run" : overlays.length ? labels.get(current.id) : "this run";
+    entries.push({ color: current.color, label: previous ? label : `${label} (shown)` });
     charts.restyleCurrent(label, current.color);
   }
   for (const run of drawn) entries.push({ color: run.color, label: run.label });
@@ -294,18 +531,21 @@ async function copyLink() {
   }, 4000);
 }
 
+/** Load the run's settings into the controls to train a new run from them. The run goes on as it
+ * was (it is shown as the previous run until Train; Train never stops it). */
 function fork() {
   const current = session.run;
   if (!current) return;
   mode = "playground";
+  forked = true;
   document.body.classList.replace("mode-run", "mode-playground");
   $("run-banner").hidden = true;
   controls.setDisabled(false);
-  $("train").disabled = false;
+  $("train").disabled = Date.now() < trainBlockedUntil;
+  $("train").title = "";
   controls.fill(current.config);
   history.pushState(null, "", `/?${toQuery(current.config, catalog)}`);
   onControlsChanged("fork");
-  setStatusText(`Forked from run ${current.id}. Change anything and press Train.`, "idle");
   $("train").focus();
 }
 
@@ -321,7 +561,9 @@ function start() {
   drawNetworkFor(config);
   charts.setPlannedEpochs(config.epochs);
   charts.setCurrent(null);
+  layersChart.setRun(null);
   renderLegend($("chart-legend"), []);
+  watchBoundaryOptions();
 
   $("controls").addEventListener("submit", train);
   $("stop").addEventListener("click", stop);
@@ -351,7 +593,10 @@ function start() {
     $("train").title = "Fork this run to change its settings and train again.";
     const entry = runList.remember(page.run);
     const created = page.run.created_at ? new Date(page.run.created_at).toLocaleString() : "";
-    $("run-summary").textContent = `${created ? `Trained ${created}. ` : ""}Press Fork to change its settings and train again.`;
+    const notYours = !isFinal(page.run.status) && !tokenFor(page.run.id)
+      ? "Only the browser that started this run can stop it. "
+      : "";
+    $("run-summary").textContent = `${created ? `Trained ${created}. ` : ""}${notYours}Press Fork to change its settings and train again.`;
     session.show(page.run, entry.color);
   } else {
     runList.render();
@@ -361,6 +606,23 @@ function start() {
   }
 }
 
+// --- the Runs list: statuses of runs that were still going ---------------------------------------------
+
+// Runs listed as queued or running (other than the one on the page, which its stream keeps current)
+// may have ended since: ask for each, when the page opens, then after 2, 4, 8... (at most 10) seconds
+// while some are still going, and when the tab is shown again.
+let refreshTimer = 0;
+async function refreshRunList(delay = 2000) {
+  clearTimeout(refreshTimer);
+  const going = await runList.refreshActive(api.getRun);
+  if (going) refreshTimer = setTimeout(() => refreshRunList(Math.min(delay * 2, 10000)), delay);
+}
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "visible") refreshRunList();
+});
+
 start();
+refreshRunList();
+loadEstimate();
 // Paint the controls first; then load Plotly (it takes a few hundred ms to compile).
 requestAnimationFrame(() => setTimeout(loadPlotly, 0));

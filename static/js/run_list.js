@@ -5,6 +5,9 @@ import { describe, differingFields, telling } from "./state.js";
 
 const KEY = "nn-playground.runs.v1";
 const KEEP = 12;
+const ACTIVE = new Set(["queued", "running"]);
+// A run's warning (core/verdict.py codes) in a few words, for the list; the full sentence is its title.
+const WARNING_WORDS = { chance: "at chance", loss_rose: "loss rose", loss_exploded: "loss blew up" };
 // Eight distinct hues; none is the grey of muted or disabled text.
 export const RUN_COLORS = ["#1a73e8", "#e8710a", "#188038", "#d01884", "#9334e6", "#12b5cb", "#b06000", "#827717"];
 
@@ -53,6 +56,7 @@ export class RunList {
       config: run.config,
       status: run.status || (known && known.status) || "queued",
       test_acc: run.test_acc ?? (known && known.test_acc) ?? null,
+      warning: run.warning ?? (known && known.warning) ?? null,
       created_at: run.created_at || (known && known.created_at) || new Date().toISOString(),
       color: (known && known.color) || this.freeColor(),
     };
@@ -65,11 +69,32 @@ export class RunList {
   update(id, fields) {
     const run = this.get(id);
     if (!run) return;
-    const changed = Object.entries(fields).some(([key, value]) => run[key] !== value);
+    const changed = Object.entries(fields).some(([key, value]) => JSON.stringify(run[key]) !== JSON.stringify(value));
     if (!changed) return; // re-rendering would move keyboard focus away from the list
     Object.assign(run, fields);
     this.save();
     this.render();
+  }
+
+  /**
+   * Ask the server for each listed run still queued or running, other than the current one (its
+   * stream keeps it up to date), and note what it says; runs gone from the server are forgotten.
+   * getRun(id) -> the API's run JSON. Resolves to how many of them are still going.
+   */
+  async refreshActive(getRun) {
+    const active = this.runs.filter((r) => ACTIVE.has(r.status) && r.id !== this.currentId);
+    let going = 0;
+    for (const run of active) {
+      try {
+        const data = await getRun(run.id);
+        this.update(run.id, { status: data.status, test_acc: data.test_acc ?? null, warning: data.warning ?? null });
+        if (ACTIVE.has(data.status)) going += 1;
+      } catch (error) {
+        if (error.status === 404) this.forget(run.id);
+        else going += 1; // unknown for now: ask again later
+      }
+    }
+    return going;
   }
 
   forget(id) {
@@ -136,6 +161,11 @@ export class RunList {
       meta.className = "run-meta";
       const accuracy = typeof run.test_acc === "number" ? ` · test ${(run.test_acc * 100).toFixed(1)}%` : "";
       meta.textContent = `${run.status}${accuracy}`;
+      if (run.warning && run.status === "done") {
+        meta.textContent += ` · ${WARNING_WORDS[run.warning.code] || "did not learn"}`;
+        meta.classList.add("has-warning");
+        meta.title = [run.warning.message, run.warning.why, run.warning.hint].filter(Boolean).join(" ");
+      }
       label.append(what, meta);
       const link = document.createElement("a");
       link.href = `/runs/${encodeURIComponent(run.id)}`;

@@ -7,7 +7,7 @@
 //           "views" (views)     what it learned: {grid, epoch} or {confusion, epoch} from the stream;
 //                               points, misclassified, first_layer, sizes (and, for a run that had
 //                               ended when it was shown, grid and confusion) from GET /views
-//           "progress" (run)    its status, epoch count or test accuracy changed
+//           "progress" (run)    its status, epoch count, progress within an epoch or test accuracy changed
 //           "error" (message)   its event stream is lost
 //
 // The event stream is the only live source: each epoch event carries the decision grid (2D) or the
@@ -16,6 +16,7 @@
 // few epochs while it trains (see viewsDue) and once when it ends.
 
 import * as api from "./api.js";
+import { tokenFor } from "./ownership.js";
 
 const FINAL = new Set(["done", "stopped", "failed", "interrupted"]);
 const LIVE_VIEW_REFRESHES = 5; // at most, per MNIST run while it trains (see viewsDue)
@@ -24,11 +25,23 @@ export function isFinal(status) {
   return FINAL.has(status);
 }
 
-/** Seconds left from the mean seconds per epoch so far (null before the first epoch or after the last). */
-function secondsLeft(epochs, total) {
-  const done = epochs.length;
-  if (!done || done >= total) return null;
-  return (epochs.reduce((sum, e) => sum + (e.seconds || 0), 0) / done) * (total - done);
+/**
+ * Where a training run is in time, from what was measured: the epochs' own seconds and, within a long
+ * epoch, the trainer's latest progress report ({epoch, batch, batches, seconds, at}). Answers
+ * {perEpoch, currentLeft, secondsLeft}, each null while nothing is measured yet.
+ */
+function timing(epochs, total, batch) {
+  const seen = epochs.length;
+  const meanEpoch = seen ? epochs.reduce((sum, e) => sum + (e.seconds || 0), 0) / seen : null;
+  if (batch) {
+    const perBatch = batch.seconds / batch.batch;
+    const sinceReport = (performance.now() - batch.at) / 1000;
+    const currentLeft = Math.max(0, (batch.batches - batch.batch) * perBatch - sinceReport);
+    const perEpoch = meanEpoch ?? perBatch * batch.batches;
+    return { perEpoch, currentLeft, secondsLeft: currentLeft + (total - seen - 1) * perEpoch };
+  }
+  if (meanEpoch === null || seen >= total) return { perEpoch: meanEpoch, currentLeft: null, secondsLeft: null };
+  return { perEpoch: meanEpoch, currentLeft: meanEpoch, secondsLeft: meanEpoch * (total - seen) };
 }
 
 export class RunSession {
@@ -54,23 +67,34 @@ export class RunSession {
 
   /**
    * The run on the page, or null before the first: {id, config, status, total, epochs, test_acc,
-   * reason, position, color, sizes, events}. Read it; only the session changes it.
+   * reason, warning, position, color, sizes, events, own}. `warning`: {code, message, hint} when it
+   * ended done without learning (core/verdict.py). `own`: this browser started it (holds its owner
+   * token), so it may stop it. Read it; only the session changes it.
    */
   get run() {
     return this.live ? this.live.run : null;
   }
 
-  /** The numbers behind the status line: epochs seen of total, and the time left while training. */
+  /**
+   * The numbers behind the status line: epochs seen of total, the share done (within the epoch in
+   * progress too) and, while it trains, the seconds since it started (`elapsed`), per epoch, left in
+   * the current epoch and left in all (null until measured).
+   */
   progress() {
     const run = this.run;
     if (!run) return null;
     const seen = run.epochs.length;
+    const batch = this.live.batch && this.live.batch.epoch === seen + 1 ? this.live.batch : null;
+    const running = run.status === "running";
+    const times = running ? timing(run.epochs, run.total, batch) : { perEpoch: null, currentLeft: null, secondsLeft: null };
+    const within = batch ? batch.batch / batch.batches : 0;
     return {
       status: run.status,
       seen,
       total: run.total,
-      fraction: run.total ? seen / run.total : 0,
-      secondsLeft: run.status === "running" ? secondsLeft(run.epochs, run.total) : null,
+      fraction: run.total ? Math.min(1, (seen + within) / run.total) : 0,
+      elapsed: running && run.startedAt ? (Date.now() - run.startedAt) / 1000 : null,
+      ...times,
     };
   }
 
@@ -90,11 +114,15 @@ export class RunSession {
         epochs,
         test_acc: run.test_acc ?? null,
         reason: run.reason || null,
+        warning: run.warning || null,
         position: run.position ?? null,
         color: color || "#1a73e8",
         sizes: run.sizes || null,
         events: run.events || `/api/runs/${encodeURIComponent(run.id)}/events`,
+        own: Boolean(tokenFor(run.id)),
+        startedAt: run.started_at ? Date.parse(run.started_at) : null, // ms, Date.now()'s clock
       },
+      batch: null, // the latest progress within an epoch: {epoch, batch, batches, seconds, at}
       followed: !isFinal(run.status),
       closeStream: null,
       pending: [], // epochs received, handed on at the next animation frame
@@ -111,11 +139,12 @@ export class RunSession {
     if (live.followed) this.follow(live);
   }
 
-  /** Ask the server to stop the run on the page. Resolves once it answered; throws an ApiError. */
+  /** Ask the server to stop the run on the page (as its owner). Resolves once it answered; throws an
+   * ApiError (a 403 if this browser does not hold the run's owner token). */
   async stop() {
     const live = this.live;
     if (!live || isFinal(live.run.status)) return;
-    const answer = await api.stopRun(live.run.id);
+    const answer = await api.stopRun(live.run.id, tokenFor(live.run.id));
     // Followed, the stream's "done" ends the run; without a stream (lost), the answer is the news.
     if (live === this.live && !live.closeStream && answer && answer.status) {
       live.run.status = answer.status;
@@ -132,12 +161,20 @@ export class RunSession {
       status: (data) => {
         if (live !== this.live) return;
         run.status = data.status || run.status;
+        if (run.status === "running" && !run.startedAt) run.startedAt = Date.now();
         run.position = data.position ?? null;
         if (data.reason) run.reason = data.reason;
         this.emit("progress", run);
       },
       epoch: (data) => {
         if (live === this.live) this.receive(live, data);
+      },
+      progress: (data) => {
+        if (live !== this.live || data.epoch <= run.epochs.length + live.pending.length) return;
+        live.batch = { ...data, at: performance.now() };
+        if (run.status === "queued") run.status = "running";
+        if (!run.startedAt) run.startedAt = Date.now() - data.seconds * 1000;
+        this.emit("progress", run);
       },
       done: (data) => {
         if (live !== this.live) return;
@@ -146,6 +183,7 @@ export class RunSession {
         this.flush(); // the epochs still waiting for a frame (the run is over: no refresh is due)
         if (typeof data.test_acc === "number") run.test_acc = data.test_acc;
         if (data.reason) run.reason = data.reason;
+        run.warning = data.warning || null;
         this.emit("progress", run);
         if (!this.isTwoD(run.config.dataset) && run.epochs.length) this.loadViews(live);
       },
@@ -163,6 +201,7 @@ export class RunSession {
     if (data.epoch > known) live.pending.push(metrics); // (the last recorded one comes for its view)
     if (grid || confusion) live.view = grid ? { grid, epoch: data.epoch } : { confusion, epoch: data.epoch };
     if (live.run.status === "queued") live.run.status = "running";
+    if (!live.run.startedAt) live.run.startedAt = Date.now() - (metrics.seconds || 0) * 1000;
     if (!this.frame) {
       this.frame = requestAnimationFrame(() => {
         this.frame = 0;

@@ -7,8 +7,11 @@
 export class Catalog {
   constructor(json) {
     this.datasets = json.datasets;
-    // In canonical order; each: name, kind, label, help, control, datasets: {name: {default, low, high}}.
+    // In canonical order; each: name, kind, label, help, control, advanced, optional (left out of the
+    // query at its default), datasets: {name: {default, low, high}}.
     this.fields = json.fields;
+    // Each 2D input feature's picture over the plane: {size, extent, pictures: {name: base64 bytes}}.
+    this.features = json.features || { size: 0, extent: 1, pictures: {} };
   }
 
   get names() {
@@ -52,8 +55,10 @@ export class Catalog {
     return "classes" in config ? Number(config.classes) : this.find(config.dataset).classes.length;
   }
 
-  inputSize(name) {
-    return this.find(name).input_shape.reduce((a, b) => a * b, 1);
+  /** The network's inputs for a config: its chosen features (2D), or the dataset's pixels. */
+  inputSize(config) {
+    if (Array.isArray(config.features)) return config.features.length;
+    return this.find(config.dataset).input_shape.reduce((a, b) => a * b, 1);
   }
 }
 
@@ -68,7 +73,7 @@ export function formatNumber(value) {
 }
 
 function formatValue(value) {
-  if (Array.isArray(value)) return value.map(formatNumber).join(",");
+  if (Array.isArray(value)) return value.map(formatValue).join(",");
   if (typeof value === "number") return formatNumber(value);
   return String(value);
 }
@@ -80,7 +85,7 @@ export function toQuery(config, catalog) {
     if (!(field.name in config)) continue;
     const value = config[field.name];
     const isDefault = formatValue(value) === formatValue(field.datasets[config.dataset].default);
-    if (field.advanced && isDefault) continue;
+    if (field.optional && isDefault) continue;
     parts.push(`${field.name}=${formatValue(value)}`);
   }
   return parts.join("&");
@@ -123,7 +128,21 @@ function check(field, bounds, raw) {
     return raw;
   }
   if (field.kind === "int_list") return checkList(field, bounds, raw);
+  if (field.kind === "choice_list") return checkChoices(field, raw);
   return (field.kind === "int" ? integerIn : realIn)(bounds.low, bounds.high)(raw);
+}
+
+/** One or more of the field's choices, each once; kept in the choices' order (as core.config does). */
+function checkChoices(field, raw) {
+  const texts = Array.isArray(raw) ? raw : String(raw).trim() ? String(raw).split(",") : [];
+  const list = texts.map((text) => String(text).trim());
+  const values = field.choices.map((choice) => choice.value);
+  if (!list.length) throw new Error(`Choose at least one ${field.label.toLowerCase().replace(/s$/, "")}.`);
+  for (const item of list) {
+    if (!values.includes(item)) throw new Error(`Choose from: ${values.join(", ")}.`);
+  }
+  if (new Set(list).size !== list.length) throw new Error("Each may be chosen once.");
+  return values.filter((value) => list.includes(value));
 }
 
 /** A list of whole numbers, each within the bounds (the hidden layer sizes). */
@@ -190,7 +209,8 @@ export function describe(config, fields) {
   return fields
     .map((field) => {
       if (!(field in config)) return null;
-      const value = Array.isArray(config[field]) ? config[field].join("-") : formatValue(config[field]);
+      const list = config[field];
+      const value = Array.isArray(list) && typeof list[0] === "number" ? list.join("-") : formatValue(list);
       const short = field === "batch_size" ? "batch" : field === "train_ratio" ? "train ratio" : field;
       return field === "dataset" ? value : `${short} ${value}`;
     })

@@ -15,7 +15,9 @@ export function hintFor(reason, config) {
   return "Check the settings and train again.";
 }
 
-/** {text, tone} for a run: tone is one of idle, busy, good, warn, bad (CSS colours the line). */
+/** {text, tone} for a run: tone is one of idle, busy, good, warn, amber, bad (CSS colours the line).
+ * A run that ended done without learning (run.warning, from core/verdict.py) is amber, with what
+ * happened and what to try. */
 export function describeStatus(run) {
   if (!run) return { text: "Ready. Choose a network and press Train.", tone: "idle" };
   const seen = run.epochs.length;
@@ -27,8 +29,13 @@ export function describeStatus(run) {
         tone: "busy",
       };
     case "running":
-      return { text: seen ? `Training: epoch ${seen} of ${total}.` : "Training: preparing the data…", tone: "busy" };
+      // (the epoch in progress: the first as soon as training starts)
+      return { text: `Training: epoch ${Math.min(seen + 1, total)} of ${total}.`, tone: "busy" };
     case "done":
+      if (run.warning) {
+        const why = run.warning.why ? ` ${run.warning.why}` : "";
+        return { text: `Done, but it did not learn: ${run.warning.message}${why} ${run.warning.hint}`, tone: "amber" };
+      }
       return {
         text: typeof run.test_acc === "number"
           ? `Done: test accuracy ${percent(run.test_acc)} after ${seen} epochs.`
@@ -49,10 +56,49 @@ export function describeStatus(run) {
   }
 }
 
+/** "12 s", "5 min", "2 h 10 min" for a duration in seconds. */
+export function durationText(seconds) {
+  if (seconds < 1) return "under 1 s";
+  if (seconds < 90) return `${Math.round(seconds)} s`;
+  if (seconds < 90 * 60) return `${Math.round(seconds / 60)} min`;
+  const minutes = Math.round(seconds / 60);
+  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+}
+
+/** "about 40 s to train" for a run's estimated duration in seconds. */
+export function trainTimeText(seconds) {
+  return seconds < 1 ? "under 1 s to train" : `about ${durationText(seconds)} to train`;
+}
+
 /** "about 12 s left" for an estimate in seconds; "" without one. */
 export function timeLeftText(seconds) {
   if (seconds === null || seconds === undefined) return "";
   if (seconds < 1) return "under 1 s left";
-  if (seconds < 90) return `about ${Math.round(seconds)} s left`;
-  return `about ${Math.round(seconds / 60)} min left`;
+  return `about ${durationText(seconds)} left`;
+}
+
+/** "15-minute" for a cap of 900 s. */
+function limitWords(capSeconds) {
+  return capSeconds % 60 === 0 ? `${capSeconds / 60}-minute` : `${capSeconds}-second`;
+}
+
+/** The sentence for a run the wall-clock cap will stop after `epoch` of `total` epochs (`planned`:
+ * not started yet). */
+export function capText(epoch, total, capSeconds, planned = false) {
+  const where = epoch > 0 ? `after about epoch ${epoch} of ${total}` : "before its first epoch ends";
+  const who = planned ? "A run of these settings would" : "This run will";
+  return `${who} stop at the ${limitWords(capSeconds)} limit, ${where}.`;
+}
+
+/**
+ * The epoch a training run will have finished when the cap stops it, from its measured speed
+ * (a RunSession progress()), or null when it will finish in time (or nothing is measured yet).
+ */
+export function epochAtCap(progress, capSeconds) {
+  const { elapsed, secondsLeft, currentLeft, perEpoch, seen, total } = progress;
+  if (!capSeconds || elapsed === null || secondsLeft === null || !perEpoch) return null;
+  if (elapsed + secondsLeft <= capSeconds) return null;
+  const afterThisEpoch = capSeconds - elapsed - currentLeft;
+  if (afterThisEpoch < 0) return seen;
+  return Math.min(total - 1, seen + 1 + Math.floor(afterThisEpoch / perEpoch));
 }

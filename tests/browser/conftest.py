@@ -96,3 +96,26 @@ def page(browser, server_url):
 def seen(page) -> Watch:
     """The page's record of console errors, refused requests and API calls."""
     return WATCHES[id(page)]
+
+
+@pytest.fixture
+def new_page(browser):
+    """new_page(base_url, expected_errors=()) -> a desktop page in a browser context of its own (its own
+    localStorage: another browser, say the person a link was sent to), checked like `page` when the
+    test ends; console errors containing one of `expected_errors` (Chromium logs every refused request,
+    say "status of 429") are allowed."""
+    made = []
+
+    def make(base_url: str, expected_errors: tuple[str, ...] = ()) -> Page:
+        context = browser.new_context(viewport=DESKTOP, base_url=base_url)
+        page = context.new_page()
+        page.set_default_timeout(30_000)
+        made.append((context, watch(page), expected_errors))
+        return page
+
+    yield make
+    for context, seen, expected in made:
+        context.close()
+        errors = [error for error in seen.console_errors if not any(part in error for part in expected)]
+        assert seen.external == [], f"requests to other hosts: {seen.external}"
+        assert errors == [], f"console errors: {errors}"

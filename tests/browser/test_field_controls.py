@@ -18,7 +18,7 @@ def control(page: Page, field: dict):
     """The element a person uses to set the field, found by its label as they would find it."""
     if field["control"] == "tiles":
         return page.get_by_role("radiogroup", name=field["label"], exact=True)
-    if field["control"] == "layers":
+    if field["control"] in ("layers", "toggles"):
         return page.get_by_role("group", name=field["label"], exact=True)
     return page.get_by_label(field["label"], exact=True)
 
@@ -43,6 +43,9 @@ def expect_controls(page: Page, fields: list[dict], dataset: str) -> None:
         expect(wrapper).to_have_attribute("title", field["help"])
         element = control(page, field)
         expect(element).to_be_visible()
+        if field["kind"] == "choice_list":
+            expect_toggles(page, element, field, spec)
+            continue
         if field["kind"] == "choice":
             values = [c["value"] for c in field["choices"]]
             if field["control"] == "tiles":
@@ -75,3 +78,24 @@ def expect_controls(page: Page, fields: list[dict], dataset: str) -> None:
         expect(element).to_have_attribute("aria-invalid", "true")
         element.fill(default)
         expect(error).to_be_hidden()
+
+
+def expect_toggles(page: Page, group, field: dict, spec: dict) -> None:
+    """A checkbox per choice, named by its label, the default's checked; none checked is an error."""
+    boxes = group.get_by_role("checkbox")
+    assert [boxes.nth(i).get_attribute("value") for i in range(boxes.count())] == [
+        c["value"] for c in field["choices"]
+    ]
+    checked = [c for c in field["choices"] if c["value"] in spec["default"]]
+    for choice in field["choices"]:
+        box = group.get_by_role("checkbox", name=choice["label"], exact=True)
+        (expect(box).to_be_checked if choice in checked else expect(box).not_to_be_checked)()
+    for choice in checked:
+        group.get_by_role("checkbox", name=choice["label"], exact=True).uncheck()
+    error = page.locator(f"#{field['name']}-error")
+    expect(error).to_be_visible()
+    expect(error).to_contain_text("Choose at least one")
+    expect(boxes.first).to_have_attribute("aria-invalid", "true")
+    for choice in checked:
+        group.get_by_role("checkbox", name=choice["label"], exact=True).check()
+    expect(error).to_be_hidden()

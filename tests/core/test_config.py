@@ -15,6 +15,7 @@ from core.config import (
     FIELDS,
     KINDS,
     LR_CHOICES,
+    NUMERIC_KINDS,
     Config,
     FieldError,
     Limits,
@@ -50,6 +51,9 @@ def test_query_round_trip_for_every_dataset(dataset):
         "&points=1000&classes=5",
         "dataset=mnist&hidden=16,32,64,128&lr=0.0001&batch_size=1024&epochs=1&seed=0&init=he&momentum=0.9",
         "dataset=moons&hidden=3,3&lr=3&batch_size=1&epochs=1000&seed=4294967295&noise=0&train_ratio=0.9&points=50",
+        "dataset=xor&hidden=4&lr=0.1&batch_size=8&epochs=5&seed=1&activation=sigmoid&l2=0.5&noise=0"
+        "&train_ratio=0.5&points=100&features=x1,x1^2,x1x2,sin_x2",
+        "dataset=mnist&hidden=10&lr=0.1&batch_size=32&epochs=1&seed=42&activation=linear&l2=1",
     ],
 )
 def test_canonical_queries_parse_back_to_themselves(query):
@@ -183,6 +187,9 @@ def other_value(field, dataset, limits=DEFAULT_LIMITS):
     default = field.default_for(dataset)
     if field.kind == "choice":
         return next(value for value, _ in field.choices if value != default)
+    if field.kind == "choice_list":  # every choice, or the first alone when every choice is the default
+        every = tuple(value for value, _ in field.choices)
+        return every if default != every else every[:1]
     low, high = field.bounds(dataset, limits)
     if field.kind == "int_list":
         return (high,) * field.item_count(limits)
@@ -193,6 +200,8 @@ def out_of_bounds(field, dataset, limits=DEFAULT_LIMITS):
     """A value just past the field's bounds for this dataset (the int_list: one item past)."""
     if field.kind == "choice":
         return "not-" + field.choices[0][0]
+    if field.kind == "choice_list":
+        return [field.choices[0][0], "not-" + field.choices[0][0]]
     low, high = field.bounds(dataset, limits)
     beyond = high + 1 if field.kind == "int" or field.kind == "int_list" else high + 0.01
     return [beyond] if field.kind == "int_list" else beyond
@@ -213,7 +222,7 @@ def test_every_field_is_described_completely(field):
         assert not isinstance(bound, str) or bound in limit_names, (
             f"{field.name}: {bound} is not a Limits field"
         )
-    if field.kind == "choice":
+    if field.kind not in NUMERIC_KINDS:
         assert field.choices and field.low is None and field.high is None
     else:
         assert not field.choices and field.low is not None and field.high is not None
@@ -245,7 +254,7 @@ def test_every_field_refuses_a_value_past_its_bounds_naming_them(field, dataset)
     with pytest.raises(FieldError) as caught:
         parse_config({"dataset": dataset, field.name: out_of_bounds(field, dataset)})
     assert caught.value.field == field.name
-    if field.kind != "choice":
+    if field.kind in NUMERIC_KINDS:
         low, high = field.bounds(dataset, DEFAULT_LIMITS)
         assert str(high).removesuffix(".0") in caught.value.message
 
@@ -262,10 +271,11 @@ def test_a_field_is_refused_for_a_dataset_it_does_not_apply_to(field):
 
 
 @pytest.mark.parametrize("dataset", DATASETS)
-def test_advanced_fields_are_in_the_query_only_when_not_default(dataset):
+def test_advanced_and_optional_fields_are_in_the_query_only_when_not_default(dataset):
     query = defaults_for(dataset).to_query()
     for field in FIELDS:
-        assert (f"{field.name}=" in query) == (dataset in field.datasets and not field.advanced)
+        assert (f"{field.name}=" in query) == (dataset in field.datasets and not field.omitted_when_default)
+    assert all(field.omitted_when_default for field in FIELDS if field.advanced)
 
 
 def test_the_fields_json_resolves_bounds_for_the_given_limits():
@@ -284,8 +294,11 @@ def test_the_fields_json_resolves_bounds_for_the_given_limits():
         assert list(row["datasets"]) == list(field.datasets)
         for dataset, spec in row["datasets"].items():
             assert spec["default"] == defaults_for(dataset).to_dict()[field.name]
-            if field.kind != "choice":
+            if field.kind in NUMERIC_KINDS:
                 assert (spec["low"], spec["high"]) == field.bounds(dataset, limits)
+            else:
+                assert "low" not in spec and "high" not in spec
+        assert row["optional"] == field.omitted_when_default
     assert (
         rows["epochs"]["datasets"]["mnist"]["high"] == 5 and rows["epochs"]["datasets"]["spiral"]["high"] == 7
     )

@@ -17,8 +17,10 @@ from core.network import Network, build_network
 from core.optim import SGD
 
 
-def twin_networks(sizes, seed=0, init="xavier"):
-    return (build_network(sizes, np.random.default_rng(seed), init=init) for _ in range(2))
+def twin_networks(sizes, seed=0, init="xavier", activation="relu"):
+    return (
+        build_network(sizes, np.random.default_rng(seed), init=init, activation=activation) for _ in range(2)
+    )
 
 
 def assert_close(fast: np.ndarray, plain: np.ndarray, name: str) -> None:
@@ -35,15 +37,11 @@ def assert_same_parameters(a: Network, b: Network) -> None:
             assert_close(getattr(fast, name), getattr(plain, name), name)
 
 
-@pytest.mark.parametrize(
-    ("sizes", "momentum"),
-    [([784, 100, 200, 10], 0.0), ([784, 100, 200, 10], 0.9), ([784, 10], 0.0), ([784, 8, 8, 8, 8, 10], 0.5)],
-)
-def test_fast_step_gives_the_weights_of_the_plain_step(sizes, momentum):
+def assert_fast_steps_equal_plain_steps(sizes, momentum=0.0, activation="relu", l2=0.0):
     data = load_mnist()
-    plain, fast = twin_networks(sizes)
+    plain, fast = twin_networks(sizes, activation=activation)
     plain_sgd, fast_sgd = SGD(0.1, momentum=momentum), SGD(0.1, momentum=momentum)
-    step = FastTrainStep(fast, fast_sgd, max_batch=32)
+    step = FastTrainStep(fast, fast_sgd, max_batch=32, l2=l2)
     # 20 full batches, then a partial one of 7 (it uses the first rows of the buffers)
     for start, size in [(i * 32, 32) for i in range(20)] + [(640, 7)]:
         # Each step starts from the plain network's weights: over many steps, a rounding difference
@@ -52,15 +50,47 @@ def test_fast_step_gives_the_weights_of_the_plain_step(sizes, momentum):
         for plain_layer, fast_layer in zip(plain.dense_layers, fast.dense_layers, strict=True):
             fast_layer.weights[...], fast_layer.biases[...] = plain_layer.weights, plain_layer.biases
         x, y = data.x_train[start : start + size], data.y_train[start : start + size]
-        plain_loss, plain_correct = plain.train_step(x, y, plain_sgd)
+        plain_loss, plain_correct = plain.train_step(x, y, plain_sgd, l2=l2)
         fast_loss, fast_correct = step(x, y)
         assert fast_loss == pytest.approx(plain_loss, rel=1e-6)
         assert fast_correct == plain_correct
-        # the steps are the learning rate times the plain step's gradients
+        # the steps are the learning rate times the plain step's gradients (with the L2 term)
         for layer, (weight_steps, bias_steps) in zip(plain.dense_layers, step.layer_steps, strict=True):
             assert_close(weight_steps, 0.1 * layer.grad_weights, "weight steps")
             assert_close(bias_steps, 0.1 * layer.grad_biases, "bias steps")
+        for gradient_norm, layer in zip(step.weight_gradient_norms(), plain.dense_layers, strict=True):
+            assert gradient_norm == pytest.approx(np.linalg.norm(layer.grad_weights), rel=1e-5)
         assert_same_parameters(plain, fast)
+
+
+@pytest.mark.parametrize(
+    ("sizes", "momentum"),
+    [([784, 100, 200, 10], 0.0), ([784, 100, 200, 10], 0.9), ([784, 10], 0.0), ([784, 8, 8, 8, 8, 10], 0.5)],
+)
+def test_fast_step_gives_the_weights_of_the_plain_step(sizes, momentum):
+    assert_fast_steps_equal_plain_steps(sizes, momentum)
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid", "linear"])
+@pytest.mark.parametrize("l2", [0.0, 0.05], ids=["no L2", "L2 0.05"])
+def test_fast_step_gives_the_weights_of_the_plain_step_for_every_activation_and_l2(activation, l2):
+    assert_fast_steps_equal_plain_steps([784, 32, 16, 10], momentum=0.5, activation=activation, l2=l2)
+
+
+def test_the_l2_term_moves_the_fast_steps_weights_as_it_moves_the_plain_steps():
+    """The check above could pass with L2 ignored on both sides; here the L2 run's weights differ from the
+    run without it by far more than rounding, and by the penalty's gradient after one step."""
+    data = load_mnist()
+    x, y = data.x_train[:32], data.y_train[:32]
+    with_l2, without = twin_networks([784, 16, 10])
+    before = [dense.weights.copy() for dense in with_l2.dense_layers]
+    FastTrainStep(with_l2, SGD(0.1), max_batch=32, l2=0.5)(x, y)
+    FastTrainStep(without, SGD(0.1), max_batch=32)(x, y)
+    for a, b, w in zip(with_l2.dense_layers, without.dense_layers, before, strict=True):
+        assert_close(a.weights, b.weights - 0.1 * 0.5 * w, "weights")  # W - lr * (grad + l2 * W)
+        assert np.abs(a.weights - b.weights).max() > 1e-3
+    for a, b in zip(with_l2.dense_layers, without.dense_layers, strict=True):
+        np.testing.assert_array_equal(a.biases, b.biases)  # biases are not penalised
 
 
 def test_fast_step_on_a_2d_set_with_he_init():
@@ -131,12 +161,13 @@ def test_optimizer_apply_takes_steps_already_scaled():
     np.testing.assert_allclose(plain, 0.9, rtol=1e-6)
 
 
-def test_only_dense_relu_stacks_take_the_fast_path():
+def test_only_dense_activation_stacks_take_the_fast_path():
     rng = np.random.default_rng(0)
-    assert FastTrainStep.supports(build_network([2, 4, 4, 3], rng))
+    for activation in ("relu", "tanh", "sigmoid", "linear"):
+        assert FastTrainStep.supports(build_network([2, 4, 4, 3], rng, activation=activation))
     odd = Network([Dense(2, 4, rng=rng), ReLU(), ReLU(), Dense(4, 3, rng=rng)])
     assert not FastTrainStep.supports(odd)
-    with pytest.raises(ValueError, match="Dense, ReLU"):
+    with pytest.raises(ValueError, match="Dense, activation"):
         FastTrainStep(odd, SGD(0.1), max_batch=8)
 
 
@@ -153,10 +184,18 @@ CURVES = ("train_loss", "val_loss", "train_acc", "val_acc")
 SHORT_RUNS = [
     {"dataset": "spiral", "epochs": 10},  # 27 batches of 16 an epoch, two hidden layers
     {"dataset": "mnist", "hidden": [32], "batch_size": 128, "lr": 0.05, "momentum": 0.9, "epochs": 3},
+    {"dataset": "spiral", "epochs": 10, "activation": "tanh", "l2": 0.01},
+    {"dataset": "circles", "epochs": 10, "activation": "sigmoid", "features": "x1,x2,x1^2,x2^2", "lr": 1},
+    {"dataset": "xor", "epochs": 10, "activation": "linear", "features": "x1x2,sin_x1"},
+    {"dataset": "mnist", "hidden": [32], "batch_size": 128, "epochs": 2, "activation": "tanh", "l2": 0.001},
 ]
 
 
-@pytest.mark.parametrize("config", SHORT_RUNS, ids=lambda config: config["dataset"])
+def run_name(config: dict) -> str:
+    return "-".join(str(config.get(key, "")) for key in ("dataset", "activation", "l2") if key in config)
+
+
+@pytest.mark.parametrize("config", SHORT_RUNS, ids=run_name)
 def test_train_with_the_plain_step_draws_the_fast_steps_curves_to_float32_rounding(config):
     """Every epoch's losses within 1e-5 (relative), its accuracies within one example, the final weights
     within 1e-5 of the largest.

@@ -1,5 +1,7 @@
 """The layers' shapes and formulas, and the tutorial's defects, each with a test that catches it."""
 
+import io
+
 import numpy as np
 import pytest
 
@@ -126,3 +128,20 @@ def test_save_and_load_round_trip(tmp_path):
     x = np.random.default_rng(1).random((4, 2), dtype=np.float32)
     assert np.array_equal(loaded.forward(x), network.forward(x))
     assert np.array_equal(type(network).load(network.to_bytes()).forward(x), network.forward(x))
+
+
+@pytest.mark.parametrize("activation", ["tanh", "sigmoid", "linear"])
+def test_save_and_load_keep_the_activation(activation):
+    network = build_network([2, 8, 3], np.random.default_rng(0), activation=activation)
+    with np.load(io.BytesIO(network.to_bytes())) as data:
+        assert sorted(data.files) == ["activation", "b0", "b1", "w0", "w1"]
+        assert str(data["activation"]) == activation  # plain text: loads without pickle
+    loaded = type(network).load(network.to_bytes())
+    assert loaded.activation == activation
+    x = np.random.default_rng(1).standard_normal((4, 2)).astype(np.float32)
+    assert np.array_equal(loaded.forward(x), network.forward(x))
+
+
+def test_an_unknown_activation_is_refused_by_name():
+    with pytest.raises(ValueError, match="unknown activation 'swish'"):
+        build_network([2, 3, 2], np.random.default_rng(0), activation="swish")

@@ -13,7 +13,8 @@ from core.config import parse_config
 from core.training import Diverged, train
 
 QUICK = {"dataset": "spiral", "hidden": [16, 16], "epochs": 5, "seed": 3}
-FIELDS = {"epoch", "train_loss", "train_acc", "val_loss", "val_acc", "seconds"}
+FIELDS = {"epoch", "train_loss", "train_acc", "val_loss", "val_acc", "seconds", "layers"}
+LAYER_KEYS = {"weight_norm", "grad_norm", "update_ratio", "dead", "saturated"}
 
 
 def numbers(results):
@@ -27,8 +28,24 @@ def test_one_result_per_epoch_with_test_accuracy_at_the_end():
         assert set(r.metrics()) == FIELDS
     assert set(results[-1].metrics()) == FIELDS | {"test_loss", "test_acc"}
     for r in results:
-        assert all(math.isfinite(v) for v in r.metrics().values())
+        metrics = r.metrics()
+        assert all(math.isfinite(v) for name, v in metrics.items() if name != "layers")
         assert 0 <= r.train_acc <= 1 and 0 <= r.val_acc <= 1 and r.seconds > 0
+        assert len(metrics["layers"]) == 3 and all(set(layer) == LAYER_KEYS for layer in metrics["layers"])
+        assert json.loads(json.dumps(metrics, allow_nan=False)) == metrics
+
+
+def test_an_l2_run_reports_the_cross_entropy_and_the_penalty_apart():
+    plain = list(train(parse_config(QUICK)))
+    decayed = list(train(parse_config(QUICK | {"l2": 0.01})))
+    assert all("l2_penalty" not in r.metrics() for r in plain)
+    assert all(r.metrics()["l2_penalty"] > 0 for r in decayed)
+    last = decayed[-1]  # (every result holds the one network, as it is after the last epoch)
+    weights = [d.weights.astype(np.float64) for d in last.network.dense_layers]
+    assert last.metrics()["l2_penalty"] == pytest.approx(0.005 * sum((w**2).sum() for w in weights), rel=1e-5)
+    # the reported losses are the cross-entropy: recomputed without the penalty they agree
+    assert last.val_loss == pytest.approx(last.network.evaluate(last.dataset.x_val, last.dataset.y_val)[0])
+    assert [r.train_loss for r in decayed] != [r.train_loss for r in plain]
 
 
 def test_spiral_is_learned():

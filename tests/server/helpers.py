@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,6 +18,7 @@ from server.store import FINAL, engine_url
 from tests.procfile import Server, free_port
 
 FAST_2D = {"dataset": "spiral", "epochs": 5, "points": 100}  # a few milliseconds
+FRESH_FAST_2D = {**FAST_2D, "fresh": True}  # a new run even when a FAST_2D run is stored
 # ~0.3 s an epoch, 1000 epochs: runs until stopped. A small rate: batches of 1 at 0.3 can diverge.
 SLOW_2D = {"dataset": "spiral", "points": 5000, "batch_size": 1, "epochs": 1000, "lr": 0.03}
 SMALL_MNIST = {"dataset": "mnist", "hidden": [32], "batch_size": 256, "epochs": 2}  # ~0.2 s an epoch
@@ -44,9 +47,32 @@ def is_sqlite(database: str | Path) -> bool:
     return "://" not in str(database)
 
 
-def start(client, config: dict) -> dict:
-    response = client.post("/api/runs", json=config)
+def start(client: object, config: dict) -> dict:
+    """A new run of `config` (`fresh`: never a stored run of the same config), through a test client
+    or a real server (tests.procfile.Server); the answer carries its owner token."""
+    if isinstance(client, Server):
+        status, created = client.request("POST", "/api/runs", {**config, "fresh": True})
+        assert status == 201, created
+        return created
+    response = client.post("/api/runs", json={**config, "fresh": True})
     assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def owner(run: dict) -> dict[str, str]:
+    """The header that proves ownership of a run started by start() (its owner token)."""
+    return {"Authorization": f"Bearer {run['owner_token']}"}
+
+
+def stop(client: object, run: dict) -> dict:
+    """POST /api/runs/<id>/stop as the run's owner (test client or real server); returns the run."""
+    path = f"/api/runs/{run['id']}/stop"
+    if isinstance(client, Server):
+        request = urllib.request.Request(client.url + path, data=b"", method="POST", headers=owner(run))
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read())
+    response = client.post(path, headers=owner(run))
+    assert response.status_code == 200, response.get_json()
     return response.get_json()
 
 

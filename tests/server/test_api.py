@@ -16,7 +16,7 @@ from core.datasets import load_mnist
 from core.network import Network
 from core.views import grid_arrays
 from server.run_json import RUN_ID_RE
-from tests.server.helpers import DIVERGES, FAST_2D, SLOW_2D, SMALL_MNIST, start, wait_for
+from tests.server.helpers import DIVERGES, FAST_2D, SLOW_2D, SMALL_MNIST, start, stop, wait_for
 
 pytestmark = pytest.mark.stores("sqlite", "postgres", "redis")
 EMBEDDED = pytest.mark.stores("sqlite", "postgres")  # checks that never reach the training seam
@@ -116,13 +116,13 @@ def test_full_queue_answers_429_with_retry_after(make_app):
     running = start(client, SLOW_2D)
     wait_for(client, running["id"], lambda run: run["status"] == "running")
     queued = start(client, SLOW_2D)
-    refused = client.post("/api/runs", json=SLOW_2D)
+    refused = client.post("/api/runs", json={**SLOW_2D, "fresh": True})
     assert refused.status_code == 429
     assert int(refused.headers["Retry-After"]) > 0
     assert "busy" in refused.get_json()["error"]
     assert wait_for(client, queued["id"], lambda run: True)["position"] == 1
-    client.post(f"/api/runs/{queued['id']}/stop")
-    client.post(f"/api/runs/{running['id']}/stop")
+    stop(client, queued)
+    stop(client, running)
     again = client.post("/api/runs", json=FAST_2D)  # places are free again
     assert again.status_code == 201
     wait_for(client, again.get_json()["id"])
@@ -136,7 +136,9 @@ def test_a_finished_run_has_all_its_epochs_and_its_test_accuracy(client):
     run = wait_for(client, run_id)
     assert run["status"] == "done"
     assert [e["epoch"] for e in run["epochs"]] == [1, 2, 3, 4, 5]
-    assert set(run["epochs"][0]) == {"epoch", "train_loss", "train_acc", "val_loss", "val_acc", "seconds"}
+    metrics = {"epoch", "train_loss", "train_acc", "val_loss", "val_acc", "seconds"}
+    assert set(run["epochs"][0]) == metrics | {"layers"}
+    assert len(run["epochs"][0]["layers"]) == 3  # one per Dense layer (core/diagnostics.py)
     assert run["epochs"][-1]["test_acc"] == run["test_acc"]
     assert 0 <= run["test_acc"] <= 1 and run["test_loss"] > 0
     assert run["total_epochs"] == 5
@@ -167,10 +169,10 @@ def test_a_queued_run_reports_its_position(make_app):
     waiting = [start(client, SLOW_2D) for _ in range(3)]
     positions = [client.get(f"/api/runs/{run['id']}").get_json()["position"] for run in waiting]
     assert positions == [1, 2, 3]
-    client.post(f"/api/runs/{waiting[0]['id']}/stop")
+    stop(client, waiting[0])
     assert client.get(f"/api/runs/{waiting[2]['id']}").get_json()["position"] == 2
     for run in [blocker, *waiting]:
-        client.post(f"/api/runs/{run['id']}/stop")
+        stop(client, run)
 
 
 @EMBEDDED
@@ -213,11 +215,9 @@ def test_wrong_method_answers_405_json(client):
 
 
 def test_stop_a_running_run(client):
-    run_id = start(client, SLOW_2D)["id"]
-    wait_for(client, run_id, lambda run: len(run["epochs"]) >= 1)
-    response = client.post(f"/api/runs/{run_id}/stop")
-    assert response.status_code == 200
-    run = response.get_json()
+    started = start(client, SLOW_2D)
+    wait_for(client, started["id"], lambda run: len(run["epochs"]) >= 1)
+    run = stop(client, started)
     assert run["status"] == "stopped" and run["reason"]
     assert 1 <= len(run["epochs"]) < 1000 and run["test_acc"] is None
 
@@ -226,16 +226,15 @@ def test_stop_a_queued_run(make_app):
     client = make_app(WORKERS=1).test_client()
     blocker = start(client, SLOW_2D)
     queued = start(client, SLOW_2D)
-    run = client.post(f"/api/runs/{queued['id']}/stop").get_json()
+    run = stop(client, queued)
     assert run["status"] == "stopped" and run["epochs"] == []
-    client.post(f"/api/runs/{blocker['id']}/stop")
+    stop(client, blocker)
 
 
 def test_stop_a_finished_run_is_a_no_op(client):
-    run_id = start(client, FAST_2D)["id"]
-    wait_for(client, run_id)
-    response = client.post(f"/api/runs/{run_id}/stop")
-    assert response.status_code == 200 and response.get_json()["status"] == "done"
+    started = start(client, FAST_2D)
+    wait_for(client, started["id"])
+    assert stop(client, started)["status"] == "done"
 
 
 # --- failures --------------------------------------------------------------------------------------
@@ -253,7 +252,7 @@ def test_an_unexpected_error_fails_the_run_generically_and_the_runner_goes_on(ap
     # older or hand-edited row could be; the API's validation would refuse it.
     training = app.extensions["playground"].training
     config = {**defaults_for("spiral").to_dict(), "points": 1, "epochs": 2}
-    broken = training.submit(config, "dataset=spiral", 2)
+    broken, _ = training.submit(config, "dataset=spiral", 2)
     run = wait_for(client, broken)
     assert run["status"] == "failed"
     assert (
@@ -313,7 +312,7 @@ def test_no_weights_yet_answers_409(make_app):
     assert client.get(f"/api/runs/{queued['id']}/weights.npz").status_code == 409
     views = client.get(f"/api/runs/{queued['id']}/views").get_json()
     assert len(views["points"]["train"]) == 70 and "grid" not in views  # points even before training
-    client.post(f"/api/runs/{blocker['id']}/stop")
+    stop(client, blocker)
 
 
 def test_2d_views_points_and_grid(client):
@@ -375,6 +374,15 @@ def test_metrics_csv(client):
     assert [int(row["epoch"]) for row in rows] == [1, 2, 3, 4, 5]
     assert float(rows[2]["val_loss"]) == run["epochs"][2]["val_loss"]
     assert rows[0]["test_acc"] == "" and float(rows[-1]["test_acc"]) == run["test_acc"]
+    assert rows[0]["l2_penalty"] == ""  # no L2 in this run
+
+
+def test_metrics_csv_has_the_l2_penalty_of_a_run_with_l2(client):
+    run_id = start(client, {**FAST_2D, "l2": 0.01})["id"]
+    run = wait_for(client, run_id)
+    text = client.get(f"/api/runs/{run_id}/metrics.csv").get_data(as_text=True)
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert [float(row["l2_penalty"]) for row in rows] == [epoch["l2_penalty"] for epoch in run["epochs"]]
 
 
 # --- datasets and health ---------------------------------------------------------------------------

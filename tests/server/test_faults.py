@@ -28,7 +28,18 @@ import sqlalchemy as sa
 import server.store
 from server.store import BROKEN_MESSAGE, BUSY_MESSAGE, QUEUE_LOCK_KEY, READ_ONLY_MESSAGE
 from tests.conftest import wait_until_listening
-from tests.server.helpers import FAST_2D, FINAL, SLOW_2D, is_sqlite, sql, start, wait_for
+from tests.server.helpers import (
+    FAST_2D,
+    FINAL,
+    FRESH_FAST_2D,
+    SLOW_2D,
+    is_sqlite,
+    owner,
+    sql,
+    start,
+    stop,
+    wait_for,
+)
 from tests.server.procs import serving_pid, usage, wait_for_workers
 from tests.server.sse_client import Viewer, stream_until_done
 
@@ -136,7 +147,7 @@ def test_a_full_restart_interrupts_runs_keeping_epochs(procfile_server, sig):
     _, done = first.request("POST", "/api/runs", FAST_2D)
     wait_for(first, done["id"], lambda run: run["status"] == "done")
     _, running = first.request("POST", "/api/runs", SLOW_2D)
-    _, queued = first.request("POST", "/api/runs", SLOW_2D)  # one training thread: this one waits
+    _, queued = first.request("POST", "/api/runs", {**SLOW_2D, "fresh": True})  # one training thread: waits
     wait_for(first, running["id"], lambda run: len(run["epochs"]) >= 2)
     assert run_row(first.db, queued["id"])[0] == "queued"
     if sig == signal.SIGKILL:
@@ -156,7 +167,7 @@ def test_a_full_restart_interrupts_runs_keeping_epochs(procfile_server, sig):
     events = stream_until_done(second.url + running["events"])
     assert [int(e.id) for e in events if e.event == "epoch"] == list(range(1, recorded + 1))
     assert events[-1].json()["status"] == "interrupted"
-    _, fresh = second.request("POST", "/api/runs", FAST_2D)
+    _, fresh = second.request("POST", "/api/runs", FRESH_FAST_2D)
     assert stream_until_done(second.url + fresh["events"])[-1].json()["status"] == "done"
     assert integrity_ok(first.db)
 
@@ -167,18 +178,19 @@ def test_a_full_restart_interrupts_runs_keeping_epochs(procfile_server, sig):
 @pytest.mark.stores("sqlite")
 def test_a_busy_store_answers_503_and_loses_nothing(app, client, database):
     db = database
-    earlier = start(client, FAST_2D)["id"]
+    earlier_run = start(client, FAST_2D)
+    earlier = earlier_run["id"]
     wait_for(client, earlier)
     with app.extensions["playground"].store.connection() as connection:  # SQLite: this thread's own,
         connection.exec_driver_sql("PRAGMA busy_timeout = 300")  # which its requests use too
     blocker = sqlite3.connect(db, isolation_level=None)
     blocker.execute("BEGIN EXCLUSIVE")  # another process writing for longer than the busy timeout
     try:
-        response = client.post("/api/runs", json=FAST_2D)
+        response = client.post("/api/runs", json=FRESH_FAST_2D)
         assert response.status_code == 503
         assert response.get_json() == {"error": BUSY_MESSAGE}
         assert "Retry-After" in response.headers
-        assert client.post(f"/api/runs/{earlier}/stop").status_code in (200, 503)
+        assert client.post(f"/api/runs/{earlier}/stop", headers=owner(earlier_run)).status_code in (200, 503)
         # Readers are not blocked by a writer (WAL): runs and their streams still show.
         run = client.get(f"/api/runs/{earlier}").get_json()
         assert run["status"] == "done" and len(run["epochs"]) == FAST_2D["epochs"]
@@ -200,7 +212,7 @@ def test_a_read_only_store_answers_503_and_still_shows_runs(app, client, databas
     with store.connection() as connection:  # SQLite: this thread's own, which its requests use too
         connection.exec_driver_sql("PRAGMA query_only = ON")  # the file opened read-only
     try:
-        response = client.post("/api/runs", json=FAST_2D)
+        response = client.post("/api/runs", json=FRESH_FAST_2D)
         assert response.status_code == 503 and response.get_json() == {"error": READ_ONLY_MESSAGE}
         assert "Traceback" not in response.get_data(as_text=True)
         run = client.get(f"/api/runs/{earlier}").get_json()
@@ -230,16 +242,17 @@ def holding_the_queue_lock(database: str):
 def test_a_busy_postgres_answers_503_and_loses_nothing(make_app, database, monkeypatch):
     monkeypatch.setattr(server.store, "BUSY_TIMEOUT_SECONDS", 0.3)  # its connections' lock_timeout
     client = make_app().test_client()
-    earlier = start(client, FAST_2D)["id"]
+    earlier_run = start(client, FAST_2D)
+    earlier = earlier_run["id"]
     wait_for(client, earlier)
     with holding_the_queue_lock(database):
-        response = client.post("/api/runs", json=FAST_2D)
+        response = client.post("/api/runs", json=FRESH_FAST_2D)
         assert response.status_code == 503 and response.get_json() == {"error": BUSY_MESSAGE}
         assert "Retry-After" in response.headers
         # Nothing else waits for that lock: runs show, streams replay, stop answers.
         run = client.get(f"/api/runs/{earlier}").get_json()
         assert run["status"] == "done" and len(run["epochs"]) == FAST_2D["epochs"]
-        assert client.post(f"/api/runs/{earlier}/stop").status_code == 200
+        assert client.post(f"/api/runs/{earlier}/stop", headers=owner(earlier_run)).status_code == 200
     later = start(client, FAST_2D)["id"]
     assert wait_for(client, later)["status"] == "done"
     assert len(client.get(f"/api/runs/{earlier}").get_json()["epochs"]) == FAST_2D["epochs"]
@@ -440,7 +453,7 @@ def test_a_storm_of_1000_stream_connects_leaks_nothing(procfile_server):
     assert healthz_ok(server)
     status, run = server.request("GET", f"/api/runs/{running['id']}")
     assert run["status"] == "running"
-    server.request("POST", f"/api/runs/{running['id']}/stop")
+    stop(server, running)
     events = stream_until_done(server.url + finished["events"])
     assert [int(e.id) for e in events if e.event == "epoch"] == list(range(1, FAST_2D["epochs"] + 1))
     assert storm_seconds < 45

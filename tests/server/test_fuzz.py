@@ -12,6 +12,7 @@ The app has tiny limits and a stopped runner, so valid configs are accepted and 
 from __future__ import annotations
 
 import time
+from collections import Counter
 
 import pytest
 import schemathesis
@@ -69,33 +70,39 @@ CHECKS = [
 def test_generated_requests_never_break_the_api(make_app):
     app = make_app(LIMITS=TINY, WORKERS=1, QUEUE_SIZE=3, TESTING=False)
     client = app.test_client()
-    known = [
-        start(client, {"dataset": "spiral", "epochs": 2, "points": 60, "hidden": [4]})["id"],
-        start(client, {"dataset": "mnist", "epochs": 1, "hidden": [4], "batch_size": 64})["id"],
+    created = [
+        start(client, {"dataset": "spiral", "epochs": 2, "points": 60, "hidden": [4]}),
+        start(client, {"dataset": "mnist", "epochs": 1, "hidden": [4], "batch_size": 64}),
     ]
+    known = {run["id"]: run["owner_token"] for run in created}
     for run_id in known:
         assert wait_for(client, run_id)["status"] == "done"
     app.extensions["playground"].training.shutdown()  # from now on new runs only wait (or get 429)
 
     schema = schemathesis.openapi.from_wsgi("/api/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 10, [op.label for op in operations]  # all but the description itself
+    assert len(operations) == 11, [op.label for op in operations]  # all but the description itself
     sent = 0
     for operation in operations:
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             began = time.monotonic()
-            count = fuzz(operation, mode, known)
-            print(f"{operation.label} {mode}: {count} requests in {time.monotonic() - began:.1f} s")
+            statuses: Counter[int] = Counter()
+            count = fuzz(operation, mode, known, statuses)
+            seconds = time.monotonic() - began
+            print(f"{operation.label} {mode}: {count} requests in {seconds:.1f} s, statuses {dict(statuses)}")
             sent += count
+            if operation.path.endswith("/stop") and mode is GenerationMode.POSITIVE:
+                assert statuses[200] and statuses[403], statuses  # owners stopped, others were refused
 
     print(f"\n{sent} generated requests")
     assert sent >= 2000
 
 
-def fuzz(operation, mode: GenerationMode, known: list[str]) -> int:
-    """Send up to EXAMPLES generated requests to one operation; returns how many were sent."""
+def fuzz(operation, mode: GenerationMode, known: dict[str, str], statuses: Counter[int]) -> int:
+    """Send up to EXAMPLES generated requests to one operation, counting the answers' statuses; returns
+    how many were sent. `known`: the ids of real runs and their owner tokens."""
     sent = 0
-    run_ids = st.sampled_from(known) | st.from_regex(r"\A[A-Za-z0-9_-]{12}\Z")
+    run_ids = st.sampled_from(sorted(known)) | st.from_regex(r"\A[A-Za-z0-9_-]{12}\Z")
 
     @settings(
         max_examples=EXAMPLES_PREDICT if operation.path.endswith("/predict") else EXAMPLES,
@@ -104,13 +111,16 @@ def fuzz(operation, mode: GenerationMode, known: list[str]) -> int:
         derandomize=True,  # the same requests every time: a failure is reproducible
         suppress_health_check=list(HealthCheck),
     )
-    @given(case=operation.as_strategy(generation_mode=mode), run_id=run_ids)
-    def one_request(case, run_id):
+    @given(case=operation.as_strategy(generation_mode=mode), run_id=run_ids, owner=st.booleans())
+    def one_request(case, run_id, owner):
         nonlocal sent
         if "run_id" in (case.path_parameters or {}) and mode is GenerationMode.POSITIVE:
             case.path_parameters["run_id"] = run_id  # often a real run: the 200 paths too
+            if owner and run_id in known and operation.path.endswith("/stop"):  # its owner, half the time
+                case.headers = {**(case.headers or {}), "Authorization": f"Bearer {known[run_id]}"}
         response = case.call(headers={"Accept-Encoding": "identity"})  # plain bodies to check
         sent += 1
+        statuses[response.status_code] += 1
         case.validate_response(response, checks=CHECKS)
 
     try:

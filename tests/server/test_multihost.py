@@ -20,7 +20,7 @@ import pytest
 from server.recovery import INTERRUPTED_REASON
 from tests.conftest import wait_until_listening
 from tests.procfile import ROOT, Server, launch
-from tests.server.helpers import SLOW_2D, run_of, trained_by, wait_for
+from tests.server.helpers import SLOW_2D, run_of, start, stop, trained_by, wait_for
 from tests.server.sse_client import stream_until_done
 from tests.services import Postgres
 
@@ -66,15 +66,13 @@ def test_two_web_hosts_and_two_workers_from_fresh_clones(
     wait_until_listening(redis_url, workers)
 
     # POST on one host, stream on the other: every epoch, in order, then done.
-    status, first = a.request("POST", "/api/runs", RUN)
-    assert status == 201
+    first = start(a, RUN)
     events = stream_until_done(b.url + first["events"])
     assert [int(e.id) for e in events if e.event == "epoch"] == list(range(1, RUN["epochs"] + 1))
     assert events[-1].json()["status"] == "done"
 
     # Two workers train two runs at once, one posted on each host.
-    _, one = a.request("POST", "/api/runs", SLOW_2D)
-    _, two = b.request("POST", "/api/runs", SLOW_2D)
+    one, two = start(a, SLOW_2D), start(b, SLOW_2D)
     running_together([a, b], [one["id"], two["id"]])
     assert len({trained_by(database, run["id"]) for run in (one, two)}) == 2
     viewers = [
@@ -83,10 +81,13 @@ def test_two_web_hosts_and_two_workers_from_fresh_clones(
         viewer(b.url + two["events"]),
     ]
 
-    # Stop across hosts: posted on a, stopped on b; the viewer on a hears it.
+    # Stop across hosts: posted on a, stopped on b by its owner (403 without the owner token); the
+    # viewer on a hears it.
+    status, refused = b.request("POST", f"/api/runs/{one['id']}/stop")
+    assert status == 403 and "owner token" in refused["error"]
     asked = time.monotonic()
-    status, stopped = b.request("POST", f"/api/runs/{one['id']}/stop")
-    assert status == 200 and stopped["status"] == "stopped" and time.monotonic() - asked < 1.5
+    stopped = stop(b, one)
+    assert stopped["status"] == "stopped" and time.monotonic() - asked < 1.5
     assert viewers[0].ended.wait(10)
     assert [(name, data["status"]) for name, data in viewers[0].ending()] == [
         ("status", "stopped"),
@@ -113,7 +114,7 @@ def test_two_web_hosts_and_two_workers_from_fresh_clones(
 
     # A web host killed under its viewer: the viewer reconnects to the other host with Last-Event-ID
     # and gets the rest, none twice; the run goes on (the worker left trains it).
-    _, three = b.request("POST", "/api/runs", {**SLOW_2D, "epochs": 15, "points": 2000})
+    three = start(b, {**SLOW_2D, "epochs": 15, "points": 2000})
     near = viewer(a.url + three["events"])
     deadline = time.monotonic() + 30
     while len(near.epochs()) < 2:
@@ -138,5 +139,5 @@ def test_two_web_hosts_and_two_workers_from_fresh_clones(
         assert [int(e.id) for e in replay if e.event == "epoch"] == [e["epoch"] for e in run["epochs"]]
         assert replay[-1].json()["status"] == run["status"]
     # ... and the worker left trains new runs for it.
-    _, fresh = c.request("POST", "/api/runs", RUN)
+    fresh = start(c, RUN)
     assert stream_until_done(c.url + fresh["events"])[-1].json()["status"] == "done"

@@ -3,6 +3,8 @@ bounds the server enforces for its limits (GET /api/openapi.json, and config_sch
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from core.config import DEFAULT_LIMITS, FIELDS, Limits, check
@@ -33,6 +35,19 @@ def test_each_property_has_the_tables_type_and_bounds(field, limits):
     assert prop["description"].startswith(field.help)
     if field.kind == "choice":
         assert prop == {"type": "string", "enum": [v for v, _ in field.choices], "description": field.help}
+        return
+    if field.kind == "choice_list":
+        listed, text = prop["oneOf"]
+        values = [v for v, _ in field.choices]
+        assert listed["items"]["enum"] == values and (listed["minItems"], listed["maxItems"]) == (
+            1,
+            len(values),
+        )
+        assert listed["uniqueItems"] is True
+        for dataset in field.datasets:  # every value the schema describes passes the server's check
+            assert check(field, values, dataset, limits) == tuple(values)
+            assert check(field, ",".join(reversed(values)), dataset, limits) == tuple(values)
+        assert re.fullmatch(text["pattern"], ",".join(values)) and not re.fullmatch(text["pattern"], "x1,,x2")
         return
     low, high = widest(field, limits)
     if field.kind == "int_list":

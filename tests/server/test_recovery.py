@@ -15,7 +15,7 @@ from core.datasets import dataset_for
 from core.training import train
 from server.recovery import Identity, is_dead, pid_alive
 from server.store import Store
-from tests.server.helpers import SLOW_2D, sql, start, wait_for
+from tests.server.helpers import SLOW_2D, sql, start, stop, wait_for
 
 
 def dead_pid() -> int:
@@ -111,13 +111,14 @@ def test_a_stale_heartbeat_is_noticed_while_running(database, make_app):
 
 def test_two_live_processes_leave_each_other_alone(make_app):
     first = make_app(OWNER_STALE=2)
-    run_id = start(first.test_client(), SLOW_2D)["id"]
+    started = start(first.test_client(), SLOW_2D)
+    run_id = started["id"]
     second = make_app(OWNER_STALE=2)  # same file: its start-up recovery sees the first's run
     time.sleep(1.0)  # a few keeper rounds of both
     run = second.test_client().get(f"/api/runs/{run_id}").get_json()
     assert run["status"] == "running"
     # The second process can stop the first's run through the store.
-    stopped = second.test_client().post(f"/api/runs/{run_id}/stop").get_json()
+    stopped = stop(second.test_client(), started)
     assert stopped["status"] == "stopped"
 
 

@@ -19,7 +19,17 @@ from server.settings import SettingsError, from_env
 from server.training_rq import QUEUE_NAME, SHUTDOWN_REASON
 from server.worker import NEEDS
 from tests.procfile import launch, procfile_command
-from tests.server.helpers import FAST_2D, SLOW_2D, served, start, trained_by, wait_for
+from tests.server.helpers import (
+    FAST_2D,
+    FRESH_FAST_2D,
+    SLOW_2D,
+    owner,
+    served,
+    start,
+    stop,
+    trained_by,
+    wait_for,
+)
 from tests.server.sse_client import client_events, read_until_done
 
 pytestmark = pytest.mark.stores("redis")
@@ -93,13 +103,19 @@ def test_a_run_posted_on_one_web_process_streams_live_from_another(make_app):
     assert arrived - epochs[-1].json()["recorded_at"] < 1.0
 
 
-def test_stop_on_another_web_process_ends_the_run_within_a_second_keeping_its_epochs(make_app):
+def test_its_owner_stops_a_run_on_another_web_process_within_a_second_keeping_its_epochs(make_app):
     first = make_app().test_client()
     second = make_app(workers=0).test_client()
-    run_id = start(first, SLOW_2D)["id"]
+    started = start(first, SLOW_2D)
+    run_id = started["id"]
     wait_for(first, run_id, lambda run: len(run["epochs"]) >= 2)
+    refused = second.post(f"/api/runs/{run_id}/stop")  # without the owner token: no
+    assert refused.status_code == 403 and "owner token" in refused.get_json()["error"]
+    wrong = second.post(f"/api/runs/{run_id}/stop", headers={"Authorization": "Bearer guess"})
+    assert wrong.status_code == 403
+    assert first.get(f"/api/runs/{run_id}").get_json()["status"] == "running"
     asked = time.monotonic()
-    run = second.post(f"/api/runs/{run_id}/stop").get_json()
+    run = second.post(f"/api/runs/{run_id}/stop", headers=owner(started)).get_json()
     assert time.monotonic() - asked < 1.0
     assert run["status"] == "stopped" and run["reason"] == "Stopped on request."
     assert [e["epoch"] for e in run["epochs"]] == list(range(1, len(run["epochs"]) + 1))
@@ -111,7 +127,7 @@ def test_the_rate_limit_is_one_limit_across_web_processes(make_app):
     second = make_app(workers=0, RATE_LIMIT="3 per minute").test_client()
     ids = [start(first, FAST_2D)["id"], start(second, FAST_2D)["id"], start(first, FAST_2D)["id"]]
     for client in (first, second):
-        refused = client.post("/api/runs", json=FAST_2D)
+        refused = client.post("/api/runs", json=FRESH_FAST_2D)
         assert refused.status_code == 429 and "3 per 1 minute" in refused.get_json()["error"]
     for run_id in ids:
         assert wait_for(first, run_id)["status"] == "done"
@@ -119,20 +135,20 @@ def test_the_rate_limit_is_one_limit_across_web_processes(make_app):
 
 def test_queue_moves_reach_waiting_viewers_through_the_queue_stream(make_app):
     client = make_app(WORKERS=1, SSE_FALLBACK=30.0, SSE_HEARTBEAT=30.0).test_client()
-    blocker = start(client, SLOW_2D)["id"]
-    wait_for(client, blocker, lambda run: run["status"] == "running")
-    ahead, behind = start(client, SLOW_2D)["id"], start(client, SLOW_2D)["id"]
-    response = client.get(f"/api/runs/{behind}/events", buffered=False)
+    blocker = start(client, SLOW_2D)
+    wait_for(client, blocker["id"], lambda run: run["status"] == "running")
+    ahead, behind = start(client, SLOW_2D), start(client, SLOW_2D)
+    response = client.get(f"/api/runs/{behind['id']}/events", buffered=False)
     events = client_events(response)
     assert next(events).retry == 2000
     assert next(events).json() == {"status": "queued", "position": 2}
-    client.post(f"/api/runs/{blocker}/stop")  # the worker takes `ahead`: `behind` moves up
+    stop(client, blocker)  # the worker takes `ahead`: `behind` moves up
     moved = time.monotonic()
     assert next(events).json() == {"status": "queued", "position": 1}
     assert time.monotonic() - moved < 1.5
     response.close()
-    for run_id in (ahead, behind):
-        client.post(f"/api/runs/{run_id}/stop")
+    for run in (ahead, behind):
+        stop(client, run)
 
 
 # --- workers stopped, killed, failing -------------------------------------------------------------
@@ -185,7 +201,7 @@ def test_an_unexpected_error_fails_the_run_generically_and_the_worker_goes_on(ma
     client = app.test_client()
     # A stored config the trainer cannot handle (one data point), as an old or hand-edited row could be.
     config = {**defaults_for("spiral").to_dict(), "points": 1, "epochs": 2}
-    broken = app.extensions["playground"].training.submit(config, "dataset=spiral", 2)
+    broken, _ = app.extensions["playground"].training.submit(config, "dataset=spiral", 2)
     run = wait_for(client, broken)
     assert run["status"] == "failed"
     assert run["reason"].startswith("Training failed because of an error in the server")
@@ -195,8 +211,8 @@ def test_an_unexpected_error_fails_the_run_generically_and_the_worker_goes_on(ma
 
 def test_waiting_runs_whose_jobs_redis_lost_are_queued_again(make_app, redis_url):
     client = make_app(WORKERS=1, **QUICK_DEATH).test_client()
-    blocker = start(client, SLOW_2D)["id"]
-    wait_for(client, blocker, lambda run: run["status"] == "running")
+    blocker = start(client, SLOW_2D)
+    wait_for(client, blocker["id"], lambda run: run["status"] == "running")
     waiting = start(client, FAST_2D)["id"]
     queue = redis.Redis.from_url(redis_url)
     assert queue.delete(f"rq:queue:{QUEUE_NAME}", f"rq:job:{waiting}") == 2  # as a Redis restart loses them
@@ -206,7 +222,7 @@ def test_waiting_runs_whose_jobs_redis_lost_are_queued_again(make_app, redis_url
         time.sleep(0.1)
     queue.close()
     assert client.get(f"/api/runs/{waiting}").get_json()["position"] == 1
-    client.post(f"/api/runs/{blocker}/stop")
+    stop(client, blocker)
     assert wait_for(client, waiting, limit=30)["status"] == "done"
 
 
@@ -216,12 +232,12 @@ def test_a_web_process_started_while_redis_is_away_answers_503_then_works_once_i
     own_redis.kill()
     app = make_app(workers=0, REDIS_URL=own_redis.url)  # starts all the same
     client = app.test_client()
-    refused = client.post("/api/runs", json=FAST_2D)
+    refused = client.post("/api/runs", json=FRESH_FAST_2D)
     assert refused.status_code == 503 and refused.headers["Retry-After"] == "2"
     assert refused.get_json() == {"error": UNREACHABLE_MESSAGE}
     assert client.get("/healthz").status_code == 200 and client.get("/").status_code == 200
     own_redis.start()
-    assert client.post("/api/runs", json=FAST_2D).status_code == 201
+    assert client.post("/api/runs", json=FRESH_FAST_2D).status_code == 201
 
 
 # --- the broadcast seam's live-only events ---------------------------------------------------------
@@ -231,14 +247,14 @@ def test_a_web_process_started_while_redis_is_away_answers_503_then_works_once_i
 def test_live_only_events_reach_viewers_as_they_come(make_app):
     app = make_app(WORKERS=1, SSE_FALLBACK=30.0, SSE_HEARTBEAT=30.0)
     client = app.test_client()
-    blocker = start(client, SLOW_2D)["id"]
-    waiting = start(client, SLOW_2D)["id"]
-    response = client.get(f"/api/runs/{waiting}/events", buffered=False)
+    blocker = start(client, SLOW_2D)
+    waiting = start(client, SLOW_2D)
+    response = client.get(f"/api/runs/{waiting['id']}/events", buffered=False)
     events = client_events(response)
     assert next(events).retry == 2000 and next(events).json()["status"] == "queued"
-    app.extensions["playground"].broadcast.publish(waiting, "progress", json.dumps({"batch": 3}))
+    app.extensions["playground"].broadcast.publish(waiting["id"], "note", json.dumps({"batch": 3}))
     event = next(events)
-    assert (event.event, event.id, event.json()) == ("progress", None, {"batch": 3})
+    assert (event.event, event.id, event.json()) == ("note", None, {"batch": 3})
     response.close()
-    for run_id in (waiting, blocker):
-        client.post(f"/api/runs/{run_id}/stop")
+    for run in (waiting, blocker):
+        stop(client, run)

@@ -15,7 +15,7 @@ import pytest
 from server.redis_client import UNREACHABLE_MESSAGE
 from tests.conftest import wait_until_listening
 from tests.procfile import Server
-from tests.server.helpers import FAST_2D, SLOW_2D, wait_for
+from tests.server.helpers import FAST_2D, FRESH_FAST_2D, SLOW_2D, start, wait_for
 from tests.server.sse_client import stream_until_done
 from tests.server.test_faults import answer, healthz_ok
 
@@ -34,7 +34,7 @@ def scaled(procfile_server, procfile_worker, database: str, redis_url: str) -> S
 
 
 def new_runs_work(server: Server) -> bool:
-    _, fresh = server.request("POST", "/api/runs", FAST_2D)
+    fresh = start(server, FAST_2D)
     return stream_until_done(server.url + fresh["events"])[-1].json()["status"] == "done"
 
 
@@ -43,15 +43,15 @@ def test_redis_killed_and_restarted_while_runs_train_and_viewers_watch(
 ):
     server = scaled(procfile_server, procfile_worker, database, own_redis.url)
     pids = server.pids()
-    _, training = server.request("POST", "/api/runs", RUN)
-    _, waiting = server.request("POST", "/api/runs", {**FAST_2D, "epochs": 3})  # one worker: it waits
+    training = start(server, RUN)
+    waiting = start(server, {**FAST_2D, "epochs": 3})  # one worker: it waits
     wait_for(server, training["id"], lambda run: len(run["epochs"]) >= 2)
     viewers = [viewer(server.url + run["events"]) for run in (training, waiting)]
     time.sleep(0.3)  # they have the replay
 
     own_redis.kill()
     down = time.monotonic()
-    status, headers, text = answer(server.url + "/api/runs", "POST", FAST_2D)
+    status, headers, text = answer(server.url + "/api/runs", "POST", FRESH_FAST_2D)
     assert status == 503 and json.loads(text) == {"error": UNREACHABLE_MESSAGE}
     assert headers["Retry-After"] == "2"
     status, _, text = answer(server.url + f"/api/runs/{training['id']}")  # runs still show

@@ -13,7 +13,7 @@ from werkzeug.serving import make_server
 from core.views import grid_arrays
 from server.sse import format_event, parse_last_event_id
 from tests.procfile import free_port
-from tests.server.helpers import FAST_2D, SLOW_2D, SMALL_MNIST, start, wait_for
+from tests.server.helpers import FAST_2D, SLOW_2D, SMALL_MNIST, start, stop, wait_for
 from tests.server.sse_client import SocketStream, client_events, read_until_done
 
 pytestmark = pytest.mark.stores("sqlite", "postgres", "redis")
@@ -148,22 +148,22 @@ def test_queued_stream_shows_position_and_heartbeats_then_stop(make_app):
     pings = [next(events), next(events)]
     assert [e.comment for e in pings] == ["ping", "ping"]
     assert 0.3 <= time.monotonic() - started < 1.5  # two heartbeats, 0.2 s apart
-    client.post(f"/api/runs/{queued['id']}/stop")
+    stop(client, queued)
     rest = read_until_done(events, limit=10)
     assert [e.event for e in rest if e.comment is None] == ["status", "done"]
     assert rest[-1].json() == {"status": "stopped", "reason": "Stopped before it started."}
     response.close()
-    client.post(f"/api/runs/{blocker['id']}/stop")
+    stop(client, blocker)
 
 
 def test_a_stopped_run_stream_ends_with_stopped(client):
-    run_id = start(client, SLOW_2D)["id"]
-    response = stream(client, run_id)
+    run = start(client, SLOW_2D)
+    response = stream(client, run["id"])
     events = client_events(response)
     for event in events:
         if event.event == "epoch":
             break
-    client.post(f"/api/runs/{run_id}/stop")
+    stop(client, run)
     rest = read_until_done(events, limit=10)
     assert rest[-1].json()["status"] == "stopped"
     response.close()
@@ -195,7 +195,7 @@ def test_viewers_that_leave_are_noticed_and_the_run_goes_on(make_app):
             assert time.monotonic() - left < 2.0, "streams still open 2 s after their viewers left"
             time.sleep(0.01)
         assert client.get("/healthz").get_json()["streams"] == 0
-        client.post(f"/api/runs/{blocker['id']}/stop")
+        stop(client, blocker)
         run = wait_for(client, run_id)  # nobody watches: the run still completes
         assert run["status"] == "done" and len(run["epochs"]) == 5
     finally:
