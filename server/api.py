@@ -145,6 +145,28 @@ def events(run_id: str) -> Response:
     return response
 
 
+@bp.get("/runs/<run_id:run_id>/timeline")
+def timeline(run_id: str) -> Response:
+    """Every recorded epoch of a run in one JSON answer, {"epochs": [...]}, each exactly the data of its
+    `epoch` event on the stream (metrics, layers, the grid or confusion matrix, neurons): what the
+    page's player needs to scrub a recorded run, in one gzipped request instead of a stream replay.
+    Revalidates by ETag (the run's status and epoch count)."""
+    state = store().status(run_id)
+    if state is None:
+        get_run(run_id)  # the 404
+    status, count = state
+    etag = f"{run_id}-{count}-{status}"
+    if request.if_none_match.contains_weak(etag):
+        response = Response(status=304)
+    else:
+        events = store().events_after(run_id, 0)
+        response = Response(
+            '{"epochs":[' + ",".join(data for _, data in events) + "]}", mimetype="application/json"
+        )
+    response.set_etag(etag, weak=True)  # weak: the same for its gzipped form
+    return no_cache(response)
+
+
 @bp.post("/runs/<run_id:run_id>/stop")
 def stop_run(run_id: str) -> Response:
     """Stop a queued or running run; for a run that already ended, a no-op. Answers with the run.

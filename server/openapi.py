@@ -145,7 +145,8 @@ def _epoch_data_schema() -> dict[str, Any]:
     return {
         "description": "The data of an `epoch` event: the epoch's metrics (test figures after the last "
         "epoch), what each layer is doing (`layers`), the view the page draws live (`grid` for 2D runs, "
-        "`confusion` for MNIST) and when the epoch was stored. The losses are the cross-entropy alone: a "
+        "`confusion` for MNIST), the network diagram's units and edges (`neurons`) and when the epoch was "
+        "stored. The losses are the cross-entropy alone: a "
         "run with an L2 rate trains on the cross-entropy plus `l2_penalty`.",
         "type": "object",
         "required": [*METRICS, "layers", "recorded_at"],
@@ -169,6 +170,13 @@ def _epoch_data_schema() -> dict[str, Any]:
                 "items": {"$ref": "#/components/schemas/LayerDiagnostics"},
             },
             "grid": {"type": "object", "description": "2D runs: the packed decision grid (core.views)."},
+            "neurons": {
+                "type": "object",
+                "description": "The network diagram at this epoch (core.views.neuron_view): per Dense layer "
+                "the weights between its first 16 input units and first 16 units and those units' biases; "
+                "2D runs: each of those units' output on a 16x16 grid over the plane, packed one character "
+                "per value.",
+            },
             "confusion": {
                 "type": "array",
                 "items": {"type": "array", "items": {"type": "integer"}},
@@ -289,6 +297,29 @@ def openapi_spec(limits: Limits, max_body: int = 1_000_000) -> dict[str, Any]:
                             },
                         },
                         "400": _error("Last-Event-ID is not an epoch number."),
+                        "404": not_found,
+                        "503": unavailable,
+                    },
+                }
+            },
+            "/api/runs/{run_id}/timeline": {
+                "get": {
+                    "summary": "Every recorded epoch at once: each `epoch` event's data, in order",
+                    "parameters": [run_id],
+                    "responses": {
+                        "200": _json(
+                            "The recorded epochs.",
+                            {
+                                "type": "object",
+                                "required": ["epochs"],
+                                "properties": {
+                                    "epochs": {
+                                        "type": "array",
+                                        "items": {"$ref": "#/components/schemas/EpochData"},
+                                    }
+                                },
+                            },
+                        ),
                         "404": not_found,
                         "503": unavailable,
                     },
