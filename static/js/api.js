@@ -44,6 +44,8 @@ const runPath = (id) => `/api/runs/${encodeURIComponent(id)}`;
 export const createRun = (config) => request("POST", "/api/runs", config);
 export const getRun = (id) => request("GET", runPath(id));
 export const getViews = (id) => request("GET", `${runPath(id)}/views`);
+/** {epochs: [every recorded epoch event's data]}: what the player scrubs through. */
+export const getTimeline = (id) => request("GET", `${runPath(id)}/timeline`);
 /** {seconds, cap_seconds, epochs, epochs_within_cap} for a config's canonical query string. */
 export const getEstimate = (query) => request("GET", `/api/estimate?${query}`);
 /** Stop a run; only its owner may (token: the owner_token POST /api/runs answered). */

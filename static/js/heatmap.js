@@ -9,7 +9,7 @@ function rgb(hex) {
   const n = parseInt(hex.slice(1), 16);
   return [(n >> 16) & 255, (n >> 8) & 255, n & 255];
 }
-const CLASS_RGB = CLASS_COLORS.map(rgb);
+export const CLASS_RGB = CLASS_COLORS.map(rgb);
 
 /** The bytes of a base64 string (the server packs the decision grid as uint8 arrays). */
 export function bytesOf(base64) {
@@ -88,7 +88,8 @@ export class DecisionMap {
 
   setGrid(grid, epoch) {
     if (typeof grid.predicted !== "string") return; // an event stored before grids were packed
-    this.grid = decodeGrid(grid); // decoded once: a frame may redraw it (resize) without new data
+    if (grid !== this.gridSource) this.grid = decodeGrid(grid); // decoded once per grid: the player
+    this.gridSource = grid; // shows an epoch many times, and a frame may redraw it (resize)
     this.gridEpoch = epoch ?? null;
     this.schedule();
   }
@@ -97,6 +98,7 @@ export class DecisionMap {
   clear(hasRun = false) {
     this.hasRun = hasRun;
     this.grid = null;
+    this.gridSource = null;
     this.gridEpoch = null;
     this.schedule();
   }
