@@ -1,12 +1,14 @@
 // A vertical line over a Plotly chart at the player's epoch. It is an element of the page laid over the
-// plot (not a Plotly shape), so moving it 60 times a second costs a style change, not a relayout. It
-// reads where the plot area is from Plotly's laid-out axes and moves again after every redraw.
+// plot (not a Plotly shape) on a layer of its own, so moving it 60 times a second costs a transform, not
+// a relayout or a repaint of the chart. Where the plot area is comes from Plotly's laid-out axes, read
+// after every redraw (place), never while moving (show).
 
 export class EpochMarker {
   /** plot: the chart's element (Plotly's graph div); its parent holds the marker. */
   constructor(plot) {
     this.plot = plot;
     this.epoch = null;
+    this.area = null; // {left, top, width, height, low, high}: the plot area in the parent's pixels
     this.line = document.createElement("div");
     this.line.className = "epoch-marker";
     this.line.hidden = true;
@@ -18,10 +20,11 @@ export class EpochMarker {
   /** Put the marker at an epoch (null: none). */
   show(epoch) {
     this.epoch = epoch;
-    this.place();
+    if (!this.area) this.place();
+    else this.move();
   }
 
-  /** Re-place the marker (after Plotly drew the chart, or the page resized). */
+  /** Read where the plot area is now (after Plotly drew the chart, or the page resized), then move. */
   place() {
     const plot = this.plot;
     if (!this.hooked && typeof plot.on === "function") {
@@ -31,16 +34,29 @@ export class EpochMarker {
     const layout = plot._fullLayout; // Plotly's laid-out figure: the axes' pixel offsets and ranges
     const axis = layout && layout.xaxis;
     const size = layout && layout._size;
-    const epoch = this.epoch;
-    if (!epoch || !axis || !size || !Array.isArray(axis.range) || !(axis._length > 0)) {
-      this.line.hidden = true;
-      return;
+    if (!axis || !size || !Array.isArray(axis.range) || !(axis._length > 0)) {
+      this.area = null;
+    } else {
+      const [low, high] = axis.range.map(Number);
+      this.area = {
+        left: plot.offsetLeft + axis._offset,
+        top: plot.offsetTop + size.t,
+        width: axis._length,
+        height: size.h,
+        low,
+        high,
+      };
+      this.line.style.height = `${size.h}px`;
     }
-    const [low, high] = axis.range.map(Number);
-    const x = axis._offset + ((epoch - low) / (high - low)) * axis._length;
-    this.line.hidden = x < axis._offset - 1 || x > axis._offset + axis._length + 1;
-    this.line.style.transform = `translate(${(plot.offsetLeft + x).toFixed(1)}px, ${plot.offsetTop + size.t}px)`;
-    this.line.style.height = `${size.h}px`;
-    this.line.dataset.epoch = String(epoch);
+    this.move();
+  }
+
+  move() {
+    const { area, epoch, line } = this;
+    const x = area && epoch ? ((epoch - area.low) / (area.high - area.low)) * area.width : NaN;
+    line.hidden = !(x >= -1 && x <= area.width + 1);
+    if (line.hidden) return;
+    line.style.transform = `translate(${(area.left + x).toFixed(1)}px, ${area.top}px)`;
+    line.dataset.epoch = String(epoch);
   }
 }

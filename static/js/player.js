@@ -156,8 +156,11 @@ export class Player {
     const epoch = Math.max(Math.min(1, this.available), Math.floor(this.cursor));
     const changed = epoch !== this.epoch;
     this.epoch = epoch;
-    if (this.playing && !atEnd && !this.frame) this.frame = requestAnimationFrame((now) => this.advance(now));
     if (changed || !this.playing || atEnd) this.changed();
+    // The next step is asked for after the drawing this one scheduled (onChange): in the next frame the
+    // drawing runs first, then the step, which schedules the drawing of its epoch for the frame after.
+    // The other way round, a step would find the drawing still pending and every other epoch be lost.
+    if (this.playing && !atEnd && !this.frame) this.frame = requestAnimationFrame((now) => this.advance(now));
   }
 
   changed() {
