@@ -20,6 +20,7 @@ NEURON_UNITS = 16  # units of each layer (inputs too) whose pictures and edges e
 NEURON_PICTURE = 16  # cells a side of a unit's picture
 SIGNED_DIGITS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"  # the base64 alphabet
 SIGNED_STEPS = 31  # a packed value is one digit k in 0..62 standing for (k - 31) / 31 of its scale
+_DIGIT_BYTES = np.frombuffer(SIGNED_DIGITS.encode("ascii"), dtype=np.uint8)
 
 
 def grid_bounds(data: Dataset, margin: float = 0.1) -> tuple[float, float, float, float]:
@@ -73,13 +74,14 @@ def grid_arrays(grid: dict) -> tuple[np.ndarray, np.ndarray]:
     return predicted, confidence / 255
 
 
-def pack_signed(values: np.ndarray, scale: float) -> str:
-    """Values in [-scale, scale] as text, one character per value: the base64 digit k (0..62, "A"
-    is 0, "+" is 62) stands for (k - 31) / 31 * scale, so zero is exact and the steps are scale / 31.
-    63 levels are plenty for a 16x16 picture, and the text compresses well (gzip, zlib): neighbouring
-    cells of a smooth picture are the same few characters (uint8 base64 mixes their bits)."""
+def pack_signed(values: np.ndarray, scale: float | np.ndarray) -> str:
+    """Values in [-scale, scale] as text, one character per value, row after row: the base64 digit k
+    (0..62, "A" is 0, "+" is 62) stands for (k - 31) / 31 * scale, so zero is exact and the steps are
+    scale / 31. `scale`: one number, or one per row (shape (rows, 1)). 63 levels are plenty for a 16x16
+    picture, and the text compresses well (gzip, zlib): neighbouring cells of a smooth picture are the
+    same few characters (uint8 base64 mixes their bits)."""
     digits = np.rint(SIGNED_STEPS + SIGNED_STEPS * np.clip(values / scale, -1, 1)).astype(np.uint8)
-    return bytes(np.frombuffer(SIGNED_DIGITS.encode(), np.uint8)[digits.ravel()]).decode("ascii")
+    return _DIGIT_BYTES[digits.ravel()].tobytes().decode("ascii")
 
 
 def unpack_signed(text: str, scale: float) -> np.ndarray:
@@ -88,10 +90,9 @@ def unpack_signed(text: str, scale: float) -> np.ndarray:
     return (digits - SIGNED_STEPS) / SIGNED_STEPS * scale
 
 
-def _scale(values: np.ndarray) -> float:
-    """The largest magnitude (1 when all are 0), as the 4 significant digits sent."""
-    largest = float(np.abs(values).max()) if values.size else 0.0
-    return float(f"{largest:.4g}") if largest > 0 else 1.0
+def _scales(largest: np.ndarray) -> list[float]:
+    """Largest magnitudes as the scales sent: 4 significant digits, 1 for a 0 (all values are 0)."""
+    return [float(f"{value:.4g}") if value > 0 else 1.0 for value in largest.tolist()]
 
 
 def _finite(values: np.ndarray) -> np.ndarray:
@@ -133,7 +134,7 @@ def neuron_view(network: Network, config: Config, data: Dataset, units: int = NE
     layers = []
     for layer in dense:
         weights = _finite(layer.weights[:units, :units])
-        weight_scale = _scale(weights)
+        (weight_scale,) = _scales(np.abs(weights).max(keepdims=True).ravel())
         layers.append(
             {
                 "weights": pack_signed(weights, weight_scale),
@@ -152,8 +153,8 @@ def neuron_view(network: Network, config: Config, data: Dataset, units: int = NE
         for i, (entry, output) in enumerate(zip(layers, outputs, strict=True)):
             values = _finite(output[:, :units]).T  # a row per unit
             is_output = i == len(layers) - 1
-            scales = [1.0 if is_output else _scale(unit) for unit in values]
-            entry["pictures"] = "".join(pack_signed(unit, s) for unit, s in zip(values, scales, strict=True))
+            scales = [1.0] * len(values) if is_output else _scales(np.abs(values).max(axis=1))
+            entry["pictures"] = pack_signed(values, np.array(scales)[:, None])
             entry["scales"] = scales
         view["size"] = NEURON_PICTURE
     return view
