@@ -357,7 +357,8 @@ def _stored_data(name: str, raw: Any, find_data: FindData | None) -> CustomData:
     if isinstance(raw, str):
         raw = raw.strip()
     if not is_hash(raw):
-        raise FieldError(name, f"{name} must be the hash of stored points: {HASH_LENGTH} hex digits (0-9, a-f).")
+        message = f"{name} must be the hash of stored points: {HASH_LENGTH} hex digits (0-9, a-f)."
+        raise FieldError(name, message)
     found = find_data(raw) if find_data is not None else None
     if found is None:
         raise FieldError(name, f"No stored points have the hash {raw}: upload the points first.")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from core.cost import example_counts
 from core.custom_data import (
     MAX_COORDINATE,
     MIN_POINTS,
@@ -15,7 +16,6 @@ from core.custom_data import (
     from_canonical,
     parse_csv,
 )
-from core.cost import example_counts
 from core.datasets import dataset_for
 from core.training import train
 from tests.custom_points import POINTS, config_of, xor_csv
