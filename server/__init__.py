@@ -12,7 +12,7 @@ from typing import Any
 from flask import Flask, jsonify
 from werkzeug.routing import BaseConverter
 
-from server import api, assets, errors, pages, ratelimit
+from server import api, assets, custom_data, errors, pages, ratelimit
 from server.broadcast_local import Notifier, ProgressBoard, StoreWatcher
 from server.compression import gzip_response
 from server.run_json import RUN_ID
@@ -76,8 +76,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["playground"] = Playground(store, notifier, runner, watcher, progress)
 
     app.url_map.converters["run_id"] = RunIdConverter
+    app.url_map.converters["data_hash"] = custom_data.DataHashConverter
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(custom_data.bp)
     app.register_blueprint(assets.bp)
     errors.register(app)
     ratelimit.init_app(app)

@@ -17,6 +17,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from core.config import FieldError, parse_config, parse_query
 from core.cost import estimate
 from server import run_views
+from server.custom_data import find_data
 from server.datasets import datasets_json
 from server.errors import ApiError
 from server.openapi import openapi_spec
@@ -89,7 +90,7 @@ def no_cache(response: Response) -> Response:
 @limiter.limit(runs_per_client, deduct_when=run_started)
 def start_run() -> tuple[Response, int, dict]:
     try:
-        config = parse_config(read_json(), current_app.config["LIMITS"])
+        config = parse_config(read_json(), current_app.config["LIMITS"], find_data(store()))
     except FieldError as error:
         raise ApiError(400, error.message, error.field) from None
     token, token_hash = new_token()
@@ -163,7 +164,7 @@ def stop_run(run_id: str) -> Response:
 @bp.post("/runs/<run_id:run_id>/predict")
 def predict(run_id: str) -> Response:
     run = get_run(run_id)
-    config = config_from_dict(run["config"])
+    config = config_from_dict(run["config"], store())
     try:
         x = run_views.parse_inputs(read_json(), config)
     except FieldError as error:
@@ -178,7 +179,7 @@ def predict(run_id: str) -> Response:
 @bp.get("/runs/<run_id:run_id>/views")
 def views(run_id: str) -> Response:
     run = get_run(run_id)
-    config = config_from_dict(run["config"])
+    config = config_from_dict(run["config"], store())
     epoch = store().weights_epoch(run_id)
     data = run_views.views(run_id, config, epoch, lambda: store().weights(run_id)[1])
     return no_cache(jsonify(data))
@@ -214,7 +215,8 @@ def estimate_run() -> Response:
     (RUN_SECONDS) lets it reach: {seconds, cap_seconds, epochs, epochs_within_cap}. The page asks as
     its controls change; the query is validated like a shared URL (400 naming the field)."""
     try:
-        config = parse_query(request.query_string.decode("utf-8", "replace"), current_app.config["LIMITS"])
+        query = request.query_string.decode("utf-8", "replace")
+        config = parse_query(query, current_app.config["LIMITS"], find_data(store()))
     except FieldError as error:
         raise ApiError(400, error.message, error.field) from None
     expected = estimate(config)

@@ -249,7 +249,7 @@ class Runner:
         last, outcome = None, None
         try:
             on_batch = batches.after_batch if batches is not None else None
-            for result in train(config_from_dict(config), should_stop, on_batch):
+            for result in train(config_from_dict(config, self.store), should_stop, on_batch):
                 recorder.add(result)
                 last = result
         except Diverged as error:
