@@ -242,7 +242,9 @@ def defaults_for(dataset: str) -> Config:
     return Config(**values | {"dataset": dataset})
 
 
-def parse_query(query: str, limits: Limits = DEFAULT_LIMITS, find_data: FindData | None = None) -> Config:
+def parse_query(
+    query: str, limits: Limits = DEFAULT_LIMITS, find_data: FindData | None = None, partial: bool = False
+) -> Config:
     """Parse a query string such as `dataset=mnist&hidden=100,200&lr=0.1`."""
     pairs = parse_qsl(query.lstrip("?"), keep_blank_values=True)
     seen: dict[str, str] = {}
@@ -250,14 +252,18 @@ def parse_query(query: str, limits: Limits = DEFAULT_LIMITS, find_data: FindData
         if name in seen:
             raise FieldError(name, f"{name} is given more than once.")
         seen[name] = value
-    return parse_config(seen, limits, find_data)
+    return parse_config(seen, limits, find_data, partial)
 
 
 def parse_config(
-    data: Mapping[str, Any], limits: Limits = DEFAULT_LIMITS, find_data: FindData | None = None
+    data: Mapping[str, Any],
+    limits: Limits = DEFAULT_LIMITS,
+    find_data: FindData | None = None,
+    partial: bool = False,
 ) -> Config:
     """Validate user input (JSON values or query-string text) into a Config with defaults filled.
-    find_data looks up the points a `data` hash names (without it, no hash is known)."""
+    find_data looks up the points a `data` hash names (without it, no hash is known). partial: a
+    required field left out stays None (the page shows such settings; they cannot train)."""
     if not isinstance(data, Mapping):  # JSON null, a list, a string...: {} asks for all the defaults
         raise FieldError("body", 'The config must be a JSON object, such as {"dataset": "spiral"}.')
     dataset_field = FIELD_BY_NAME["dataset"]
@@ -270,7 +276,7 @@ def parse_config(
             name = str(name)[:60]
             raise FieldError(name, f"The field {name!r} {why}; the fields are: {', '.join(names)}.")
     for field in fields:
-        if field.required and field.name not in data:
+        if field.required and field.name not in data and not partial:
             raise FieldError(field.name, f"The {dataset} dataset needs {field.name}: {_needs(field)}")
     values = {
         field.name: check(field, data[field.name], dataset, limits, find_data)

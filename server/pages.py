@@ -29,11 +29,12 @@ bp = Blueprint("pages", __name__)
 
 
 def config_from_url() -> tuple[dict[str, Any], dict[str, str] | None]:
-    """The config a shared URL describes, or the defaults and the reason it was refused."""
+    """The config a shared URL describes, or the defaults and the reason it was refused. A custom set's
+    settings without their points (not sent yet when the address was taken) are shown without them."""
     query = request.query_string.decode("utf-8", "replace")
     try:
         store = current_app.extensions["playground"].store
-        config = parse_query(query, current_app.config["LIMITS"], find_data(store))
+        config = parse_query(query, current_app.config["LIMITS"], find_data(store), partial=True)
     except FieldError as error:
         dataset = request.args.get("dataset", "mnist")
         fallback = defaults_for(dataset if dataset in DATASETS else "mnist")

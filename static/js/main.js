@@ -12,6 +12,7 @@ import { announceMilestones } from "./announcer.js";
 import * as api from "./api.js";
 import { MetricCharts, loadPlotly } from "./charts.js";
 import { Controls } from "./controls.js";
+import { DataEditor } from "./data_editor.js";
 import { DigitPad, ProbabilityBars } from "./digits.js";
 import { DecisionMap, drawFeaturePicture, drawPreview } from "./heatmap.js";
 import { LayersChart } from "./layers_chart.js";
@@ -30,6 +31,7 @@ const catalog = new Catalog(page.datasets);
 const controls = new Controls($("controls"), catalog, onControlsChanged);
 const charts = new MetricCharts($("loss-chart"), $("accuracy-chart"));
 const decisionMap = new DecisionMap($("boundary"), $("boundary-note"));
+const dataEditor = new DataEditor(decisionMap, (catalog.find("custom") || {}).upload, onControlsChanged);
 const layersChart = new LayersChart($("layers-chart"));
 const bars = new ProbabilityBars($("prob-bars"), $("prob-summary"));
 const pad = new DigitPad($("digit-pad"), onDigitDrawn);
@@ -60,7 +62,20 @@ const overlayCache = new Map(); // run id -> epochs of finished runs
 // --- controls -> config, URL, network drawing -----------------------------------------------------
 
 function currentConfig() {
-  return validate(controls.read(), catalog);
+  return dataEditor.check(validate(controls.read(), catalog));
+}
+
+/** Put a config into the controls; your points follow its `data` hash. */
+function fill(config) {
+  controls.fill(config);
+  dataEditor.follow(config.data);
+}
+
+/** Your points on the plane: editable while the custom set is chosen in the playground, drawn instead
+ * of a run's points while no run is on the page or it is the previous one. */
+function syncDataEditor() {
+  const custom = mode === "playground" && controls.dataset === "custom";
+  dataEditor.setActive(custom, custom && (!session.run || isPrevious()));
 }
 
 function onControlsChanged(field) {
@@ -84,6 +99,7 @@ function onControlsChanged(field) {
   }
   if (valid && !starting && Date.now() >= trainBlockedUntil) showTrainNotice(null);
   showPrevious();
+  syncDataEditor();
   clearTimeout(estimateTimer);
   estimateTimer = setTimeout(loadEstimate, ESTIMATE_DELAY_MS);
 }
@@ -94,7 +110,8 @@ const ESTIMATE_DELAY_MS = 300; // controls settle (typing, sliding) before the s
 
 async function loadEstimate() {
   const { config, errors } = currentConfig();
-  const query = Object.keys(errors).length ? "" : toQuery(config, catalog);
+  const unsent = config.dataset === "custom" && !config.data; // your points: no estimate before they are sent
+  const query = Object.keys(errors).length || unsent ? "" : toQuery(config, catalog);
   estimateQuery = query;
   if (!query) {
     estimate = null;
@@ -160,7 +177,7 @@ function switchDataset(previous, next) {
     const seed = controls.read().seed;
     if (seed !== undefined && /^\d+$/.test(String(seed).trim())) defaults.seed = Number(seed);
   }
-  controls.fill(defaults);
+  fill(defaults);
 }
 
 function setDatasetClass(dataset) {
@@ -171,7 +188,8 @@ function setDatasetClass(dataset) {
 }
 
 function drawNetworkFor(config, sizes) {
-  const layerSizes = sizes || [catalog.inputSize(config), ...config.hidden, catalog.classCount(config)];
+  const classes = config.dataset === "custom" ? dataEditor.classCount() : catalog.classCount(config);
+  const layerSizes = sizes || [catalog.inputSize(config), ...config.hidden, classes];
   drawNetwork($("network-svg"), $("network-caption"), layerSizes);
 }
 
@@ -191,6 +209,7 @@ session.on("show", (run) => {
   pad.clear();
   enableDrawing(run.epochs.length > 0);
   refreshOverlays();
+  syncDataEditor();
 });
 session.on("epochs", (epochs) => {
   charts.addEpochs(epochs);
@@ -211,7 +230,7 @@ function showPenalty(run) {
 }
 session.on("views", (views) => {
   const run = session.run;
-  if (views.points) decisionMap.setPoints(views.points, catalog.classCount(run.config));
+  if (views.points && !dataEditor.editing) decisionMap.setPoints(views.points, views.sizes.at(-1));
   if (views.grid) decisionMap.setGrid(views.grid, views.epoch);
   mnistPanels.show(views);
   if (views.sizes && !isPrevious()) drawNetworkFor(run.config, views.sizes);
@@ -242,9 +261,13 @@ async function train(event) {
   }
   starting = true;
   $("train").disabled = true;
-  showTrainNotice("Starting a new run…");
   let created;
   try {
+    if (dataEditor.needsStoring(config)) {
+      showTrainNotice("Sending your points…");
+      config.data = await dataEditor.store();
+    }
+    showTrainNotice("Starting a new run…");
     created = await api.createRun(config);
   } catch (error) {
     starting = false;
@@ -505,8 +528,16 @@ async function refreshOverlays() {
 // --- sharing: copy link, fork ---------------------------------------------------------------------
 
 async function copyLink() {
-  const link = location.href;
   const feedback = $("copy-feedback");
+  if (mode === "playground" && dataEditor.needsStoring(currentConfig().config)) {
+    try {
+      await dataEditor.store(); // the link names your points by their hash: send them first
+    } catch (error) {
+      feedback.textContent = error.message;
+      return;
+    }
+  }
+  const link = location.href;
   try {
     await navigator.clipboard.writeText(link);
     feedback.textContent = "Link copied.";
@@ -530,7 +561,7 @@ function fork() {
   controls.setDisabled(false);
   $("train").disabled = Date.now() < trainBlockedUntil;
   $("train").title = "";
-  controls.fill(current.config);
+  fill(current.config);
   history.pushState(null, "", `/?${toQuery(current.config, catalog)}`);
   onControlsChanged("fork");
   $("train").focus();
@@ -543,7 +574,7 @@ function start() {
   drawDatasetTiles();
   bars.build(((catalog.find("mnist") || {}).classes || [..."0123456789"]).map(String));
   const config = page.config && page.config.dataset ? page.config : catalog.defaultsFor("mnist");
-  controls.fill(config);
+  fill(config);
   setDatasetClass(config.dataset);
   drawNetworkFor(config);
   charts.setPlannedEpochs(config.epochs);
@@ -590,6 +621,7 @@ function start() {
     if (!page.query_error) history.replaceState(null, "", `/?${toQuery(currentConfig().config, catalog)}`);
     showDatasetPreview();
     renderProgress();
+    syncDataEditor();
   }
 }
 

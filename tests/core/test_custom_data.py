@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from core.config import FieldError, parse_query
 from core.cost import example_counts
 from core.custom_data import (
     MAX_COORDINATE,
@@ -156,3 +157,13 @@ def test_the_cost_estimate_counts_the_custom_points():
     config = config_of("custom", train_ratio=0.5)
     data = dataset_for(config)
     assert example_counts(config) == (len(data.x_train), len(data.x_val), len(data.x_test)) == (30, 30, 30)
+
+
+def test_partial_settings_leave_the_points_out_for_the_page_to_ask_for():
+    config = parse_query("dataset=custom&hidden=8&train_ratio=0.5", partial=True)
+    assert config.data is None and config.hidden == (8,) and config.train_ratio == 0.5
+    assert (
+        config.to_query() == "dataset=custom&hidden=8&lr=0.3&batch_size=16&epochs=100&seed=42&train_ratio=0.5"
+    )
+    with pytest.raises(FieldError):
+        parse_query("dataset=custom&hidden=8")
