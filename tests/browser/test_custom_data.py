@@ -93,7 +93,8 @@ def test_points_clicked_on_the_plane_train_and_replay_from_the_permalink(
     expect(other.locator("#data-summary")).to_have_text("18 points of 2 classes, stored.")
     expect(other).to_have_url(re.compile(re.escape(f"/?{run['query']}") + "$"))
     click_points(other, 1, [(0.9, 0.9)])  # one more: a new set, the run on the page is the previous one
-    expect(other.locator("#data-summary")).to_have_text("19 points of 2 classes, not sent yet: Train sends them.")
+    unsent = "19 points of 2 classes, not sent yet: Train sends them."
+    expect(other.locator("#data-summary")).to_have_text(unsent)
     expect(other.locator("#main")).to_have_class(re.compile("is-previous-run"))
 
     # The config link redraws the points too.
