@@ -58,7 +58,9 @@ export class DataEditor {
       swatch.querySelector(".class-dot").style.backgroundColor = color;
     }
     const { max_points: most, max_classes: classes, max_coordinate: far } = upload;
-    $("data-rules").textContent = `x,y,label per line (a header is optional): up to ${most} points, labels 0 to ${classes - 1}, coordinates within ±${far}.`;
+    $("data-rules").textContent =
+      `x,y,label per line (a header is optional): up to ${most} points, labels 0 to ${classes - 1}, ` +
+      `coordinates within ±${far}.`;
     $("data-clear").addEventListener("click", () => this.replace([], null));
     $("data-file").addEventListener("change", (event) => this.uploadFile(event.target));
     const canvas = map.canvas;
@@ -107,9 +109,7 @@ export class DataEditor {
       this.replace(stored.rows, hash);
     } catch (error) {
       if (this.loading !== hash) return;
-      this.loading = null;
-      this.problem = `These points could not be loaded: ${error.message}`;
-      this.replace([], null, this.problem);
+      this.replace([], null, `These points could not be loaded: ${error.message}`);
     }
   }
 
@@ -208,6 +208,10 @@ export class DataEditor {
     try {
       answer = await api.storeData(await file.text());
     } catch (error) {
+      if (error.status !== 400 && error.status !== 413) { // not the file's fault (the upload rate, say)
+        this.summary.textContent = `${file.name}: ${error.message}`;
+        return;
+      }
       this.problem = `${file.name}: ${error.message} Fix the file and upload it again: nothing is trained until then.`;
       this.render();
       this.onChange("data");
@@ -257,7 +261,8 @@ export class DataEditor {
     if (stroke.last && Math.hypot(here[0] - stroke.last[0], here[1] - stroke.last[1]) < ADD_SPACING_PX) return;
     if (this.points.length >= this.rules.max_points) return;
     stroke.last = here;
-    const [x, y] = this.map.toData(...here).map((v) => Math.round(v * DECIMALS) / DECIMALS);
+    const far = this.rules.max_coordinate;
+    const [x, y] = this.map.toData(...here).map((v) => Math.max(-far, Math.min(far, Math.round(v * DECIMALS) / DECIMALS)));
     this.edit([...this.points, [x, y, this.chosenClass]]);
   }
 

@@ -4,6 +4,10 @@ Training ratio and the seed, with the validation points as its test set."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -167,3 +171,17 @@ def test_partial_settings_leave_the_points_out_for_the_page_to_ask_for():
     )
     with pytest.raises(FieldError):
         parse_query("dataset=custom&hidden=8")
+
+
+def test_the_cli_trains_on_a_csv_file_and_names_a_bad_row(tmp_path):
+    good, bad = tmp_path / "points.csv", tmp_path / "bad.csv"
+    good.write_text(xor_csv())
+    bad.write_text(xor_csv().replace("\n", "\n0.5,0.5,7\n", 3))
+    args = [sys.executable, "-m", "core.train", "--dataset", "custom", "--epochs", "3", "--json"]
+    done = subprocess.run([*args, "--data", str(good)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    rows = [json.loads(line) for line in done.stdout.splitlines()]
+    expected = [result.metrics() for result in train(config_of("custom", epochs=3))]
+    assert [row["val_acc"] for row in rows] == [row["val_acc"] for row in expected]
+    refused = subprocess.run([*args, "--data", str(bad)], capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 2 and "bad.csv: Line 2: label 7 is not a class (0-5)." in refused.stderr
