@@ -14,7 +14,7 @@ from core.datasets import TWO_D_SETS
 from core.training import METRICS
 from server.run_json import RUN_ID
 from server.run_views import MAX_PREDICT_ROWS, POINT_RANGE
-from server.store import Status
+from server.store import REUSABLE, Status
 
 
 def _error(description: str, retry_after: bool = False) -> dict[str, Any]:
@@ -117,6 +117,17 @@ def config_query_parameters(limits: Limits) -> list[dict[str, Any]]:
         parameter = {"name": field.name, "in": "query", "required": False, "description": description}
         parameters.append({**parameter, "schema": schema})
     return parameters
+
+
+def run_request_schema(limits: Limits) -> dict[str, Any]:
+    """POST /api/runs's body: a config, and `fresh` (not a config field)."""
+    fresh = {
+        "type": "boolean",
+        "default": False,
+        "description": "true: train a new run even if a run of the same config is stored.",
+    }
+    config = config_schema(limits)
+    return {**config, "properties": {**config["properties"], "fresh": fresh}}
 
 
 def _run_schema() -> dict[str, Any]:
@@ -343,12 +354,22 @@ def openapi_spec(limits: Limits, max_body: int = 1_000_000) -> dict[str, Any]:
         "paths": {
             "/api/runs": {
                 "post": {
-                    "summary": "Start a run",
+                    "summary": "Start a run, or answer with the stored run of the same config",
+                    "description": "A config (seed included) always gives the same numbers, so a config "
+                    "identical to a run that is done, queued or running answers with that run (200, "
+                    "`reused`: true) and trains nothing; a run that ended stopped, failed or interrupted "
+                    "is not reused. `fresh`: true always starts a new run (201).",
                     "requestBody": {
                         "required": True,
-                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Config"}}},
+                        "content": {
+                            "application/json": {"schema": {"$ref": "#/components/schemas/RunRequest"}}
+                        },
                     },
                     "responses": {
+                        "200": _json(
+                            "The stored run of the same config (`reused`: true).",
+                            {"$ref": "#/components/schemas/Created"},
+                        ),
                         "201": _json("Queued.", {"$ref": "#/components/schemas/Created"}),
                         "400": _error("Invalid config or body; `field` names the field."),
                         "413": too_large,
@@ -515,6 +536,7 @@ def openapi_spec(limits: Limits, max_body: int = 1_000_000) -> dict[str, Any]:
             },
             "schemas": {
                 "Config": config_schema(limits),
+                "RunRequest": run_request_schema(limits),
                 "Error": {
                     "type": "object",
                     "required": ["error"],
@@ -526,19 +548,28 @@ def openapi_spec(limits: Limits, max_body: int = 1_000_000) -> dict[str, Any]:
                 },
                 "Created": {
                     "type": "object",
-                    "required": ["id", "url", "events", "config", "query", "status", "owner_token"],
+                    "required": ["id", "url", "events", "config", "query", "status", "reused"],
                     "properties": {
                         "id": {"type": "string", "pattern": f"^{RUN_ID}$"},
                         "url": {"type": "string"},
                         "events": {"type": "string"},
                         "config": {"type": "object"},
                         "query": {"type": "string"},
-                        "status": {"type": "string", "enum": [Status.QUEUED.value]},
+                        "status": {
+                            "type": "string",
+                            "enum": [status.value for status in REUSABLE],
+                            "description": "queued for a new run; a reused run's own status.",
+                        },
+                        "reused": {
+                            "type": "boolean",
+                            "description": "true: the stored run of the same config (200), nothing trained.",
+                        },
                         "owner_token": {
                             "type": "string",
                             "minLength": 43,
-                            "description": "Proves ownership of the run (stop it): answered only here, "
-                            "once; the server keeps only its hash.",
+                            "description": "Only for a new run (201): proves ownership of the run (stop it); "
+                            "answered only here, once; the server keeps only its hash. A reused run (200) "
+                            "has none.",
                         },
                     },
                 },

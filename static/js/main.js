@@ -262,6 +262,7 @@ async function train(event) {
   starting = true;
   $("train").disabled = true;
   let created;
+  let reused = false;
   try {
     if (dataEditor.needsStoring(config)) {
       showTrainNotice("Sending your points…");
@@ -269,6 +270,9 @@ async function train(event) {
     }
     showTrainNotice("Starting a new run…");
     created = await api.createRun(config);
+    // The same config as a stored run (done, queued or training): that run, with what it recorded.
+    reused = created.reused === true;
+    if (reused) created = await api.getRun(created.id);
   } catch (error) {
     starting = false;
     refused(error);
@@ -277,17 +281,26 @@ async function train(event) {
   starting = false;
   $("train").disabled = false;
   showTrainNotice(null);
-  rememberToken(created.id, created.owner_token);
-  startedHere.add(created.id);
+  if (!reused) {
+    // A reused run was started by someone else (or another tab): no token comes with it.
+    rememberToken(created.id, created.owner_token);
+    startedHere.add(created.id);
+  }
   const previous = session.run;
-  if (previous && startedHere.has(previous.id) && !isFinal(previous.status)) {
+  if (previous && previous.id !== created.id && startedHere.has(previous.id) && !isFinal(previous.status)) {
     api.stopRun(previous.id, tokenFor(previous.id))
       .then((answer) => runList.update(previous.id, { status: answer.status }))
       .catch(() => {}); // it ends on its own; the Runs list refreshes its status later
   }
-  const entry = runList.remember({ id: created.id, config: created.config, status: "queued" });
-  session.show({ ...created, status: "queued", epochs: [], total_epochs: created.config.epochs }, entry.color);
+  const status = reused ? created.status : "queued";
+  const entry = runList.remember({ id: created.id, config: created.config, status });
+  session.show({ epochs: [], total_epochs: created.config.epochs, ...created, status }, entry.color);
   history.pushState(null, "", created.url); // Back returns to the settings
+  if (reused) {
+    const { text, tone } = describeStatus(session.run);
+    const news = isFinal(created.status) ? "already trained: replaying it" : "already training: following it";
+    setStatusText(`Same experiment ${news}. ${text}`, tone);
+  }
 }
 
 /** A refused POST /api/runs: the reason stays visible; with Retry-After, a live countdown and Train
@@ -628,13 +641,13 @@ function start() {
 // --- the Runs list: statuses of runs that were still going ---------------------------------------------
 
 // Runs listed as queued or running (other than the one on the page, which its stream keeps current)
-// may have ended since: ask for each, when the page opens, then after 2, 4, 8... (at most 30) seconds
+// may have ended since: ask for each, when the page opens, then after 2, 4, 8... (at most 10) seconds
 // while some are still going, and when the tab is shown again.
 let refreshTimer = 0;
 async function refreshRunList(delay = 2000) {
   clearTimeout(refreshTimer);
   const going = await runList.refreshActive(api.getRun);
-  if (going) refreshTimer = setTimeout(() => refreshRunList(Math.min(delay * 2, 30000)), delay);
+  if (going) refreshTimer = setTimeout(() => refreshRunList(Math.min(delay * 2, 10000)), delay);
 }
 document.addEventListener("visibilitychange", () => {
   if (document.visibilityState === "visible") refreshRunList();

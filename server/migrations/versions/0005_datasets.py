@@ -1,16 +1,16 @@
 """Your own points: a datasets table, one row per content (keyed by the hash of its canonical CSV), that
 runs of the custom dataset name in their config.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-02
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
