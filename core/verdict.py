@@ -10,8 +10,10 @@ of core.training.EpochResult.metrics()) and answers None for a run that learned,
   times its lowest, giving back at least half of what it had gained since epoch 1;
 - `chance`: the validation accuracy ended at or near chance for the number of classes.
 
-Each warning has a message (what happened, with the numbers) and a hint (what to try: a lower learning
-rate, the tutorial's 0.1 for MNIST, a smaller momentum; or more epochs when the rate is already small).
+Each warning has a message (what happened, with the numbers), a hint (what to try: a lower learning
+rate, the tutorial's 0.1 for MNIST, a smaller momentum; or more epochs when the rate is already small)
+and, when the last epoch's per-layer diagnostics show a cause, `why` (core.diagnostics.explain: dead
+ReLUs, saturated units, steps far too large or too small), else None.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from core.config import FIELD_BY_NAME, Config
+from core.diagnostics import explain
 
 LOSS_ROSE_MARGIN = 1.02  # the last training loss above 102% of the first: it rose (not noise)
 EXPLODED_FACTOR = 3.0  # the last training loss at 3x its lowest or more,
@@ -36,6 +39,7 @@ class RunWarning:
     code: str
     message: str
     hint: str
+    why: str | None = None
 
     def to_dict(self) -> dict[str, str]:
         return asdict(self)
@@ -46,7 +50,16 @@ def chance_accuracy(class_count: int) -> float:
 
 
 def judge(config: Config, epochs: Sequence[Mapping[str, Any]]) -> RunWarning | None:
-    """The warning for a finished run's recorded epochs, or None when it learned."""
+    """The warning for a finished run's recorded epochs, or None when it learned; with the reason the
+    layers' diagnostics give, when they give one."""
+    warning = _curves_warning(config, epochs)
+    if warning is None:
+        return None
+    return RunWarning(warning.code, warning.message, warning.hint, explain(epochs, config))
+
+
+def _curves_warning(config: Config, epochs: Sequence[Mapping[str, Any]]) -> RunWarning | None:
+    """What the loss and accuracy curves alone say."""
     if not epochs:
         return None
     first, last = epochs[0], epochs[-1]

@@ -16,6 +16,8 @@ from core.layers import Activation
 from core.losses import softmax
 from core.network import Network
 
+MISTAKES_CHUNK = 1000  # rows misclassified() predicts at a time
+
 NEURON_UNITS = 16  # units of each layer (inputs too) whose pictures and edges every epoch records
 NEURON_PICTURE = 16  # cells a side of a unit's picture
 SIGNED_DIGITS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"  # the base64 alphabet
@@ -170,20 +172,30 @@ def confusion_matrix(network: Network, x: np.ndarray, y: np.ndarray, n_classes: 
 
 def misclassified(network: Network, x: np.ndarray, y: np.ndarray, count: int = 12) -> list[dict]:
     """The first `count` wrongly classified examples: index, true and predicted label,
-    the probability given to the prediction, and (for 28x28 inputs) the pixels in 0..255."""
-    proba = network.predict_proba(x)
-    predicted = proba.argmax(axis=1)
-    wrong = np.flatnonzero(predicted != y)[:count]
-    return [
-        {
-            "index": int(i),
-            "true": int(y[i]),
-            "predicted": int(predicted[i]),
-            "probability": round(float(proba[i, predicted[i]]), 4),
-            "pixels": np.round(x[i] * 255).astype(np.uint8).tolist(),
-        }
-        for i in wrong
-    ]
+    the probability given to the prediction, and (for 28x28 inputs) the pixels in 0..255.
+
+    x: the inputs as the network takes them, or uint8 images (pixels 0..255, scaled to 0..1 here as
+    core.datasets scales MNIST). Looked at MISTAKES_CHUNK rows at a time, until `count` are found."""
+    found: list[dict] = []
+    for start in range(0, len(x), MISTAKES_CHUNK):
+        rows = x[start : start + MISTAKES_CHUNK]
+        images = rows.dtype == np.uint8
+        proba = network.predict_proba(rows.astype(np.float32) / 255 if images else rows)
+        predicted = proba.argmax(axis=1)
+        for i in np.flatnonzero(predicted != y[start : start + MISTAKES_CHUNK])[: count - len(found)]:
+            pixels = rows[i] if images else np.round(rows[i] * 255).astype(np.uint8)
+            found.append(
+                {
+                    "index": start + int(i),
+                    "true": int(y[start + i]),
+                    "predicted": int(predicted[i]),
+                    "probability": round(float(proba[i, predicted[i]]), 4),
+                    "pixels": pixels.tolist(),
+                }
+            )
+        if len(found) == count:
+            break
+    return found
 
 
 def first_layer_images(network: Network, count: int = 100) -> list[list[int]]:

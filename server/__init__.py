@@ -12,9 +12,10 @@ from typing import Any
 from flask import Flask, jsonify
 from werkzeug.routing import BaseConverter
 
-from server import api, assets, errors, pages, ratelimit
+from server import api, assets, custom_data, errors, pages, ratelimit
 from server.broadcast_local import Notifier, ProgressBoard, StoreWatcher
 from server.compression import gzip_response
+from server.malloc import give_large_blocks_back
 from server.run_json import RUN_ID
 from server.security import add_security_headers
 from server.settings import check, from_env
@@ -50,6 +51,7 @@ class RunIdConverter(BaseConverter):
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """The app. Its settings are server.settings' table, read from the environment, with `config` laid
     over them (the same keys); nothing else is defaulted here but the SQLite file's place."""
+    give_large_blocks_back()  # freed arrays go back to the system: a worker's memory stays flat
     settings = from_env()
     settings.update(config or {})
     app = Flask(__name__, static_folder=None, template_folder=TEMPLATE_FOLDER)  # static: server.assets
@@ -76,8 +78,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["playground"] = Playground(store, notifier, runner, watcher, progress)
 
     app.url_map.converters["run_id"] = RunIdConverter
+    app.url_map.converters["data_hash"] = custom_data.DataHashConverter
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(custom_data.bp)
     app.register_blueprint(assets.bp)
     errors.register(app)
     ratelimit.init_app(app)

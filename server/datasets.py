@@ -1,5 +1,6 @@
-"""GET /api/datasets: each dataset's shape, classes, sensible defaults and a small preview; the config's
-field table; and a picture of each 2D input feature over the plane (core.features.feature_pictures)."""
+"""GET /api/datasets: each dataset's shape, classes, sensible defaults and a small preview (your own
+points: none, and the rules an upload must follow instead); the config's field table; and a picture of
+each 2D input feature over the plane (core.features.feature_pictures)."""
 
 from __future__ import annotations
 
@@ -10,19 +11,19 @@ from typing import Any
 import numpy as np
 
 from core.config import DATASETS, Limits, defaults_for, fields_json
-from core.datasets import MNIST_PATH, dataset_for
+from core.custom_data import COLUMNS, MAX_COORDINATE, MIN_CLASSES, MIN_POINTS
+from core.datasets import CUSTOM, dataset_for, load_mnist_test
 from core.features import PICTURE_EXTENT, PICTURE_SIZE, feature_pictures
 
 PREVIEW_POINTS = 150
 
 
 def _mnist_preview() -> list[dict[str, Any]]:
-    """The first test image of each digit, read straight from the file's test arrays (50 ms), not
-    through load_mnist (a second and 220 MB), so that the first page view of a process stays quick."""
-    with np.load(MNIST_PATH) as data:
-        x_test, y_test = data["x_test"], data["y_test"]
+    """The first test image of each digit (core.datasets.load_mnist_test: the test digits only, as uint8,
+    so that a web process never needs the training set)."""
+    x_test, y_test = load_mnist_test()
     firsts = [int(np.flatnonzero(y_test == digit)[0]) for digit in range(10)]
-    return [{"label": int(y_test[i]), "pixels": x_test[i].reshape(784).tolist()} for i in firsts]
+    return [{"label": int(y_test[i]), "pixels": x_test[i].tolist()} for i in firsts]
 
 
 def _describe(name: str, limits: Limits) -> dict[str, Any]:
@@ -36,6 +37,24 @@ def _describe(name: str, limits: Limits) -> dict[str, Any]:
             "defaults": config.to_dict(),
             "max_epochs": limits.max_epochs,
             "preview": _mnist_preview(),
+        }
+    if name == CUSTOM:  # no points until someone adds them: what they may add
+        return {
+            "name": name,
+            "kind": "2d",
+            "input_shape": [2],
+            "classes": [str(c) for c in range(limits.max_classes)],  # the labels points may have
+            "defaults": config.to_dict(),
+            "max_epochs": limits.max_epochs_2d,
+            "preview": [],
+            "upload": {
+                "columns": list(COLUMNS),
+                "min_points": MIN_POINTS,
+                "max_points": limits.max_points,
+                "min_classes": MIN_CLASSES,
+                "max_classes": limits.max_classes,
+                "max_coordinate": MAX_COORDINATE,
+            },
         }
     data = dataset_for(config)  # the default config's own points: the preview is what it trains on
     x, y = data.x_train[:PREVIEW_POINTS], data.y_train[:PREVIEW_POINTS]

@@ -9,11 +9,12 @@ from typing import Any
 
 from core import verdict
 from core.config import DATASETS, FIELDS, Field, Limits
+from core.custom_data import HASH_LENGTH, HASH_PATTERN, MAX_COORDINATE, MIN_CLASSES, MIN_POINTS
 from core.datasets import TWO_D_SETS
 from core.training import METRICS
 from server.run_json import RUN_ID
 from server.run_views import MAX_PREDICT_ROWS, POINT_RANGE
-from server.store import Status
+from server.store import REUSABLE, Status
 
 
 def _error(description: str, retry_after: bool = False) -> dict[str, Any]:
@@ -46,6 +47,13 @@ def _field_schema(field: Field, limits: Limits) -> dict[str, Any]:
         return {"type": "string", "enum": [value for value, _ in field.choices], "description": field.help}
     if field.kind == "choice_list":
         return _choice_list_schema(field)
+    if field.kind == "hash":
+        return {
+            "type": "string",
+            "pattern": f"^{HASH_PATTERN}$",
+            "description": f"{field.help} The `data` POST /api/data answered ({HASH_LENGTH} hex digits). "
+            f"Only for {', '.join(field.datasets)}, and required there; refused for the other datasets.",
+        }
     bounds = [field.bounds(dataset, limits) for dataset in field.datasets]
     low, high = min(b[0] for b in bounds), max(b[1] for b in bounds)
     description = field.help
@@ -109,6 +117,17 @@ def config_query_parameters(limits: Limits) -> list[dict[str, Any]]:
         parameter = {"name": field.name, "in": "query", "required": False, "description": description}
         parameters.append({**parameter, "schema": schema})
     return parameters
+
+
+def run_request_schema(limits: Limits) -> dict[str, Any]:
+    """POST /api/runs's body: a config, and `fresh` (not a config field)."""
+    fresh = {
+        "type": "boolean",
+        "default": False,
+        "description": "true: train a new run even if a run of the same config is stored.",
+    }
+    config = config_schema(limits)
+    return {**config, "properties": {**config["properties"], "fresh": fresh}}
 
 
 def _run_schema() -> dict[str, Any]:
@@ -228,6 +247,96 @@ def _layer_diagnostics_schema() -> dict[str, Any]:
     }
 
 
+def _data_paths(limits: Limits, max_body: int, unavailable: dict[str, Any]) -> dict[str, Any]:
+    """POST /api/data and GET /api/data/{data_hash}: your own points (server.custom_data)."""
+    stored = {"$ref": "#/components/schemas/DataStored"}
+    rules = (
+        f"CSV text, one point per line: x,y,label (a header line such as x,y,label is optional; blank "
+        f"lines are skipped). x and y: numbers from {-MAX_COORDINATE:g} to {MAX_COORDINATE:g}; label: a "
+        f"class, a whole number from 0 to {limits.max_classes - 1}. {MIN_POINTS} to {limits.max_points} "
+        f"points of at least {MIN_CLASSES} classes, at most {max_body} bytes. Read as CSV whatever the "
+        "Content-Type says (a form is refused)."
+    )
+    return {
+        "/api/data": {
+            "post": {
+                "summary": "Store your own 2D points; answers their hash, for a config's `data`",
+                "description": "The points are stored once per content: the hash is of their canonical "
+                "form (sorted, each number written the shortest way), so the same points in any order "
+                "or spelling get the same hash. New points count against the client's upload rate.",
+                "requestBody": {
+                    "required": True,
+                    "content": {"text/csv": {"schema": {"type": "string", "description": rules}}},
+                },
+                "responses": {
+                    "200": _json("These points were stored already.", stored),
+                    "201": _json("Stored.", stored),
+                    "400": _error(
+                        "A bad row: `line` is its line (1 = the first), `field` its column (x, y "
+                        "or label); `field` is body when the whole file is at fault."
+                    ),
+                    "413": _error(f"More than {max_body} bytes, or more than {limits.max_points} points."),
+                    "429": _error("This client stored too many new point sets; try again later.", True),
+                    "503": unavailable,
+                },
+            }
+        },
+        "/api/data/{data_hash}": {
+            "get": {
+                "summary": "Stored points: what a run of the custom dataset trained on",
+                "parameters": [
+                    {
+                        "name": "data_hash",
+                        "in": "path",
+                        "required": True,
+                        "description": f"The hash POST /api/data answered ({HASH_LENGTH} hex digits); "
+                        "anything else is a 404.",
+                        "schema": {"type": "string", "pattern": f"^{HASH_PATTERN}$"},
+                    }
+                ],
+                "responses": {
+                    "200": _json("The points.", {"$ref": "#/components/schemas/DataPoints"}),
+                    "404": _error("No points have this hash."),
+                    "503": unavailable,
+                },
+            }
+        },
+    }
+
+
+def _data_schemas() -> dict[str, Any]:
+    digest = {"type": "string", "pattern": f"^{HASH_PATTERN}$"}
+    counts = {
+        "points": {"type": "integer", "minimum": MIN_POINTS},
+        "classes": {"type": "integer", "minimum": MIN_CLASSES, "description": "The largest label plus one."},
+    }
+    return {
+        "DataStored": {
+            "type": "object",
+            "required": ["data", "points", "classes"],
+            "properties": {"data": digest, **counts},
+        },
+        "DataPoints": {
+            "type": "object",
+            "required": ["data", "points", "classes", "rows"],
+            "properties": {
+                "data": digest,
+                **counts,
+                "rows": {
+                    "type": "array",
+                    "description": "[x, y, label] per point, in the canonical order (by label, x, y).",
+                    "items": {
+                        "type": "array",
+                        "minItems": 3,
+                        "maxItems": 3,
+                        "items": _number(-MAX_COORDINATE, MAX_COORDINATE),
+                    },
+                },
+            },
+        },
+    }
+
+
 def openapi_spec(limits: Limits, max_body: int = 1_000_000) -> dict[str, Any]:
     run_id = {
         "name": "run_id",
@@ -246,18 +355,29 @@ def openapi_spec(limits: Limits, max_body: int = 1_000_000) -> dict[str, Any]:
             "title": "NumPy NN Playground API",
             "version": "1",
             "description": "Train the tutorial's NumPy network and watch it learn. Every error is JSON "
-            "with a sentence in `error` and, for input errors, the `field` at fault. Request bodies are "
-            f"JSON (UTF-8, finite numbers only), at most {max_body} bytes.",
+            "with a sentence in `error` and, for input errors, the `field` at fault (and the `line` of "
+            "an uploaded file). Request bodies are JSON (UTF-8, finite numbers only), but POST "
+            f"/api/data's, CSV; at most {max_body} bytes.",
         },
         "paths": {
             "/api/runs": {
                 "post": {
-                    "summary": "Start a run",
+                    "summary": "Start a run, or answer with the stored run of the same config",
+                    "description": "A config (seed included) always gives the same numbers, so a config "
+                    "identical to a run that is done, queued or running answers with that run (200, "
+                    "`reused`: true) and trains nothing; a run that ended stopped, failed or interrupted "
+                    "is not reused. `fresh`: true always starts a new run (201).",
                     "requestBody": {
                         "required": True,
-                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Config"}}},
+                        "content": {
+                            "application/json": {"schema": {"$ref": "#/components/schemas/RunRequest"}}
+                        },
                     },
                     "responses": {
+                        "200": _json(
+                            "The stored run of the same config (`reused`: true).",
+                            {"$ref": "#/components/schemas/Created"},
+                        ),
                         "201": _json("Queued.", {"$ref": "#/components/schemas/Created"}),
                         "400": _error("Invalid config or body; `field` names the field."),
                         "413": too_large,
@@ -394,6 +514,7 @@ def openapi_spec(limits: Limits, max_body: int = 1_000_000) -> dict[str, Any]:
                     },
                 }
             },
+            **_data_paths(limits, max_body, unavailable),
             "/api/estimate": {
                 "get": {
                     "summary": "How long a config would train, before it starts, and the wall-clock cap",
@@ -446,29 +567,40 @@ def openapi_spec(limits: Limits, max_body: int = 1_000_000) -> dict[str, Any]:
             },
             "schemas": {
                 "Config": config_schema(limits),
+                "RunRequest": run_request_schema(limits),
                 "Error": {
                     "type": "object",
                     "required": ["error"],
                     "properties": {
                         "error": {"type": "string", "minLength": 1},
                         "field": {"type": "string"},
+                        "line": {"type": "integer", "minimum": 1},
                     },
                 },
                 "Created": {
                     "type": "object",
-                    "required": ["id", "url", "events", "config", "query", "status", "owner_token"],
+                    "required": ["id", "url", "events", "config", "query", "status", "reused"],
                     "properties": {
                         "id": {"type": "string", "pattern": f"^{RUN_ID}$"},
                         "url": {"type": "string"},
                         "events": {"type": "string"},
                         "config": {"type": "object"},
                         "query": {"type": "string"},
-                        "status": {"type": "string", "enum": [Status.QUEUED.value]},
+                        "status": {
+                            "type": "string",
+                            "enum": [status.value for status in REUSABLE],
+                            "description": "queued for a new run; a reused run's own status.",
+                        },
+                        "reused": {
+                            "type": "boolean",
+                            "description": "true: the stored run of the same config (200), nothing trained.",
+                        },
                         "owner_token": {
                             "type": "string",
                             "minLength": 43,
-                            "description": "Proves ownership of the run (stop it): answered only here, "
-                            "once; the server keeps only its hash.",
+                            "description": "Only for a new run (201): proves ownership of the run (stop it); "
+                            "answered only here, once; the server keeps only its hash. A reused run (200) "
+                            "has none.",
                         },
                     },
                 },
@@ -477,7 +609,8 @@ def openapi_spec(limits: Limits, max_body: int = 1_000_000) -> dict[str, Any]:
                     "description": "A `done` run whose curves show it did not learn (core.verdict): `code` "
                     "is chance (validation accuracy at or near chance), loss_rose (the training loss ended "
                     "above its first epoch's) or loss_exploded (no better validation loss for many epochs "
-                    "while the training loss grew); `message` says what happened, `hint` what to try. "
+                    "while the training loss grew); `message` says what happened, `hint` what to try, `why` "
+                    "(or null) the cause the layers' diagnostics show (core.diagnostics.explain). "
                     "null for every other run.",
                     "type": "object",
                     "nullable": True,
@@ -486,6 +619,7 @@ def openapi_spec(limits: Limits, max_body: int = 1_000_000) -> dict[str, Any]:
                         "code": {"type": "string", "enum": list(verdict.CODES)},
                         "message": {"type": "string", "minLength": 1},
                         "hint": {"type": "string", "minLength": 1},
+                        "why": {"type": "string", "minLength": 1, "nullable": True},
                     },
                 },
                 "Event": {
@@ -516,6 +650,7 @@ def openapi_spec(limits: Limits, max_body: int = 1_000_000) -> dict[str, Any]:
                     },
                 },
                 "LayerDiagnostics": _layer_diagnostics_schema(),
+                **_data_schemas(),
                 "PredictRequest": {
                     "description": "pixels (MNIST runs) or points (2D runs), not both.",
                     "type": "object",

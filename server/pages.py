@@ -18,6 +18,7 @@ from flask.blueprints import BlueprintSetupState
 
 from core.config import DATASETS, FieldError, defaults_for, parse_query
 from server import assets
+from server.custom_data import find_data
 from server.datasets import datasets_json
 from server.errors import not_found_page
 from server.run_json import public_run
@@ -29,10 +30,12 @@ bp = Blueprint("pages", __name__)
 
 
 def config_from_url() -> tuple[dict[str, Any], dict[str, str] | None]:
-    """The config a shared URL describes, or the defaults and the reason it was refused."""
+    """The config a shared URL describes, or the defaults and the reason it was refused. A custom set's
+    settings without their points (not sent yet when the address was taken) are shown without them."""
     query = request.query_string.decode("utf-8", "replace")
     try:
-        config = parse_query(query, current_app.config["LIMITS"])
+        store = current_app.extensions["playground"].store
+        config = parse_query(query, current_app.config["LIMITS"], find_data(store), partial=True)
     except FieldError as error:
         dataset = request.args.get("dataset", "mnist")
         fallback = defaults_for(dataset if dataset in DATASETS else "mnist")

@@ -15,10 +15,10 @@ from typing import Any
 import numpy as np
 
 from core.config import Config, FieldError
-from core.datasets import dataset_for
+from core.datasets import dataset_for, load_mnist_test
 from core.features import network_inputs
 from core.network import Network, parameter_count
-from core.views import confusion_matrix, decision_grid, first_layer_images, misclassified
+from core.views import decision_grid, first_layer_images, misclassified
 
 MAX_PREDICT_ROWS = 100
 POINT_RANGE = 1000.0  # 2D inputs beyond this are surely a mistake
@@ -57,18 +57,24 @@ def _points(x: np.ndarray, y: np.ndarray) -> list[list[float]]:
     return [[round(float(a), 4), round(float(b), 4), int(label)] for (a, b), label in zip(x, y, strict=True)]
 
 
-def views(run_id: str, config: Config, epoch: int | None, npz: Callable[[], bytes]) -> dict[str, Any]:
+def views(
+    run_id: str, config: Config, epoch: int | None, npz: Callable[[], bytes], event: Callable[[], dict]
+) -> dict[str, Any]:
     """GET /api/runs/<id>/views: the network's sizes and the data points (2D: train, val and test
     splits, each point [x, y, label]) always; the views drawn
     from the weights once there are some (decision grid for 2D, packed as base64 bytes: see
     core.views.decision_grid; for MNIST the confusion matrix on the validation set, misclassified test
-    digits and first-layer weights as images)."""
+    digits and first-layer weights as images).
+
+    `npz()` gives the weights of `epoch`, `event()` its stored epoch event. MNIST's views need only its
+    test digits (core.datasets.load_mnist_test, 8 MB as uint8), never the training set: the confusion
+    matrix is the one the recorder drew for that epoch's event."""
 
     def make() -> dict[str, Any]:
-        data = dataset_for(config)
         sizes = config.layer_sizes
         result: dict[str, Any] = {"sizes": sizes, "parameter_count": parameter_count(sizes)}
-        if config.is_2d:
+        data = dataset_for(config) if config.is_2d else None
+        if data is not None:
             result["points"] = {
                 "train": _points(data.x_train, data.y_train),
                 "val": _points(data.x_val, data.y_val),
@@ -78,11 +84,12 @@ def views(run_id: str, config: Config, epoch: int | None, npz: Callable[[], byte
             return result
         net = network(run_id, epoch, npz)
         result["epoch"] = epoch
-        if config.is_2d:
+        if data is not None:
             result["grid"] = decision_grid(net, data, features=config.features)
         else:
-            result["confusion"] = confusion_matrix(net, data.x_val, data.y_val, len(data.classes))
-            result["misclassified"] = misclassified(net, data.x_test, data.y_test, count=12)
+            x_test, y_test = load_mnist_test()
+            result["confusion"] = event()["confusion"]
+            result["misclassified"] = misclassified(net, x_test, y_test, count=12)
             result["first_layer"] = first_layer_images(net, count=100)
         return result
 

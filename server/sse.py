@@ -122,7 +122,7 @@ def run_events(
                         yield format_event("progress", json.dumps(latest))
                         last_write = time.monotonic()
                 if status in FINAL:
-                    warning = run_warning(ended, store.metrics(run_id)) if ended else None
+                    warning = run_warning(ended, store.metrics(run_id), store) if ended else None
                     yield format_event("done", json.dumps(_done_data(status, ended, warning)))
                     return
             except StoreUnavailable:  # busy or read-only for a while: keep the viewer, look again later

@@ -1,4 +1,5 @@
-"""The run store: every run, its epochs and its latest weights, in SQLite or in PostgreSQL.
+"""The run store: every run, its epochs and its latest weights, and the point sets people uploaded, in
+SQLite or in PostgreSQL.
 
 One code path, SQLAlchemy Core (no ORM), serves both databases:
 - SQLite (the default: a file, `PLAYGROUND_DB`) for one host. Every server process opens the same file;
@@ -55,6 +56,9 @@ class Status(StrEnum):
 
 ACTIVE = (Status.QUEUED, Status.RUNNING)
 FINAL = tuple(status for status in Status if status not in ACTIVE)
+# The runs a new run of the same config may answer with (its numbers are or will be the same); a run
+# that ended stopped, failed or interrupted is not one.
+REUSABLE = (Status.DONE, *ACTIVE)
 
 BUSY_TIMEOUT_SECONDS = 10.0  # how long a statement waits for a lock (or a pooled connection)
 CACHE_KB = 256  # SQLite page cache per connection
@@ -171,6 +175,7 @@ runs = sa.Table(
     sa.Column("token_hash", sa.Text),  # SHA-256 of the run's owner token (server.ownership)
     sa.Column("progress", sa.Text),  # the trainer's latest progress within an epoch, JSON
     sa.Index("runs_status", "status", "owner"),
+    sa.Index("runs_query", "query", "created_at"),  # the runs of one config, newest last (reusable_run)
 )
 
 epochs = sa.Table(
@@ -190,6 +195,16 @@ weights = sa.Table(  # the latest weights of each run, overwritten every epoch
     sa.Column("run_id", sa.Text, sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("epoch", sa.Integer, nullable=False),
     sa.Column("npz", sa.LargeBinary, nullable=False),
+)
+
+datasets = sa.Table(  # your own points (core.custom_data), stored once per content: runs name them by hash
+    "datasets",
+    metadata,
+    sa.Column("hash", sa.Text, primary_key=True),  # of the canonical CSV
+    sa.Column("csv", sa.Text, nullable=False),  # the canonical CSV: x,y,label rows
+    sa.Column("points", sa.Integer, nullable=False),
+    sa.Column("classes", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.Double, nullable=False),
 )
 
 owners = sa.Table(  # one row per server process, with its last heartbeat
@@ -380,17 +395,23 @@ class Store:
         total_epochs: int,
         places: int | None = None,
         token_hash: str | None = None,
-    ) -> bool:
-        """Store a new queued run, unless `places` runs already wait; True if stored. The count and the
-        insert happen under the queue lock, so the limit holds across processes. `token_hash` is the
-        hash of the run's owner token (server.ownership); get_run() returns it, the API never shows it."""
+        reuse: bool = False,
+    ) -> str | None:
+        """Store a new queued run, unless `places` runs already wait: the id of the run that answers the
+        request (`run_id` once stored; None when the queue is full). With `reuse`, a run of the same
+        `query` that is done, queued or running answers instead (reusable_run) and nothing is stored.
+        The look-up, the count and the insert happen under the queue lock, so the limit holds across
+        processes and two identical requests at once make one run, not two. `token_hash` is the hash of
+        the run's owner token (server.ownership); get_run() returns it, the API never shows it."""
         with self._write(queue_lock=True) as db:
+            if reuse and (existing := self._reusable_run(db, query)) is not None:
+                return existing
             if places is not None:
                 waiting = db.execute(
                     sa.select(sa.func.count()).select_from(runs).where(runs.c.status == Status.QUEUED)
                 ).scalar_one()
                 if waiting >= places:
-                    return False
+                    return None
             db.execute(
                 runs.insert().values(
                     id=run_id,
@@ -403,7 +424,24 @@ class Store:
                     token_hash=token_hash,
                 )
             )
-        return True
+        return run_id
+
+    def reusable_run(self, query: str) -> str | None:
+        """The run a new run of this config can answer with: the newest one that finished `done`, else
+        the newest queued or running one; None if there is none."""
+        with self.connection() as db:
+            return self._reusable_run(db, query)
+
+    @staticmethod
+    def _reusable_run(db: sa.Connection, query: str) -> str | None:
+        done_first = sa.case((runs.c.status == Status.DONE, 0), else_=1)
+        newest = (
+            sa.select(runs.c.id)
+            .where(runs.c.query == query, runs.c.status.in_(REUSABLE))
+            .order_by(done_first, runs.c.created_at.desc())
+            .limit(1)
+        )
+        return db.execute(newest).scalar()
 
     def claim(self, queue_owner: str, owner: str) -> tuple[str | None, int]:
         """Move the oldest run waiting under `queue_owner` to `running` under `owner`: (its id or None,
@@ -569,6 +607,20 @@ class Store:
     def weights_epoch(self, run_id: str) -> int | None:
         with self.connection() as db:
             return db.execute(sa.select(weights.c.epoch).where(weights.c.run_id == run_id)).scalar()
+
+    # --- your own points (datasets) ------------------------------------------------------------
+
+    def add_dataset(self, digest: str, csv: str, points: int, classes: int) -> bool:
+        """Store points under the hash of their canonical CSV; False when that content is stored already."""
+        row = dict(hash=digest, csv=csv, points=points, classes=classes, created_at=time.time())
+        with self._write() as db:
+            insert = self._insert(datasets).values(**row).on_conflict_do_nothing()
+            return db.execute(insert.returning(datasets.c.hash)).first() is not None
+
+    def dataset(self, digest: str) -> str | None:
+        """The canonical CSV stored under a hash, or None."""
+        with self.connection() as db:
+            return db.execute(sa.select(datasets.c.csv).where(datasets.c.hash == digest)).scalar()
 
     # --- owners (server processes) ------------------------------------------------------------
 

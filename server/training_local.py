@@ -1,7 +1,8 @@
 """Where a run waits and trains, in the embedded mode: a queue in the store, training threads in every
 web process.
 
-Contract (what the API uses): `Runner.submit()` stores a queued run or raises QueueFull; `stop()` stops
+Contract (what the API uses): `Runner.submit()` stores a queued run (or, asked to reuse, answers with a
+stored run of the same config) or raises QueueFull; `stop()` stops
 a queued or running run, whichever process has it; `counts()` says what this process trains and how
 many runs wait; `start()` and `shutdown()` bracket the process's life.
 
@@ -137,18 +138,26 @@ class Runner:
 
     # --- the API's side ------------------------------------------------------------------------
 
-    def submit(self, config: dict, query: str, total_epochs: int, token_hash: str | None = None) -> str:
-        """Store a new run in the shared queue (with its owner token's hash); raises QueueFull past
+    def submit(
+        self, config: dict, query: str, total_epochs: int, token_hash: str | None = None, reuse: bool = False
+    ) -> tuple[str, bool]:
+        """Store a new run in the shared queue (with its owner token's hash): (its id, False); with `reuse`,
+        a stored run of the same query that is done, queued or running answers instead: (its id, True).
+        Raises QueueFull past
         capacity."""
         with self._cond:
             idle = self.workers - self._busy  # a run given to an idle thread waits in the queue briefly
         run_id = new_run_id()
         places = self.queue_size + idle
-        if not self.store.create_run(run_id, config, query, QUEUE_OWNER, total_epochs, places, token_hash):
+        answer = self.store.create_run(
+            run_id, config, query, QUEUE_OWNER, total_epochs, places, token_hash=token_hash, reuse=reuse
+        )
+        if answer is None:
             raise QueueFull(f"{self.queue_size} runs are already waiting for a training slot.")
-        with self._cond:
-            self._cond.notify()
-        return run_id
+        if answer == run_id:
+            with self._cond:
+                self._cond.notify()
+        return answer, answer != run_id
 
     def stop(self, run_id: str) -> None:
         """Stop a queued or running run, whichever process owns it; a no-op for a finished run."""
@@ -249,7 +258,7 @@ class Runner:
         last, outcome = None, None
         try:
             on_batch = batches.after_batch if batches is not None else None
-            for result in train(config_from_dict(config), should_stop, on_batch):
+            for result in train(config_from_dict(config, self.store), should_stop, on_batch):
                 recorder.add(result)
                 last = result
         except Diverged as error:

@@ -22,6 +22,7 @@ from tests.services import Postgres, Redis, ServiceMissing, start_postgres, star
 # Tests start many runs from one address: a generous per-client limit for every app and server they
 # start (gunicorn inherits the environment). tests/server/test_limits.py checks the real default.
 os.environ.setdefault("PLAYGROUND_RATELIMIT", "100000 per minute")
+os.environ.setdefault("PLAYGROUND_DATA_RATELIMIT", "100000 per minute")
 os.environ.pop("DATABASE_URL", None)  # each test says which database it uses
 
 # Fast settings for tests: short polls, and a heartbeat short enough to see but not to flood.

@@ -14,6 +14,7 @@ import { announceMilestones } from "./announcer.js";
 import * as api from "./api.js";
 import { MetricCharts, loadPlotly } from "./charts.js";
 import { Controls } from "./controls.js";
+import { DataEditor } from "./data_editor.js";
 import { DigitPad, ProbabilityBars } from "./digits.js";
 import { DecisionMap, drawFeaturePicture, drawPreview } from "./heatmap.js";
 import { LayersChart } from "./layers_chart.js";
@@ -33,6 +34,7 @@ const catalog = new Catalog(page.datasets);
 const controls = new Controls($("controls"), catalog, onControlsChanged);
 const charts = new MetricCharts($("loss-chart"), $("accuracy-chart"));
 const decisionMap = new DecisionMap($("boundary"), $("boundary-note"));
+const dataEditor = new DataEditor(decisionMap, (catalog.find("custom") || {}).upload, onControlsChanged);
 const layersChart = new LayersChart($("layers-chart"));
 const bars = new ProbabilityBars($("prob-bars"), $("prob-summary"));
 const pad = new DigitPad($("digit-pad"), onDigitDrawn);
@@ -87,7 +89,20 @@ const overlayCache = new Map(); // run id -> epochs of finished runs
 // --- controls -> config, URL, network drawing -----------------------------------------------------
 
 function currentConfig() {
-  return validate(controls.read(), catalog);
+  return dataEditor.check(validate(controls.read(), catalog));
+}
+
+/** Put a config into the controls; your points follow its `data` hash. */
+function fill(config) {
+  controls.fill(config);
+  dataEditor.follow(config.data);
+}
+
+/** Your points on the plane: editable while the custom set is chosen in the playground, drawn instead
+ * of a run's points while no run is on the page or it is the previous one. */
+function syncDataEditor() {
+  const custom = mode === "playground" && controls.dataset === "custom";
+  dataEditor.setActive(custom, custom && (!session.run || isPrevious()));
 }
 
 function onControlsChanged(field) {
@@ -111,6 +126,7 @@ function onControlsChanged(field) {
   }
   if (valid && !starting && Date.now() >= trainBlockedUntil) showTrainNotice(null);
   showPrevious();
+  syncDataEditor();
   clearTimeout(estimateTimer);
   estimateTimer = setTimeout(loadEstimate, ESTIMATE_DELAY_MS);
 }
@@ -121,7 +137,8 @@ const ESTIMATE_DELAY_MS = 300; // controls settle (typing, sliding) before the s
 
 async function loadEstimate() {
   const { config, errors } = currentConfig();
-  const query = Object.keys(errors).length ? "" : toQuery(config, catalog);
+  const unsent = config.dataset === "custom" && !config.data; // your points: no estimate before they are sent
+  const query = Object.keys(errors).length || unsent ? "" : toQuery(config, catalog);
   estimateQuery = query;
   if (!query) {
     estimate = null;
@@ -187,7 +204,7 @@ function switchDataset(previous, next) {
     const seed = controls.read().seed;
     if (seed !== undefined && /^\d+$/.test(String(seed).trim())) defaults.seed = Number(seed);
   }
-  controls.fill(defaults);
+  fill(defaults);
 }
 
 function setDatasetClass(dataset) {
@@ -198,7 +215,8 @@ function setDatasetClass(dataset) {
 }
 
 function drawNetworkFor(config, sizes) {
-  const layerSizes = sizes || [catalog.inputSize(config), ...config.hidden, catalog.classCount(config)];
+  const classes = config.dataset === "custom" ? dataEditor.classCount() : catalog.classCount(config);
+  const layerSizes = sizes || [catalog.inputSize(config), ...config.hidden, classes];
   diagram.setNetwork(layerSizes, { features: featuresOf(config), featureSize: catalog.features.size });
   if (session.run && !isPrevious()) showEpoch(player.epoch); // the run's own network: its epoch
 }
@@ -259,6 +277,7 @@ session.on("show", (run) => {
   pad.clear();
   enableDrawing(run.epochs.length > 0);
   refreshOverlays();
+  syncDataEditor();
   $("player").hidden = false;
   const epoch = linkEpoch;
   linkEpoch = null;
@@ -285,7 +304,7 @@ function showPenalty(run) {
 }
 session.on("views", (views) => {
   const run = session.run;
-  if (views.points) decisionMap.setPoints(views.points, catalog.classCount(run.config));
+  if (views.points && !dataEditor.editing) decisionMap.setPoints(views.points, views.sizes.at(-1));
   mnistPanels.show(views);
   if (views.sizes && !isPrevious()) drawNetworkFor(run.config, views.sizes);
 });
@@ -315,10 +334,18 @@ async function train(event) {
   }
   starting = true;
   $("train").disabled = true;
-  showTrainNotice("Starting a new run…");
   let created;
+  let reused = false;
   try {
+    if (dataEditor.needsStoring(config)) {
+      showTrainNotice("Sending your points…");
+      config.data = await dataEditor.store();
+    }
+    showTrainNotice("Starting a new run…");
     created = await api.createRun(config);
+    // The same config as a stored run (done, queued or training): that run, with what it recorded.
+    reused = created.reused === true;
+    if (reused) created = await api.getRun(created.id);
   } catch (error) {
     starting = false;
     refused(error);
@@ -327,17 +354,26 @@ async function train(event) {
   starting = false;
   $("train").disabled = false;
   showTrainNotice(null);
-  rememberToken(created.id, created.owner_token);
-  startedHere.add(created.id);
+  if (!reused) {
+    // A reused run was started by someone else (or another tab): no token comes with it.
+    rememberToken(created.id, created.owner_token);
+    startedHere.add(created.id);
+  }
   const previous = session.run;
-  if (previous && startedHere.has(previous.id) && !isFinal(previous.status)) {
+  if (previous && previous.id !== created.id && startedHere.has(previous.id) && !isFinal(previous.status)) {
     api.stopRun(previous.id, tokenFor(previous.id))
       .then((answer) => runList.update(previous.id, { status: answer.status }))
       .catch(() => {}); // it ends on its own; the Runs list refreshes its status later
   }
-  const entry = runList.remember({ id: created.id, config: created.config, status: "queued" });
-  session.show({ ...created, status: "queued", epochs: [], total_epochs: created.config.epochs }, entry.color);
+  const status = reused ? created.status : "queued";
+  const entry = runList.remember({ id: created.id, config: created.config, status });
+  session.show({ epochs: [], total_epochs: created.config.epochs, ...created, status }, entry.color);
   history.pushState(null, "", created.url); // Back returns to the settings
+  if (reused) {
+    const { text, tone } = describeStatus(session.run);
+    const news = isFinal(created.status) ? "already trained: replaying it" : "already training: following it";
+    setStatusText(`Same experiment ${news}. ${text}`, tone);
+  }
 }
 
 /** A refused POST /api/runs: the reason stays visible; with Retry-After, a live countdown and Train
@@ -578,8 +614,16 @@ async function refreshOverlays() {
 // --- sharing: copy link, fork ---------------------------------------------------------------------
 
 async function copyLink() {
-  const link = location.href;
   const feedback = $("copy-feedback");
+  if (mode === "playground" && dataEditor.needsStoring(currentConfig().config)) {
+    try {
+      await dataEditor.store(); // the link names your points by their hash: send them first
+    } catch (error) {
+      feedback.textContent = error.message;
+      return;
+    }
+  }
+  const link = location.href;
   try {
     await navigator.clipboard.writeText(link);
     feedback.textContent = "Link copied.";
@@ -603,7 +647,7 @@ function fork() {
   controls.setDisabled(false);
   $("train").disabled = Date.now() < trainBlockedUntil;
   $("train").title = "";
-  controls.fill(current.config);
+  fill(current.config);
   history.pushState(null, "", `/?${toQuery(current.config, catalog)}`);
   onControlsChanged("fork");
   $("train").focus();
@@ -616,7 +660,7 @@ function start() {
   drawDatasetTiles();
   bars.build(((catalog.find("mnist") || {}).classes || [..."0123456789"]).map(String));
   const config = page.config && page.config.dataset ? page.config : catalog.defaultsFor("mnist");
-  controls.fill(config);
+  fill(config);
   setDatasetClass(config.dataset);
   drawNetworkFor(config);
   charts.setPlannedEpochs(config.epochs);
@@ -668,19 +712,20 @@ function start() {
     if (!page.query_error) history.replaceState(null, "", `/?${toQuery(currentConfig().config, catalog)}`);
     showDatasetPreview();
     renderProgress();
+    syncDataEditor();
   }
 }
 
 // --- the Runs list: statuses of runs that were still going ---------------------------------------------
 
 // Runs listed as queued or running (other than the one on the page, which its stream keeps current)
-// may have ended since: ask for each, when the page opens, then after 2, 4, 8... (at most 30) seconds
+// may have ended since: ask for each, when the page opens, then after 2, 4, 8... (at most 10) seconds
 // while some are still going, and when the tab is shown again.
 let refreshTimer = 0;
 async function refreshRunList(delay = 2000) {
   clearTimeout(refreshTimer);
   const going = await runList.refreshActive(api.getRun);
-  if (going) refreshTimer = setTimeout(() => refreshRunList(Math.min(delay * 2, 30000)), delay);
+  if (going) refreshTimer = setTimeout(() => refreshRunList(Math.min(delay * 2, 10000)), delay);
 }
 document.addEventListener("visibilitychange", () => {
   if (document.visibilityState === "visible") refreshRunList();

@@ -164,7 +164,7 @@ export class RunList {
       if (run.warning && run.status === "done") {
         meta.textContent += ` · ${WARNING_WORDS[run.warning.code] || "did not learn"}`;
         meta.classList.add("has-warning");
-        meta.title = `${run.warning.message} ${run.warning.hint}`;
+        meta.title = [run.warning.message, run.warning.why, run.warning.hint].filter(Boolean).join(" ");
       }
       label.append(what, meta);
       const link = document.createElement("a");

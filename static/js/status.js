@@ -33,7 +33,8 @@ export function describeStatus(run) {
       return { text: `Training: epoch ${Math.min(seen + 1, total)} of ${total}.`, tone: "busy" };
     case "done":
       if (run.warning) {
-        return { text: `Done, but it did not learn: ${run.warning.message} ${run.warning.hint}`, tone: "amber" };
+        const why = run.warning.why ? ` ${run.warning.why}` : "";
+        return { text: `Done, but it did not learn: ${run.warning.message}${why} ${run.warning.hint}`, tone: "amber" };
       }
       return {
         text: typeof run.test_acc === "number"

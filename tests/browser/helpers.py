@@ -11,20 +11,23 @@ from playwright.sync_api import Page
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 DESKTOP = {"width": 1280, "height": 800}
+TABLET = {"width": 1024, "height": 768}
 PHONE = {"width": 390, "height": 844}
 FINAL = ("done", "stopped", "failed", "interrupted")
 
 
 def screenshots(page: Page, name: str) -> None:
-    """Save the view as on a desktop and on a phone; the phone view must not scroll sideways."""
+    """Save the view as on a desktop (1280 px), a small laptop or tablet (1024 px) and a phone (390 px);
+    the narrower views must not scroll sideways."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.wait_for_timeout(300)  # let Plotly finish its transition
     page.screenshot(path=ARTIFACTS / f"{name}-desktop.png", full_page=True)
-    page.set_viewport_size(PHONE)
-    page.wait_for_timeout(400)  # Plotly re-lays out the charts on resize
-    page.screenshot(path=ARTIFACTS / f"{name}-phone.png", full_page=True)
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= PHONE["width"], f"{name}: the phone view is {width} px wide"
+    for label, size in (("tablet", TABLET), ("phone", PHONE)):
+        page.set_viewport_size(size)
+        page.wait_for_timeout(400)  # Plotly re-lays out the charts on resize
+        page.screenshot(path=ARTIFACTS / f"{name}-{label}.png", full_page=True)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= size["width"], f"{name}: the {label} view is {width} px wide"
     page.set_viewport_size(DESKTOP)
     page.wait_for_timeout(200)
 

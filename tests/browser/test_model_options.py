@@ -40,11 +40,14 @@ def expect_query(page: Page, query: str) -> None:
 
 def train(page: Page) -> tuple[dict, list[float]]:
     """Press Train; return the POSTed config and the training loss curve once the run is done."""
-    with page.expect_request(lambda r: r.method == "POST" and r.url.endswith("/api/runs")) as posted:
+    with page.expect_response(lambda r: r.request.method == "POST" and r.url.endswith("/api/runs")) as answer:
         page.get_by_role("button", name="Train").click()
+    # This run's own end (the previous run's "done" and curve are still on the page for a moment).
+    weights = page.get_by_role("link", name="Weights (.npz)")
+    expect(weights).to_have_attribute("href", re.compile(re.escape(answer.value.json()["id"])))
     expect(page.locator("#status")).to_have_attribute("data-status", "done")
     page.wait_for_function("() => (document.getElementById('loss-chart').data || []).at(-2)?.y.length === 12")
-    return posted.value.post_data_json, page.evaluate(TRAIN_LOSS)
+    return answer.value.request.post_data_json, page.evaluate(TRAIN_LOSS)
 
 
 def test_every_new_control_changes_what_is_trained_and_is_in_the_url(page: Page) -> None:

@@ -241,3 +241,23 @@ def test_stop_ends_a_running_run(page: Page) -> None:
     expect(status).to_have_attribute("data-status", "stopped")
     expect(status).to_contain_text("Stopped after epoch")
     expect(page.get_by_role("button", name="Stop")).to_be_disabled()
+
+
+def test_training_the_same_experiment_again_replays_the_stored_run(page: Page, seen) -> None:
+    page.goto("/?dataset=blobs&hidden=6&epochs=15&seed=314&points=300")
+    page.get_by_role("button", name="Train").click()
+    status = page.locator("#status")
+    expect(status).to_have_attribute("data-status", "done")
+    page.wait_for_function(ALL_EPOCHS, arg=15)
+    first = page.evaluate(CURVES)
+    weights = page.get_by_role("link", name="Weights (.npz)").get_attribute("href")
+
+    with page.expect_response(lambda r: r.request.method == "POST" and r.url.endswith("/api/runs")) as posted:
+        page.get_by_role("button", name="Train").click()
+    assert posted.value.status == 200 and posted.value.json()["reused"] is True
+    expect(status).to_contain_text("Same experiment already trained: replaying it.")
+    expect(status).to_contain_text("test accuracy")
+    page.wait_for_function(ALL_EPOCHS, arg=15)
+    assert page.evaluate(CURVES) == first  # the recorded curves, nothing trained again
+    assert page.get_by_role("link", name="Weights (.npz)").get_attribute("href") == weights
+    assert [m for m, url in seen.requests if m == "POST" and url.endswith("/api/runs")] == ["POST", "POST"]

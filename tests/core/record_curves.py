@@ -40,9 +40,16 @@ def record(name: str) -> dict:
     return {"query": config.to_query(), "epochs": epochs, "failed": failed}
 
 
-def rounded(metrics: dict) -> dict:
-    """Six significant digits: the curves' shapes, not float noise (the files stay small)."""
-    return {key: float(f"{v:.6g}") if isinstance(v, float) else v for key, v in metrics.items()}
+def rounded(value):
+    """Six significant digits: the curves' shapes, not float noise (the files stay small). Goes into
+    the per-layer diagnostics (`layers`: a list of dicts) too."""
+    if isinstance(value, float):
+        return float(f"{value:.6g}")
+    if isinstance(value, dict):
+        return {key: rounded(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [rounded(item) for item in value]
+    return value
 
 
 def to_json(data: dict) -> str:
@@ -57,7 +64,13 @@ def main(names: list[str]) -> None:
         data = record(name)
         (DATA / f"{name}.json").write_text(to_json(data))
         last = data["epochs"][-1] if data["epochs"] else {}
-        print(name, len(data["epochs"]), "epochs", {k: round(v, 4) for k, v in last.items()}, data["failed"])
+        print(
+            name,
+            len(data["epochs"]),
+            "epochs",
+            {k: round(v, 4) for k, v in last.items() if k != "layers"},
+            data["failed"],
+        )
 
 
 if __name__ == "__main__":

@@ -81,7 +81,28 @@ def test_the_warning_is_json_ready():
         "code": "chance",
         "message": warning.message,
         "hint": warning.hint,
+        "why": warning.why,
     }
+
+
+@pytest.mark.parametrize("name", ["spiral_lr3", "mnist_lr3"])
+def test_a_run_at_chance_is_told_why_its_dead_relus_are_the_cause(name):
+    warning = judge(*recorded(name))
+    assert (
+        warning.why
+        == "100% of the second layer's ReLUs are dead: lower the learning rate or use He initialisation."
+    )
+
+
+def test_a_run_that_blew_up_names_the_layer_whose_relus_died():
+    assert judge(*recorded("spiral_lr1_blows_up")).why.startswith("81% of the first layer's ReLUs are dead")
+
+
+def test_without_diagnostics_a_warning_has_no_why():
+    config, epochs = recorded("spiral_lr3")
+    bare = [{key: value for key, value in epoch.items() if key != "layers"} for epoch in epochs]
+    warning = judge(config, bare)
+    assert warning.code == "chance" and warning.why is None
 
 
 def test_every_code_judge_answers_is_listed_for_the_api_description():

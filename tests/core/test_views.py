@@ -5,7 +5,7 @@ import json
 import numpy as np
 
 from core.config import parse_config
-from core.datasets import load_mnist, make_2d
+from core.datasets import load_mnist, load_mnist_test, make_2d
 from core.network import build_network
 from core.training import train
 from core.views import (
@@ -70,6 +70,16 @@ def test_misclassified_are_really_wrong():
         assert item["true"] == data.y_test[item["index"]] != item["predicted"]
         assert len(item["pixels"]) == 784 and max(item["pixels"]) <= 255
         assert 0 < item["probability"] <= 1
+
+
+def test_misclassified_reads_uint8_digits_as_the_same_inputs():
+    data = load_mnist()
+    x_test, y_test = load_mnist_test()
+    network = build_network([784, 10], np.random.default_rng(0))
+    from_floats = misclassified(network, data.x_test, data.y_test, count=12)
+    from_bytes = misclassified(network, x_test, y_test, count=12)
+    assert from_bytes == from_floats and len(from_bytes) == 12
+    assert from_bytes[0]["pixels"] == x_test[from_bytes[0]["index"]].tolist()
 
 
 def test_first_layer_images_are_bytes_centred_on_128():

@@ -13,6 +13,7 @@ from server.store import FINAL, engine_url
 from tests.procfile import Server
 
 FAST_2D = {"dataset": "spiral", "epochs": 5, "points": 100}  # a few milliseconds
+FRESH_FAST_2D = {**FAST_2D, "fresh": True}  # a new run even when a FAST_2D run is stored
 # ~0.3 s an epoch, 1000 epochs: runs until stopped. A small rate: batches of 1 at 0.3 can diverge.
 SLOW_2D = {"dataset": "spiral", "points": 5000, "batch_size": 1, "epochs": 1000, "lr": 0.03}
 SMALL_MNIST = {"dataset": "mnist", "hidden": [32], "batch_size": 256, "epochs": 2}  # ~0.2 s an epoch
@@ -36,7 +37,8 @@ def is_sqlite(database: str | Path) -> bool:
 
 
 def start(client, config: dict) -> dict:
-    response = client.post("/api/runs", json=config)
+    """A new run of `config` (`fresh`: never a stored run of the same config), through a test client."""
+    response = client.post("/api/runs", json={**config, "fresh": True})
     assert response.status_code == 201, response.get_json()
     return response.get_json()
 

@@ -38,6 +38,35 @@ def usage(pid: int) -> dict[str, int]:
     }
 
 
+def memory(pid: int) -> dict[str, float]:
+    """A process's memory in MB, from /proc/<pid>/smaps_rollup: `rss` (resident: every page it maps,
+    shared ones counted in full), `pss` (proportional: a page shared by n processes counts 1/n, so the
+    PSS of all processes adds up to what they use together), and `anon` (its own heap, never shared)."""
+    fields = {}
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
+        name, value, *_ = line.split()
+        fields[name.rstrip(":")] = int(value) / 1024
+    return {"rss": fields["Rss"], "pss": fields["Pss"], "anon": fields["Anonymous"]}
+
+
+def total_memory(pids: list[int]) -> dict[str, float]:
+    """memory() summed over processes (a server's master and workers): `pss` is what they use together,
+    as a container's memory limit counts it (each shared page once); `rss` counts shared pages once per
+    process that maps them."""
+    each = [memory(pid) for pid in pids]
+    return {key: sum(m[key] for m in each) for key in each[0]}
+
+
+def mapped_files(pid: int) -> set[str]:
+    """The paths of the files a process has mapped into memory (/proc/<pid>/maps)."""
+    paths = set()
+    for line in Path(f"/proc/{pid}/maps").read_text().splitlines():
+        fields = line.split(maxsplit=5)
+        if len(fields) == 6 and fields[5].startswith("/"):
+            paths.add(fields[5])
+    return paths
+
+
 def _socket_inode(server_port: int, client_port: int) -> str | None:
     """The inode of the server's end of the loopback connection from client_port."""
     for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:

@@ -106,7 +106,7 @@ def test_full_queue_answers_429_with_retry_after(make_app):
     running = start(client, SLOW_2D)
     wait_for(client, running["id"], lambda run: run["status"] == "running")
     queued = start(client, SLOW_2D)
-    refused = client.post("/api/runs", json=SLOW_2D)
+    refused = client.post("/api/runs", json={**SLOW_2D, "fresh": True})
     assert refused.status_code == 429
     assert int(refused.headers["Retry-After"]) > 0
     assert "busy" in refused.get_json()["error"]
@@ -238,7 +238,7 @@ def test_an_unexpected_error_fails_the_run_generically_and_the_runner_goes_on(ap
     # older or hand-edited row could be; the API's validation would refuse it.
     runner = app.extensions["playground"].runner
     config = {**defaults_for("spiral").to_dict(), "points": 1, "epochs": 2}
-    broken = runner.submit(config, "dataset=spiral", 2)
+    broken, _ = runner.submit(config, "dataset=spiral", 2)
     run = wait_for(client, broken)
     assert run["status"] == "failed"
     assert (
@@ -358,6 +358,15 @@ def test_metrics_csv(client):
     assert [int(row["epoch"]) for row in rows] == [1, 2, 3, 4, 5]
     assert float(rows[2]["val_loss"]) == run["epochs"][2]["val_loss"]
     assert rows[0]["test_acc"] == "" and float(rows[-1]["test_acc"]) == run["test_acc"]
+    assert rows[0]["l2_penalty"] == ""  # no L2 in this run
+
+
+def test_metrics_csv_has_the_l2_penalty_of_a_run_with_l2(client):
+    run_id = start(client, {**FAST_2D, "l2": 0.01})["id"]
+    run = wait_for(client, run_id)
+    text = client.get(f"/api/runs/{run_id}/metrics.csv").get_data(as_text=True)
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert [float(row["l2_penalty"]) for row in rows] == [epoch["l2_penalty"] for epoch in run["epochs"]]
 
 
 # --- datasets and health ---------------------------------------------------------------------------
@@ -368,7 +377,7 @@ def test_datasets(client):
     assert response.status_code == 200
     body = response.get_json()
     names = [d["name"] for d in body["datasets"]]
-    assert names == ["mnist", "spiral", "circles", "moons", "xor", "blobs"]
+    assert names == ["mnist", "spiral", "circles", "moons", "xor", "blobs", "custom"]
     by_name = {d["name"]: d for d in body["datasets"]}
     mnist = by_name["mnist"]
     assert mnist["kind"] == "image" and mnist["input_shape"] == [28, 28] and len(mnist["classes"]) == 10
@@ -383,6 +392,16 @@ def test_datasets(client):
     assert by_name["moons"]["classes"] == ["0", "1"] and spiral["max_epochs"] == 1000
     assert len(spiral["preview"]) == 150 and all(len(p) == 3 for p in spiral["preview"])
     assert body["limits"]["max_hidden_layers"] == 4
+    custom = by_name["custom"]  # your own points: none to preview, the rules of an upload instead
+    assert custom["kind"] == "2d" and custom["preview"] == [] and custom["defaults"]["data"] is None
+    assert custom["upload"] == {
+        "columns": ["x", "y", "label"],
+        "min_points": 10,
+        "max_points": 5000,
+        "min_classes": 2,
+        "max_classes": 6,
+        "max_coordinate": 1000.0,
+    }
 
 
 def test_healthz(client):

@@ -28,7 +28,18 @@ import sqlalchemy as sa
 
 import server.store
 from server.store import BROKEN_MESSAGE, BUSY_MESSAGE, QUEUE_LOCK_KEY, READ_ONLY_MESSAGE
-from tests.server.helpers import FAST_2D, FINAL, SLOW_2D, is_sqlite, owner, sql, start, stop, wait_for
+from tests.server.helpers import (
+    FAST_2D,
+    FINAL,
+    FRESH_FAST_2D,
+    SLOW_2D,
+    is_sqlite,
+    owner,
+    sql,
+    start,
+    stop,
+    wait_for,
+)
 from tests.server.procs import serving_pid, usage, wait_for_workers
 from tests.server.sse_client import Event, SocketStream, stream_until_done
 from tests.services import start_postgres
@@ -166,7 +177,7 @@ def test_a_full_restart_interrupts_runs_keeping_epochs(procfile_server, sig):
     _, done = first.request("POST", "/api/runs", FAST_2D)
     wait_for(first, done["id"], lambda run: run["status"] == "done")
     _, running = first.request("POST", "/api/runs", SLOW_2D)
-    _, queued = first.request("POST", "/api/runs", SLOW_2D)  # one training thread: this one waits
+    _, queued = first.request("POST", "/api/runs", {**SLOW_2D, "fresh": True})  # one training thread: waits
     wait_for(first, running["id"], lambda run: len(run["epochs"]) >= 2)
     assert run_row(first.db, queued["id"])[0] == "queued"
     if sig == signal.SIGKILL:
@@ -186,7 +197,7 @@ def test_a_full_restart_interrupts_runs_keeping_epochs(procfile_server, sig):
     events = stream_until_done(second.url + running["events"])
     assert [int(e.id) for e in events if e.event == "epoch"] == list(range(1, recorded + 1))
     assert events[-1].json()["status"] == "interrupted"
-    _, fresh = second.request("POST", "/api/runs", FAST_2D)
+    _, fresh = second.request("POST", "/api/runs", FRESH_FAST_2D)
     assert stream_until_done(second.url + fresh["events"])[-1].json()["status"] == "done"
     assert integrity_ok(first.db)
 
@@ -205,7 +216,7 @@ def test_a_busy_store_answers_503_and_loses_nothing(app, client, database):
     blocker = sqlite3.connect(db, isolation_level=None)
     blocker.execute("BEGIN EXCLUSIVE")  # another process writing for longer than the busy timeout
     try:
-        response = client.post("/api/runs", json=FAST_2D)
+        response = client.post("/api/runs", json=FRESH_FAST_2D)
         assert response.status_code == 503
         assert response.get_json() == {"error": BUSY_MESSAGE}
         assert "Retry-After" in response.headers
@@ -231,7 +242,7 @@ def test_a_read_only_store_answers_503_and_still_shows_runs(app, client, databas
     with store.connection() as connection:  # SQLite: this thread's own, which its requests use too
         connection.exec_driver_sql("PRAGMA query_only = ON")  # the file opened read-only
     try:
-        response = client.post("/api/runs", json=FAST_2D)
+        response = client.post("/api/runs", json=FRESH_FAST_2D)
         assert response.status_code == 503 and response.get_json() == {"error": READ_ONLY_MESSAGE}
         assert "Traceback" not in response.get_data(as_text=True)
         run = client.get(f"/api/runs/{earlier}").get_json()
@@ -265,7 +276,7 @@ def test_a_busy_postgres_answers_503_and_loses_nothing(make_app, database, monke
     earlier = earlier_run["id"]
     wait_for(client, earlier)
     with holding_the_queue_lock(database):
-        response = client.post("/api/runs", json=FAST_2D)
+        response = client.post("/api/runs", json=FRESH_FAST_2D)
         assert response.status_code == 503 and response.get_json() == {"error": BUSY_MESSAGE}
         assert "Retry-After" in response.headers
         # Nothing else waits for that lock: runs show, streams replay, stop answers.

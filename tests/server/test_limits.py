@@ -12,7 +12,7 @@ import pytest
 from core.config import Limits
 from server.security import CONTENT_SECURITY_POLICY
 from server.settings import SettingsError, from_env
-from tests.server.helpers import FAST_2D, SLOW_2D, sql, start, stop, wait_for
+from tests.server.helpers import FAST_2D, FRESH_FAST_2D, SLOW_2D, sql, start, stop, wait_for
 
 # --- settings ------------------------------------------------------------------------------------
 
@@ -61,14 +61,14 @@ def test_a_client_starting_too_many_runs_gets_429_with_a_sentence_and_retry_afte
     for _ in range(5):  # refused configs start nothing, so they do not count
         assert client.post("/api/runs", json={**FAST_2D, "lr": 99}).status_code == 400
     ids = [start(client, FAST_2D)["id"] for _ in range(3)]
-    refused = client.post("/api/runs", json=FAST_2D)
+    refused = client.post("/api/runs", json=FRESH_FAST_2D)
     assert refused.status_code == 429 and refused.is_json
     assert refused.get_json()["error"].startswith(
         "You have started too many runs: the limit is 3 per 1 minute"
     )
     assert 0 < int(refused.headers["Retry-After"]) <= 60
     # Another address has its own budget; watching runs is never limited.
-    other = client.post("/api/runs", json=FAST_2D, environ_base={"REMOTE_ADDR": "192.0.2.7"})
+    other = client.post("/api/runs", json=FRESH_FAST_2D, environ_base={"REMOTE_ADDR": "192.0.2.7"})
     assert other.status_code == 201
     for run_id in [*ids, other.get_json()["id"]]:
         assert wait_for(client, run_id)["status"] == "done"
@@ -77,17 +77,21 @@ def test_a_client_starting_too_many_runs_gets_429_with_a_sentence_and_retry_afte
 def test_x_forwarded_for_is_ignored_unless_proxies_are_configured(make_app):
     direct = make_app(RATE_LIMIT="1 per minute").test_client()
     assert (
-        direct.post("/api/runs", json=FAST_2D, headers={"X-Forwarded-For": "198.51.100.1"}).status_code == 201
+        direct.post("/api/runs", json=FRESH_FAST_2D, headers={"X-Forwarded-For": "198.51.100.1"}).status_code
+        == 201
     )
-    spoofed = direct.post("/api/runs", json=FAST_2D, headers={"X-Forwarded-For": "198.51.100.2"})
+    spoofed = direct.post("/api/runs", json=FRESH_FAST_2D, headers={"X-Forwarded-For": "198.51.100.2"})
     assert spoofed.status_code == 429  # a made-up header does not buy a fresh budget
 
     proxied = make_app(RATE_LIMIT="1 per minute", PROXY_HOPS=1).test_client()
     for address in ("198.51.100.1", "198.51.100.2"):  # behind one proxy: the header names the client
         assert (
-            proxied.post("/api/runs", json=FAST_2D, headers={"X-Forwarded-For": address}).status_code == 201
+            proxied.post("/api/runs", json=FRESH_FAST_2D, headers={"X-Forwarded-For": address}).status_code
+            == 201
         )
-    again = proxied.post("/api/runs", json=FAST_2D, headers={"X-Forwarded-For": "10.0.0.9, 198.51.100.1"})
+    again = proxied.post(
+        "/api/runs", json=FRESH_FAST_2D, headers={"X-Forwarded-For": "10.0.0.9, 198.51.100.1"}
+    )
     assert again.status_code == 429  # only the hop the proxy added is trusted
 
 
@@ -116,7 +120,7 @@ def test_the_queue_is_shared_by_all_processes(make_app):
         wait_for(first, run["id"], lambda run: run["status"] == "running", limit=10)
     waiting = start(first, SLOW_2D)
     assert second.get(f"/api/runs/{waiting['id']}").get_json()["position"] == 1
-    refused = second.post("/api/runs", json=FAST_2D)  # the second process's own queue is empty
+    refused = second.post("/api/runs", json=FRESH_FAST_2D)  # the second process's own queue is empty
     assert refused.status_code == 429 and "1 runs are already waiting" in refused.get_json()["error"]
     assert stop(second, a)["status"] == "stopped"
     run = wait_for(second, waiting["id"], lambda run: run["status"] == "running", limit=10)
