@@ -12,16 +12,22 @@ controls.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import parse_qsl
 
-from core.datasets import MULTICLASS_SETS, TWO_D_SETS
+from core.custom_data import HASH_LENGTH, HASH_PATTERN, CustomData, is_hash
+from core.datasets import CUSTOM, GENERATED_SETS, MULTICLASS_SETS, TWO_D_SETS
 from core.features import DEFAULT_FEATURES, FEATURES
 from core.layers import ACTIVATIONS
 
 DATASETS = ("mnist",) + TWO_D_SETS
+DATASET_LABELS = {"mnist": "MNIST", CUSTOM: "Your data"}  # the others: their name, capitalised
+
+#: How a config finds your own points by the hash in its `data` field (the server: in its store);
+#: None when no points have that hash.
+FindData = Callable[[str], CustomData | None]
 
 
 class FieldError(ValueError):
@@ -52,15 +58,17 @@ Bound = int | float | str  # a number, or the name of a Limits attribute
 
 # What a field holds: "choice" (one of `choices`), "int", "float" (within low..high), "int_list" (1 to
 # max_items whole numbers, each within low..high; a JSON list or text such as "100,200"), "choice_list"
-# (one or more of `choices`, each once; a JSON list or text such as "x1,x2"; kept in the choices' order).
-KINDS = ("choice", "int", "float", "int_list", "choice_list")
+# (one or more of `choices`, each once; a JSON list or text such as "x1,x2"; kept in the choices' order),
+# "hash" (the hash of stored points, HASH_PATTERN; its value in a Config is those points, a CustomData).
+KINDS = ("choice", "int", "float", "int_list", "choice_list", "hash")
 NUMERIC_KINDS = ("int", "float", "int_list")  # the kinds with bounds and a step
 # How the page draws a field (templates/_controls.html): "tiles" (a radio tile per choice, with a
 # preview), "layers" (a list of numbers with Add/Remove), "log_slider" (text with a slider over `scale`),
 # "number", "number_shuffle" (number with a Shuffle button), "range" (a slider showing its value),
-# "select", "toggles" (a checkbox per choice, each with a picture). "number" and "select" controls are
+# "select", "toggles" (a checkbox per choice, each with a picture), "data" (your points: the summary, CSV
+# upload, and the plane to click on, static/js/data_editor.js). "number" and "select" controls are
 # drawn half width.
-CONTROLS = ("tiles", "layers", "log_slider", "number", "number_shuffle", "range", "select", "toggles")
+CONTROLS = ("tiles", "layers", "log_slider", "number", "number_shuffle", "range", "select", "toggles", "data")
 
 
 @dataclass(frozen=True)
@@ -84,6 +92,7 @@ class Field:
     step: float = 1  # the page's step for numbers and sliders
     advanced: bool = False  # under "More options"; in the canonical query only when not default
     optional: bool = False  # in the canonical query only when not default (as advanced fields are)
+    required: bool = False  # no default: a config of a dataset it applies to must give it
 
     @property
     def omitted_when_default(self) -> bool:
@@ -106,7 +115,7 @@ class Field:
 
     @property
     def python_type(self) -> Any:
-        types = {"choice": str, "int": int, "float": float, "int_list": tuple[int, ...]}
+        types = {"choice": str, "int": int, "float": float, "int_list": tuple[int, ...], "hash": CustomData}
         return types.get(self.kind, tuple[str, ...])
 
 
@@ -120,7 +129,9 @@ LR_CHOICES = (0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
 FIELDS: tuple[Field, ...] = (
     Field("dataset", "choice", "Dataset", "MNIST's handwritten digits, or a 2D set of points.", "tiles",
           DATASETS, default="mnist",
-          choices=tuple((name, "MNIST" if name == "mnist" else name.capitalize()) for name in DATASETS)),
+          choices=tuple((name, DATASET_LABELS.get(name, name.capitalize())) for name in DATASETS)),
+    Field("data", "hash", "Your points", "The points you add on the plane or upload as a CSV file, named by "
+          "the hash the server gives them.", "data", (CUSTOM,), default=None, required=True),
     Field("hidden", "int_list", "Hidden layers", "The number of units in each hidden layer.", "layers",
           DATASETS, default=(100, 200), default_2d=(16, 16), low=1, high="max_units",
           max_items="max_hidden_layers"),
@@ -143,11 +154,11 @@ FIELDS: tuple[Field, ...] = (
           "biases) to the loss: pulls every weight towards 0 (0: none).", "number",
           DATASETS, default=0.0, low=0.0, high=1.0, step=0.001, advanced=True),
     Field("noise", "float", "Noise", "How far the points scatter from their shape.", "range",
-          TWO_D_SETS, default=0.1, low=0.0, high=1.0, step=0.05),
+          GENERATED_SETS, default=0.1, low=0.0, high=1.0, step=0.05),
     Field("train_ratio", "float", "Training ratio", "The share of the points trained on; the rest validate.",
           "range", TWO_D_SETS, default=0.7, low=0.1, high=0.9, step=0.05),
     Field("points", "int", "Points", "How many points the set has.", "number",
-          TWO_D_SETS, default=600, low=50, high="max_points", step=50),
+          GENERATED_SETS, default=600, low=50, high="max_points", step=50),
     Field("classes", "int", "Classes", "How many classes: spiral arms or blobs.", "number",
           MULTICLASS_SETS, default=3, low=2, high="max_classes"),
     Field("features", "choice_list", "Features", "What the network reads of each point: the point itself "
@@ -178,6 +189,8 @@ class Config:
     def class_count(self) -> int:
         if self.dataset == "mnist":
             return 10
+        if self.dataset == CUSTOM:
+            return self.data.classes
         return self.classes if self.dataset in MULTICLASS_SETS else 2
 
     @property
@@ -195,6 +208,8 @@ class Config:
         parts = []
         for field in applicable(self.dataset):
             value = getattr(self, field.name)
+            if value is None:  # a required field not given (defaults_for): no config to share yet
+                continue
             if field.omitted_when_default and value == field.default_for(self.dataset):
                 continue
             parts.append(f"{field.name}={_format(value)}")
@@ -207,6 +222,8 @@ def applicable(dataset: str) -> list[Field]:
 
 
 def _json_value(value: Any) -> Any:
+    if isinstance(value, CustomData):
+        return value.hash
     return list(value) if isinstance(value, tuple) else value
 
 
@@ -225,7 +242,9 @@ def defaults_for(dataset: str) -> Config:
     return Config(**values | {"dataset": dataset})
 
 
-def parse_query(query: str, limits: Limits = DEFAULT_LIMITS) -> Config:
+def parse_query(
+    query: str, limits: Limits = DEFAULT_LIMITS, find_data: FindData | None = None, partial: bool = False
+) -> Config:
     """Parse a query string such as `dataset=mnist&hidden=100,200&lr=0.1`."""
     pairs = parse_qsl(query.lstrip("?"), keep_blank_values=True)
     seen: dict[str, str] = {}
@@ -233,11 +252,18 @@ def parse_query(query: str, limits: Limits = DEFAULT_LIMITS) -> Config:
         if name in seen:
             raise FieldError(name, f"{name} is given more than once.")
         seen[name] = value
-    return parse_config(seen, limits)
+    return parse_config(seen, limits, find_data, partial)
 
 
-def parse_config(data: Mapping[str, Any], limits: Limits = DEFAULT_LIMITS) -> Config:
-    """Validate user input (JSON values or query-string text) into a Config with defaults filled."""
+def parse_config(
+    data: Mapping[str, Any],
+    limits: Limits = DEFAULT_LIMITS,
+    find_data: FindData | None = None,
+    partial: bool = False,
+) -> Config:
+    """Validate user input (JSON values or query-string text) into a Config with defaults filled.
+    find_data looks up the points a `data` hash names (without it, no hash is known). partial: a
+    required field left out stays None (the page shows such settings; they cannot train)."""
     if not isinstance(data, Mapping):  # JSON null, a list, a string...: {} asks for all the defaults
         raise FieldError("body", 'The config must be a JSON object, such as {"dataset": "spiral"}.')
     dataset_field = FIELD_BY_NAME["dataset"]
@@ -249,15 +275,28 @@ def parse_config(data: Mapping[str, Any], limits: Limits = DEFAULT_LIMITS) -> Co
             why = f"does not apply to {dataset}" if name in FIELD_BY_NAME else "is not a config field"
             name = str(name)[:60]
             raise FieldError(name, f"The field {name!r} {why}; the fields are: {', '.join(names)}.")
+    for field in fields:
+        if field.required and field.name not in data and not partial:
+            raise FieldError(field.name, f"The {dataset} dataset needs {field.name}: {_needs(field)}")
     values = {
-        field.name: check(field, data[field.name], dataset, limits) for field in fields if field.name in data
+        field.name: check(field, data[field.name], dataset, limits, find_data)
+        for field in fields
+        if field.name in data
     }
     return replace(defaults_for(dataset), **values)
 
 
-def check(field: Field, raw: Any, dataset: str, limits: Limits = DEFAULT_LIMITS) -> Any:
+def _needs(field: Field) -> str:
+    return field.help[0].lower() + field.help[1:]
+
+
+def check(
+    field: Field, raw: Any, dataset: str, limits: Limits = DEFAULT_LIMITS, find_data: FindData | None = None
+) -> Any:
     """One field's raw value (JSON or query-string text) -> its clean value, or FieldError."""
     name = field.name
+    if field.kind == "hash":
+        return _stored_data(name, raw, find_data)
     if field.kind == "choice":
         options = [value for value, _ in field.choices]
         if raw not in options:
@@ -320,6 +359,18 @@ def _integer_list(name: str, raw: Any, low: int, high: int, max_items: int) -> t
         raise FieldError(name, message) from None
 
 
+def _stored_data(name: str, raw: Any, find_data: FindData | None) -> CustomData:
+    if isinstance(raw, str):
+        raw = raw.strip()
+    if not is_hash(raw):
+        message = f"{name} must be the hash of stored points: {HASH_LENGTH} hex digits (0-9, a-f)."
+        raise FieldError(name, message)
+    found = find_data(raw) if find_data is not None else None
+    if found is None:
+        raise FieldError(name, f"No stored points have the hash {raw}: upload the points first.")
+    return found
+
+
 def _choice_list(name: str, raw: Any, options: list[str]) -> tuple[str, ...]:
     if isinstance(raw, str):
         raw = raw.split(",") if raw.strip() else []
@@ -350,7 +401,10 @@ def fields_json(limits: Limits) -> list[dict[str, Any]]:
             "control": field.control,
             "advanced": field.advanced,
             "optional": field.omitted_when_default,
+            "required": field.required,
         }
+        if field.kind == "hash":
+            row["pattern"] = HASH_PATTERN
         if field.kind in NUMERIC_KINDS:
             row["step"] = field.step
         if field.choices:

@@ -23,7 +23,7 @@ import math
 from dataclasses import dataclass
 
 from core.config import Config
-from core.datasets import MNIST_SIZES, two_d_split
+from core.datasets import CUSTOM, MNIST_SIZES, two_d_split
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,8 @@ def example_counts(config: Config) -> tuple[int, int, int]:
     """(training, validation, test) examples of the config's data, known before it is drawn."""
     if config.dataset == "mnist":
         return MNIST_SIZES
-    n_train, n_val = two_d_split(config.points, config.train_ratio)
+    points = config.data.points if config.dataset == CUSTOM else config.points
+    n_train, n_val = two_d_split(points, config.train_ratio)
     return n_train, n_val, n_val
 
 

@@ -1,4 +1,5 @@
-"""Datasets: the real MNIST shipped with the project, and small 2D sets made from a seed.
+"""Datasets: the real MNIST shipped with the project, small 2D sets made from a seed, and your own 2D
+points (core.custom_data) split by the seed.
 
 dataset_for(config) is a run's data exactly as core.training.train draws it; importing this module
 imports no training code (the server draws previews and views with it). load_mnist() memory-maps
@@ -20,11 +21,14 @@ from core import data_cache
 
 if TYPE_CHECKING:  # core.config imports this module for the dataset names
     from core.config import Config
+    from core.custom_data import CustomData
 
 MNIST_PATH = Path(__file__).parent / "data" / "mnist.npz"
 MNIST_SHA256 = "06af5dfe73b70e3bc1c36439982b18a8d76803db9b544f6fdf838a37fbb01b64"
-TWO_D_SETS = ("spiral", "circles", "moons", "xor", "blobs")
-MULTICLASS_SETS = ("spiral", "blobs")  # the others always have two classes
+GENERATED_SETS = ("spiral", "circles", "moons", "xor", "blobs")  # 2D sets drawn from the seed
+CUSTOM = "custom"  # your own points (config field `data`)
+TWO_D_SETS = GENERATED_SETS + (CUSTOM,)
+MULTICLASS_SETS = ("spiral", "blobs")  # the other generated sets always have two classes
 MNIST_SIZES = (50_000, 10_000, 10_000)  # training, validation, test examples (load_mnist's split)
 
 
@@ -54,10 +58,13 @@ def random_streams(seed: int) -> list[np.random.Generator]:
 
 
 def dataset_for(config: Config) -> Dataset:
-    """The run's data, exactly as train() draws it (MNIST is shared; 2D sets come from the seed)."""
+    """The run's data, exactly as train() draws it (MNIST is shared; 2D sets come from the seed, and so
+    does the split of your own points)."""
     if config.dataset == "mnist":
         return load_mnist()
     rng = random_streams(config.seed)[0]
+    if config.dataset == CUSTOM:
+        return make_custom(config.data, rng, config.train_ratio)
     return make_2d(config.dataset, rng, config.points, config.noise, config.train_ratio, config.classes)
 
 
@@ -151,6 +158,18 @@ def make_2d(
     )
 
 
+def make_custom(data: CustomData, rng: np.random.Generator, train_ratio: float = 0.7) -> Dataset:
+    """Your own points in an order drawn from rng, split train/validation by train_ratio as the
+    generated sets are. There are no other points to test on: the validation points are the test set
+    too, so a run's test accuracy is its last validation accuracy."""
+    n_train, _ = two_d_split(data.points, train_ratio)
+    order = rng.permutation(data.points)
+    x, y = data.x[order], data.y[order]
+    held_out = x[n_train:], y[n_train:]
+    classes = [str(c) for c in range(data.classes)]
+    return Dataset(CUSTOM, x[:n_train], y[:n_train], *held_out, *held_out, classes=classes)
+
+
 def two_d_split(n_points: int, train_ratio: float) -> tuple[int, int]:
     """(training, validation) examples of a 2D set; its test set has as many as its validation set."""
     n_val = max(1, round(n_points * (1 - train_ratio)))
@@ -189,5 +208,5 @@ def _draw_2d(
         centres = np.c_[np.cos(2 * np.pi * np.arange(k) / k), np.sin(2 * np.pi * np.arange(k) / k)] * 0.6
         x = centres[y] + rng.standard_normal((n, 2)) * (0.1 + noise)
     else:
-        raise ValueError(f"unknown 2D set {name!r}: use one of {', '.join(TWO_D_SETS)}")
+        raise ValueError(f"unknown 2D set {name!r}: use one of {', '.join(GENERATED_SETS)}")
     return x, y.astype(np.int64)

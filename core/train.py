@@ -1,6 +1,7 @@
 """Command line: train one config and print the epochs.
 
     python -m core.train --dataset mnist --hidden 100,200 --lr 0.1 --batch-size 32 --epochs 25 --seed 42
+    python -m core.train --dataset custom --data points.csv   # your own x,y,label rows
 
 Shows a progress bar per epoch (on stderr) and a final table; with --json, prints one JSON object
 per epoch on stdout and nothing else. --plain trains with the readable layer-by-layer step
@@ -13,7 +14,8 @@ import argparse
 import json
 import sys
 
-from core.config import Config, FieldError, parse_config
+from core.config import DEFAULT_LIMITS, Config, FieldError, parse_config
+from core.custom_data import CsvError, CustomData, parse_csv
 from core.training import METRICS, Diverged, train
 
 COLUMNS = METRICS
@@ -32,10 +34,26 @@ def parse_args(argv: list[str] | None) -> tuple[Config, bool, bool]:
     )
     args = vars(parser.parse_args(argv))
     as_json, plain = args.pop("json"), args.pop("plain")
+    points = None
+    if args["data"] is not None:  # a CSV file: its points, by their hash
+        points = read_points(parser, args["data"])
+        args["data"] = points.hash
     try:
-        return parse_config({k: v for k, v in args.items() if v is not None}), as_json, plain
+        config = parse_config({k: v for k, v in args.items() if v is not None}, find_data=lambda _: points)
+        return config, as_json, plain
     except FieldError as error:
         parser.error(f"--{error.field.replace('_', '-')}: {error.message}")
+
+
+def read_points(parser: argparse.ArgumentParser, path: str) -> CustomData:
+    """The points of a CSV file of x,y,label rows (as POST /api/data takes them); exits on a bad one."""
+    try:
+        with open(path, encoding="utf-8") as file:
+            return parse_csv(file.read(), DEFAULT_LIMITS.max_points, DEFAULT_LIMITS.max_classes)
+    except (OSError, UnicodeDecodeError) as error:
+        parser.error(f"--data: cannot read {path}: {error}")
+    except CsvError as error:
+        parser.error(f"--data: {path}: {error.message}")
 
 
 def progress_bar(epoch: int, total_epochs: int):

@@ -18,6 +18,7 @@ from core.config import FieldError, parse_config, parse_query
 from core.cost import estimate
 from core.training import METRICS
 from server import run_views
+from server.custom_data import find_data
 from server.datasets import datasets_json
 from server.errors import ApiError
 from server.openapi import openapi_spec
@@ -95,7 +96,7 @@ def start_run() -> tuple[Response, int, dict]:
     body = read_json()
     fresh = pop_fresh(body)
     try:
-        config = parse_config(body, current_app.config["LIMITS"])
+        config = parse_config(body, current_app.config["LIMITS"], find_data(store()))
     except FieldError as error:
         raise ApiError(400, error.message, error.field) from None
     token, token_hash = new_token()
@@ -169,6 +170,28 @@ def events(run_id: str) -> Response:
     return response
 
 
+@bp.get("/runs/<run_id:run_id>/timeline")
+def timeline(run_id: str) -> Response:
+    """Every recorded epoch of a run in one JSON answer, {"epochs": [...]}, each exactly the data of its
+    `epoch` event on the stream (metrics, layers, the grid or confusion matrix, neurons): what the
+    page's player needs to scrub a recorded run, in one gzipped request instead of a stream replay.
+    Revalidates by ETag (the run's status and epoch count)."""
+    state = store().status(run_id)
+    if state is None:
+        get_run(run_id)  # the 404
+    status, count = state
+    etag = f"{run_id}-{count}-{status}"
+    if request.if_none_match.contains_weak(etag):
+        response = Response(status=304)
+    else:
+        events = store().events_after(run_id, 0)
+        response = Response(
+            '{"epochs":[' + ",".join(data for _, data in events) + "]}", mimetype="application/json"
+        )
+    response.set_etag(etag, weak=True)  # weak: the same for its gzipped form
+    return no_cache(response)
+
+
 @bp.post("/runs/<run_id:run_id>/stop")
 def stop_run(run_id: str) -> Response:
     """Stop a queued or running run; for a run that already ended, a no-op. Answers with the run.
@@ -187,7 +210,7 @@ def stop_run(run_id: str) -> Response:
 @bp.post("/runs/<run_id:run_id>/predict")
 def predict(run_id: str) -> Response:
     run = get_run(run_id)
-    config = config_from_dict(run["config"])
+    config = config_from_dict(run["config"], store())
     try:
         x = run_views.parse_inputs(read_json(), config)
     except FieldError as error:
@@ -202,7 +225,7 @@ def predict(run_id: str) -> Response:
 @bp.get("/runs/<run_id:run_id>/views")
 def views(run_id: str) -> Response:
     run = get_run(run_id)
-    config = config_from_dict(run["config"])
+    config = config_from_dict(run["config"], store())
     epoch = store().weights_epoch(run_id)
     data = run_views.views(
         run_id, config, epoch, lambda: store().weights(run_id)[1], lambda: epoch_event(run_id, epoch)
@@ -245,7 +268,8 @@ def estimate_run() -> Response:
     (RUN_SECONDS) lets it reach: {seconds, cap_seconds, epochs, epochs_within_cap}. The page asks as
     its controls change; the query is validated like a shared URL (400 naming the field)."""
     try:
-        config = parse_query(request.query_string.decode("utf-8", "replace"), current_app.config["LIMITS"])
+        query = request.query_string.decode("utf-8", "replace")
+        config = parse_query(query, current_app.config["LIMITS"], find_data(store()))
     except FieldError as error:
         raise ApiError(400, error.message, error.field) from None
     expected = estimate(config)

@@ -1,5 +1,6 @@
-"""GET /api/datasets: each dataset's shape, classes, sensible defaults and a small preview; the config's
-field table; and a picture of each 2D input feature over the plane (core.features.feature_pictures)."""
+"""GET /api/datasets: each dataset's shape, classes, sensible defaults and a small preview (your own
+points: none, and the rules an upload must follow instead); the config's field table; and a picture of
+each 2D input feature over the plane (core.features.feature_pictures)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from typing import Any
 import numpy as np
 
 from core.config import DATASETS, Limits, defaults_for, fields_json
-from core.datasets import dataset_for, load_mnist_test
+from core.custom_data import COLUMNS, MAX_COORDINATE, MIN_CLASSES, MIN_POINTS
+from core.datasets import CUSTOM, dataset_for, load_mnist_test
 from core.features import PICTURE_EXTENT, PICTURE_SIZE, feature_pictures
 
 PREVIEW_POINTS = 150
@@ -35,6 +37,24 @@ def _describe(name: str, limits: Limits) -> dict[str, Any]:
             "defaults": config.to_dict(),
             "max_epochs": limits.max_epochs,
             "preview": _mnist_preview(),
+        }
+    if name == CUSTOM:  # no points until someone adds them: what they may add
+        return {
+            "name": name,
+            "kind": "2d",
+            "input_shape": [2],
+            "classes": [str(c) for c in range(limits.max_classes)],  # the labels points may have
+            "defaults": config.to_dict(),
+            "max_epochs": limits.max_epochs_2d,
+            "preview": [],
+            "upload": {
+                "columns": list(COLUMNS),
+                "min_points": MIN_POINTS,
+                "max_points": limits.max_points,
+                "min_classes": MIN_CLASSES,
+                "max_classes": limits.max_classes,
+                "max_coordinate": MAX_COORDINATE,
+            },
         }
     data = dataset_for(config)  # the default config's own points: the preview is what it trains on
     x, y = data.x_train[:PREVIEW_POINTS], data.y_train[:PREVIEW_POINTS]

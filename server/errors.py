@@ -24,24 +24,33 @@ STORE_RETRY_AFTER_SECONDS = 2  # the store or Redis away for a moment: when to a
 
 
 class ApiError(Exception):
-    """Raise in a view to answer `status` with {"error": message, "field": field}."""
+    """Raise in a view to answer `status` with {"error": message, "field": field} (and "line": the line
+    of an uploaded file at fault)."""
 
     def __init__(
-        self, status: int, message: str, field: str | None = None, headers: dict | None = None
+        self,
+        status: int,
+        message: str,
+        field: str | None = None,
+        headers: dict | None = None,
+        line: int | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.field = field
         self.headers = headers or {}
+        self.line = line
 
 
 def error_response(
-    status: int, message: str, field: str | None = None, headers: dict | None = None
+    status: int, message: str, field: str | None = None, headers: dict | None = None, line: int | None = None
 ) -> Response:
-    body = {"error": message}
+    body: dict = {"error": message}
     if field is not None:
         body["field"] = field
+    if line is not None:
+        body["line"] = line
     response = jsonify(body)
     response.status_code = status
     response.headers.update(headers or {})
@@ -59,6 +68,8 @@ def _sentence(error: HTTPException) -> tuple[str, str | None]:
     if code == 404:
         if request.path.startswith("/api/runs/"):
             return "No run with this id: run ids are 12 letters, digits, '-' or '_'.", None
+        if request.path.startswith("/api/data/"):
+            return "No stored points have this hash: hashes are 20 hex digits (0-9, a-f).", None
         return f"Nothing here: {request.path} is not an API route.", None
     if code == 405:
         allowed = ", ".join(m for m in (error.valid_methods or []) if m not in ("HEAD", "OPTIONS"))
@@ -68,7 +79,8 @@ def _sentence(error: HTTPException) -> tuple[str, str | None]:
         return f"The request body is too large: the limit is {limit} bytes.", "body"
     if code == 429:  # Flask-Limiter: the description says what the limit is
         limit = error.description.rstrip(".")
-        return f"You have started too many runs: the limit is {limit} per client. Please wait.", None
+        what = "uploaded too many new point sets" if request.path == "/api/data" else "started too many runs"
+        return f"You have {what}: the limit is {limit} per client. Please wait.", None
     if code == 400:
         detail = (error.description or "bad request").rstrip(".")
         return f"The request could not be read: {detail}.", None
@@ -93,7 +105,7 @@ def not_found_page(title: str, message: str) -> Response:
 def register(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def api_error(error: ApiError) -> Response:
-        return error_response(error.status, error.message, error.field, error.headers)
+        return error_response(error.status, error.message, error.field, error.headers, error.line)
 
     @app.errorhandler(StoreUnavailable)
     @app.errorhandler(RedisUnavailable)

@@ -9,6 +9,7 @@ from typing import Any
 
 from core import verdict
 from core.config import DATASETS, FIELDS, Field, Limits
+from core.custom_data import HASH_LENGTH, HASH_PATTERN, MAX_COORDINATE, MIN_CLASSES, MIN_POINTS
 from core.datasets import TWO_D_SETS
 from core.training import METRICS
 from server.run_json import RUN_ID
@@ -46,6 +47,13 @@ def _field_schema(field: Field, limits: Limits) -> dict[str, Any]:
         return {"type": "string", "enum": [value for value, _ in field.choices], "description": field.help}
     if field.kind == "choice_list":
         return _choice_list_schema(field)
+    if field.kind == "hash":
+        return {
+            "type": "string",
+            "pattern": f"^{HASH_PATTERN}$",
+            "description": f"{field.help} The `data` POST /api/data answered ({HASH_LENGTH} hex digits). "
+            f"Only for {', '.join(field.datasets)}, and required there; refused for the other datasets.",
+        }
     bounds = [field.bounds(dataset, limits) for dataset in field.datasets]
     low, high = min(b[0] for b in bounds), max(b[1] for b in bounds)
     description = field.help
@@ -156,7 +164,8 @@ def _epoch_data_schema() -> dict[str, Any]:
     return {
         "description": "The data of an `epoch` event: the epoch's metrics (test figures after the last "
         "epoch), what each layer is doing (`layers`), the view the page draws live (`grid` for 2D runs, "
-        "`confusion` for MNIST) and when the epoch was stored. The losses are the cross-entropy alone: a "
+        "`confusion` for MNIST), the network diagram's units and edges (`neurons`) and when the epoch was "
+        "stored. The losses are the cross-entropy alone: a "
         "run with an L2 rate trains on the cross-entropy plus `l2_penalty`.",
         "type": "object",
         "required": [*METRICS, "layers", "recorded_at"],
@@ -180,6 +189,13 @@ def _epoch_data_schema() -> dict[str, Any]:
                 "items": {"$ref": "#/components/schemas/LayerDiagnostics"},
             },
             "grid": {"type": "object", "description": "2D runs: the packed decision grid (core.views)."},
+            "neurons": {
+                "type": "object",
+                "description": "The network diagram at this epoch (core.views.neuron_view): per Dense layer "
+                "the weights between its first 16 input units and first 16 units and those units' biases; "
+                "2D runs: each of those units' output on a 16x16 grid over the plane, packed one character "
+                "per value.",
+            },
             "confusion": {
                 "type": "array",
                 "items": {"type": "array", "items": {"type": "integer"}},
@@ -231,6 +247,96 @@ def _layer_diagnostics_schema() -> dict[str, Any]:
     }
 
 
+def _data_paths(limits: Limits, max_body: int, unavailable: dict[str, Any]) -> dict[str, Any]:
+    """POST /api/data and GET /api/data/{data_hash}: your own points (server.custom_data)."""
+    stored = {"$ref": "#/components/schemas/DataStored"}
+    rules = (
+        f"CSV text, one point per line: x,y,label (a header line such as x,y,label is optional; blank "
+        f"lines are skipped). x and y: numbers from {-MAX_COORDINATE:g} to {MAX_COORDINATE:g}; label: a "
+        f"class, a whole number from 0 to {limits.max_classes - 1}. {MIN_POINTS} to {limits.max_points} "
+        f"points of at least {MIN_CLASSES} classes, at most {max_body} bytes. Read as CSV whatever the "
+        "Content-Type says (a form is refused)."
+    )
+    return {
+        "/api/data": {
+            "post": {
+                "summary": "Store your own 2D points; answers their hash, for a config's `data`",
+                "description": "The points are stored once per content: the hash is of their canonical "
+                "form (sorted, each number written the shortest way), so the same points in any order "
+                "or spelling get the same hash. New points count against the client's upload rate.",
+                "requestBody": {
+                    "required": True,
+                    "content": {"text/csv": {"schema": {"type": "string", "description": rules}}},
+                },
+                "responses": {
+                    "200": _json("These points were stored already.", stored),
+                    "201": _json("Stored.", stored),
+                    "400": _error(
+                        "A bad row: `line` is its line (1 = the first), `field` its column (x, y "
+                        "or label); `field` is body when the whole file is at fault."
+                    ),
+                    "413": _error(f"More than {max_body} bytes, or more than {limits.max_points} points."),
+                    "429": _error("This client stored too many new point sets; try again later.", True),
+                    "503": unavailable,
+                },
+            }
+        },
+        "/api/data/{data_hash}": {
+            "get": {
+                "summary": "Stored points: what a run of the custom dataset trained on",
+                "parameters": [
+                    {
+                        "name": "data_hash",
+                        "in": "path",
+                        "required": True,
+                        "description": f"The hash POST /api/data answered ({HASH_LENGTH} hex digits); "
+                        "anything else is a 404.",
+                        "schema": {"type": "string", "pattern": f"^{HASH_PATTERN}$"},
+                    }
+                ],
+                "responses": {
+                    "200": _json("The points.", {"$ref": "#/components/schemas/DataPoints"}),
+                    "404": _error("No points have this hash."),
+                    "503": unavailable,
+                },
+            }
+        },
+    }
+
+
+def _data_schemas() -> dict[str, Any]:
+    digest = {"type": "string", "pattern": f"^{HASH_PATTERN}$"}
+    counts = {
+        "points": {"type": "integer", "minimum": MIN_POINTS},
+        "classes": {"type": "integer", "minimum": MIN_CLASSES, "description": "The largest label plus one."},
+    }
+    return {
+        "DataStored": {
+            "type": "object",
+            "required": ["data", "points", "classes"],
+            "properties": {"data": digest, **counts},
+        },
+        "DataPoints": {
+            "type": "object",
+            "required": ["data", "points", "classes", "rows"],
+            "properties": {
+                "data": digest,
+                **counts,
+                "rows": {
+                    "type": "array",
+                    "description": "[x, y, label] per point, in the canonical order (by label, x, y).",
+                    "items": {
+                        "type": "array",
+                        "minItems": 3,
+                        "maxItems": 3,
+                        "items": _number(-MAX_COORDINATE, MAX_COORDINATE),
+                    },
+                },
+            },
+        },
+    }
+
+
 def openapi_spec(limits: Limits, max_body: int = 1_000_000) -> dict[str, Any]:
     run_id = {
         "name": "run_id",
@@ -249,8 +355,9 @@ def openapi_spec(limits: Limits, max_body: int = 1_000_000) -> dict[str, Any]:
             "title": "NumPy NN Playground API",
             "version": "1",
             "description": "Train the tutorial's NumPy network and watch it learn. Every error is JSON "
-            "with a sentence in `error` and, for input errors, the `field` at fault. Request bodies are "
-            f"JSON (UTF-8, finite numbers only), at most {max_body} bytes.",
+            "with a sentence in `error` and, for input errors, the `field` at fault (and the `line` of "
+            "an uploaded file). Request bodies are JSON (UTF-8, finite numbers only), but POST "
+            f"/api/data's, CSV; at most {max_body} bytes.",
         },
         "paths": {
             "/api/runs": {
@@ -310,6 +417,29 @@ def openapi_spec(limits: Limits, max_body: int = 1_000_000) -> dict[str, Any]:
                             },
                         },
                         "400": _error("Last-Event-ID is not an epoch number."),
+                        "404": not_found,
+                        "503": unavailable,
+                    },
+                }
+            },
+            "/api/runs/{run_id}/timeline": {
+                "get": {
+                    "summary": "Every recorded epoch at once: each `epoch` event's data, in order",
+                    "parameters": [run_id],
+                    "responses": {
+                        "200": _json(
+                            "The recorded epochs.",
+                            {
+                                "type": "object",
+                                "required": ["epochs"],
+                                "properties": {
+                                    "epochs": {
+                                        "type": "array",
+                                        "items": {"$ref": "#/components/schemas/EpochData"},
+                                    }
+                                },
+                            },
+                        ),
                         "404": not_found,
                         "503": unavailable,
                     },
@@ -384,6 +514,7 @@ def openapi_spec(limits: Limits, max_body: int = 1_000_000) -> dict[str, Any]:
                     },
                 }
             },
+            **_data_paths(limits, max_body, unavailable),
             "/api/estimate": {
                 "get": {
                     "summary": "How long a config would train, before it starts, and the wall-clock cap",
@@ -443,6 +574,7 @@ def openapi_spec(limits: Limits, max_body: int = 1_000_000) -> dict[str, Any]:
                     "properties": {
                         "error": {"type": "string", "minLength": 1},
                         "field": {"type": "string"},
+                        "line": {"type": "integer", "minimum": 1},
                     },
                 },
                 "Created": {
@@ -518,6 +650,7 @@ def openapi_spec(limits: Limits, max_body: int = 1_000_000) -> dict[str, Any]:
                     },
                 },
                 "LayerDiagnostics": _layer_diagnostics_schema(),
+                **_data_schemas(),
                 "PredictRequest": {
                     "description": "pixels (MNIST runs) or points (2D runs), not both.",
                     "type": "object",

@@ -18,9 +18,11 @@ from flask.blueprints import BlueprintSetupState
 
 from core.config import DATASETS, FieldError, defaults_for, parse_query
 from server import assets
+from server.custom_data import find_data
 from server.datasets import datasets_json
 from server.errors import not_found_page
 from server.run_json import public_run
+from server.store import FINAL
 
 log = logging.getLogger(__name__)
 
@@ -28,10 +30,12 @@ bp = Blueprint("pages", __name__)
 
 
 def config_from_url() -> tuple[dict[str, Any], dict[str, str] | None]:
-    """The config a shared URL describes, or the defaults and the reason it was refused."""
+    """The config a shared URL describes, or the defaults and the reason it was refused. A custom set's
+    settings without their points (not sent yet when the address was taken) are shown without them."""
     query = request.query_string.decode("utf-8", "replace")
     try:
-        config = parse_query(query, current_app.config["LIMITS"])
+        store = current_app.extensions["playground"].store
+        config = parse_query(query, current_app.config["LIMITS"], find_data(store), partial=True)
     except FieldError as error:
         dataset = request.args.get("dataset", "mnist")
         fallback = defaults_for(dataset if dataset in DATASETS else "mnist")
@@ -58,14 +62,37 @@ def run_page(run_id: str) -> str | Response:
         return not_found_page(
             "Run not found", f"There is no run {run_id} here: check the link you were given, or start one."
         )
+    public = public_run(store, run)
+    epoch, epoch_error = epoch_from_url(run, len(public["epochs"]))
     page = {
         "config": run["config"],
         "query_error": None,
         "run_id": run_id,
-        "run": public_run(store, run),
+        "run": public,
+        "epoch": epoch,
+        "epoch_error": epoch_error,
         "datasets": _datasets(),
     }
     return render_template("run.html", page=page)
+
+
+def epoch_from_url(run: dict[str, Any], recorded: int) -> tuple[int | None, dict[str, str] | None]:
+    """The epoch a run's link points at (/runs/<id>?epoch=37: the player opens there), or None and,
+    for a bad one, the reason (the page then opens at the latest epoch and says why). A run that ended
+    has its recorded epochs; one still going may point at any epoch it will train."""
+    values = request.args.getlist("epoch")
+    if not values:
+        return None, None
+    if len(values) > 1:
+        return None, {"error": "epoch is given more than once.", "field": "epoch"}
+    last = recorded if run["status"] in FINAL else run["total_epochs"]
+    if last < 1:
+        return None, {"error": "this run recorded no epoch.", "field": "epoch"}
+    raw = values[0].strip()
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 9 and 1 <= int(raw) <= last):
+        which = "the epochs this run recorded" if run["status"] in FINAL else "the epochs this run trains"
+        return None, {"error": f"epoch must be a whole number from 1 to {last}, {which}.", "field": "epoch"}
+    return int(raw), None
 
 
 @bp.get("/runs/<path:anything>")

@@ -1,4 +1,5 @@
-"""Who is asking, and how many runs they may start: Flask-Limiter on POST /api/runs.
+"""Who is asking, and how many runs they may start and point sets they may upload: Flask-Limiter on
+POST /api/runs and POST /api/data.
 
 `limiter` decorates the views it limits where they are defined (server.api); `init_app(app)` binds it
 to the app with the app's settings: the rate (PLAYGROUND_RATELIMIT, read per request from the app's
@@ -37,6 +38,16 @@ def runs_per_client() -> str:
 
 def run_started(response: Response) -> bool:
     """Only runs actually started count against the limit (refused configs, 429s and 503s do not)."""
+    return response.status_code == 201
+
+
+def data_per_client() -> str:
+    """The rate at which one client may store new point sets (DATA_RATE_LIMIT, e.g. "20 per minute")."""
+    return current_app.config["DATA_RATE_LIMIT"]
+
+
+def data_stored(response: Response) -> bool:
+    """Only new point sets count (a 201): points stored already (200) and refused files take no space."""
     return response.status_code == 201
 
 

@@ -24,7 +24,7 @@ from core.config import Config
 from core.datasets import Dataset
 from core.network import Network
 from core.training import EpochResult
-from core.views import confusion_matrix, decision_grid
+from core.views import confusion_matrix, decision_grid, neuron_view
 from server.broadcast import EPOCH, PROGRESS, Broadcast
 from server.store import Store, patiently
 
@@ -33,10 +33,13 @@ _PROGRESS = object()  # marks a progress report in the queue
 
 
 def epoch_view(network: Network, data: Dataset, config: Config) -> dict:
-    """What the page draws live for this dataset, sent in every epoch event."""
+    """What the page draws of this epoch, sent in every epoch event: the decision grid (2D) or the
+    validation confusion matrix (MNIST), and the network diagram's units and edges (`neurons`)."""
     if data.name == "mnist":
-        return {"confusion": confusion_matrix(network, data.x_val, data.y_val, len(data.classes))}
-    return {"grid": decision_grid(network, data, features=config.features)}
+        view = {"confusion": confusion_matrix(network, data.x_val, data.y_val, len(data.classes))}
+    else:
+        view = {"grid": decision_grid(network, data, features=config.features)}
+    return view | {"neurons": neuron_view(network, config, data)}
 
 
 class Recorder:

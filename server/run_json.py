@@ -1,4 +1,5 @@
-"""A run as the API and the run page show it: run ids, stored configs back into Configs, the public
+"""A run as the API and the run page show it: run ids, stored configs back into Configs (a custom
+dataset's points found by their hash in the store), the public
 JSON of a stored run (`public_run`, read from the store it is given) and the warning a finished run's
 curves earn (`run_warning`, core.verdict's judgement; the run JSON and the `done` event carry it)."""
 
@@ -13,6 +14,7 @@ from typing import Any
 from core.config import Config, defaults_for
 from core.network import parameter_count
 from core.verdict import judge
+from server.custom_data import find_data
 from server.store import Status, Store
 
 # secrets.token_urlsafe(9): 72 random bits in 12 URL-safe characters.
@@ -24,9 +26,15 @@ def new_run_id() -> str:
     return secrets.token_urlsafe(9)
 
 
-def config_from_dict(data: dict[str, Any]) -> Config:
-    """A stored (already validated and normalised) config back into a Config."""
+def config_from_dict(data: dict[str, Any], store: Store) -> Config:
+    """A stored (already validated and normalised) config back into a Config; a custom dataset's `data`
+    hash back into its points, from the store (LookupError if they are gone)."""
     values = {name: tuple(value) if isinstance(value, list) else value for name, value in data.items()}
+    if "data" in values:
+        points = find_data(store)(values["data"])
+        if points is None:
+            raise LookupError(f"the points {values['data']} of a stored config are not in the store")
+        values["data"] = points
     return replace(defaults_for(values["dataset"]), **values)
 
 
@@ -46,24 +54,24 @@ def urls(run_id: str) -> dict[str, str]:
     }
 
 
-def run_warning(run: dict[str, Any], epochs: list[dict]) -> dict[str, str] | None:
+def run_warning(run: dict[str, Any], epochs: list[dict], store: Store) -> dict[str, str] | None:
     """{code, message, hint} when a `done` run's curves show it did not learn (core.verdict), else None."""
     if run["status"] != Status.DONE:
         return None
-    warning = judge(config_from_dict(run["config"]), epochs)
+    warning = judge(config_from_dict(run["config"], store), epochs)
     return None if warning is None else warning.to_dict()
 
 
 def public_run(store: Store, run: dict[str, Any]) -> dict[str, Any]:
     """The public view of a stored run (GET /api/runs/<id>): its row, its epochs, the warning its curves
     earned once done and, while it waits, its place in the queue."""
-    config = config_from_dict(run["config"])
+    config = config_from_dict(run["config"], store)
     sizes = config.layer_sizes
     epochs = store.metrics(run["id"])
     data = {
         "id": run["id"],
         "status": run["status"],
-        "warning": run_warning(run, epochs),
+        "warning": run_warning(run, epochs, store),
         "config": run["config"],
         "query": run["query"],
         "epochs": epochs,

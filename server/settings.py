@@ -38,6 +38,7 @@ SETTINGS: list[tuple[str, str, Callable[[str], Any], Any, str]] = [
     ("PLAYGROUND_PRELOAD_MNIST", "PRELOAD_MNIST", lambda v: v.strip() == "1", False, "1: load MNIST at boot"),
     # Limits and abuse (README "Limits and security").
     ("PLAYGROUND_RATELIMIT", "RATE_LIMIT", str, "10 per minute; 100 per day", "runs one client may start"),
+    ("PLAYGROUND_DATA_RATELIMIT", "DATA_RATE_LIMIT", str, "20 per minute; 200 per day", "new point sets"),
     (
         "PLAYGROUND_RATELIMIT_STORAGE",
         "RATE_LIMIT_STORAGE",
@@ -108,6 +109,7 @@ def check(config: Mapping[str, Any]) -> None:
         ("PROXY_HOPS", 0 <= config["PROXY_HOPS"] <= 5, "between 0 and 5"),
         ("RUN_SECONDS", config["RUN_SECONDS"] > 0, "above 0 (seconds)"),
         ("RATE_LIMIT", _rate_ok(config["RATE_LIMIT"]), 'a rate such as "10 per minute; 100 per day"'),
+        ("DATA_RATE_LIMIT", _rate_ok(config["DATA_RATE_LIMIT"]), 'a rate such as "20 per minute"'),
     ]
     for key, ok, expected in rules:
         if not ok:

@@ -168,7 +168,7 @@ class _Stream:
                 self.last_status = (status, position)
                 yield self._sent(format_event("status", json.dumps(_status_data(status, position, ended))))
             if status in FINAL:
-                warning = run_warning(ended, self.store.metrics(self.run_id)) if ended else None
+                warning = run_warning(ended, self.store.metrics(self.run_id), self.store) if ended else None
                 yield self._sent(format_event("done", json.dumps(_done_data(status, ended, warning))))
                 self.ended = True
         except StoreUnavailable:

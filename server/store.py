@@ -1,4 +1,5 @@
-"""The run store: every run, its epochs and its latest weights, in SQLite or in PostgreSQL.
+"""The run store: every run, its epochs and its latest weights, and the point sets people uploaded, in
+SQLite or in PostgreSQL.
 
 One code path, SQLAlchemy Core (no ORM), serves both databases:
 - SQLite (the default: a file, `PLAYGROUND_DB`) for one host. Every server process opens the same file;
@@ -194,6 +195,16 @@ weights = sa.Table(  # the latest weights of each run, overwritten every epoch
     sa.Column("run_id", sa.Text, sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("epoch", sa.Integer, nullable=False),
     sa.Column("npz", sa.LargeBinary, nullable=False),
+)
+
+datasets = sa.Table(  # your own points (core.custom_data), stored once per content: runs name them by hash
+    "datasets",
+    metadata,
+    sa.Column("hash", sa.Text, primary_key=True),  # of the canonical CSV
+    sa.Column("csv", sa.Text, nullable=False),  # the canonical CSV: x,y,label rows
+    sa.Column("points", sa.Integer, nullable=False),
+    sa.Column("classes", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.Double, nullable=False),
 )
 
 owners = sa.Table(  # one row per server process, with its last heartbeat
@@ -609,6 +620,20 @@ class Store:
     def weights_epoch(self, run_id: str) -> int | None:
         with self.connection() as db:
             return db.execute(sa.select(weights.c.epoch).where(weights.c.run_id == run_id)).scalar()
+
+    # --- your own points (datasets) ------------------------------------------------------------
+
+    def add_dataset(self, digest: str, csv: str, points: int, classes: int) -> bool:
+        """Store points under the hash of their canonical CSV; False when that content is stored already."""
+        row = dict(hash=digest, csv=csv, points=points, classes=classes, created_at=time.time())
+        with self._write() as db:
+            insert = self._insert(datasets).values(**row).on_conflict_do_nothing()
+            return db.execute(insert.returning(datasets.c.hash)).first() is not None
+
+    def dataset(self, digest: str) -> str | None:
+        """The canonical CSV stored under a hash, or None."""
+        with self.connection() as db:
+            return db.execute(sa.select(datasets.c.csv).where(datasets.c.hash == digest)).scalar()
 
     # --- owners (server processes) ------------------------------------------------------------
 

@@ -125,7 +125,7 @@ class Trainer:
 
         last, outcome = None, None
         try:
-            for result in train(config_from_dict(config), should_stop, batches.after_batch):
+            for result in train(config_from_dict(config, self.store), should_stop, batches.after_batch):
                 recorder.add(result)
                 last = result
         except Diverged as error:

@@ -26,6 +26,7 @@ from tests.services import Postgres, Redis, ServiceMissing, start_postgres, star
 # Tests start many runs from one address: a generous per-client limit for every app and server they
 # start (gunicorn inherits the environment). tests/server/test_limits.py checks the real default.
 os.environ.setdefault("PLAYGROUND_RATELIMIT", "100000 per minute")
+os.environ.setdefault("PLAYGROUND_DATA_RATELIMIT", "100000 per minute")
 os.environ.pop("DATABASE_URL", None)  # each test says which database (and Redis) it uses
 os.environ.pop("REDIS_URL", None)
 

@@ -2,17 +2,21 @@
 // Every error answer is JSON {"error", "field"?}; it becomes an ApiError with the same fields.
 
 export class ApiError extends Error {
-  constructor(message, { status = 0, field = null, retryAfter = null } = {}) {
+  constructor(message, { status = 0, field = null, retryAfter = null, line = null } = {}) {
     super(message);
     this.status = status;
     this.field = field;
     this.retryAfter = retryAfter;
+    this.line = line; // an uploaded file's line at fault
   }
 }
 
+/** body: an object (sent as JSON) or text (sent as it is, with the Content-Type in headers). */
 async function request(method, url, body, headers = {}) {
   const options = { method, headers: { Accept: "application/json", ...headers } };
-  if (body !== undefined) {
+  if (typeof body === "string") {
+    options.body = body;
+  } else if (body !== undefined) {
     options.headers["Content-Type"] = "application/json";
     options.body = JSON.stringify(body);
   }
@@ -34,6 +38,7 @@ async function request(method, url, body, headers = {}) {
       status: response.status,
       field: data && data.field,
       retryAfter: response.headers.get("Retry-After"),
+      line: data && data.line,
     });
   }
   return data;
@@ -44,12 +49,18 @@ const runPath = (id) => `/api/runs/${encodeURIComponent(id)}`;
 export const createRun = (config) => request("POST", "/api/runs", config);
 export const getRun = (id) => request("GET", runPath(id));
 export const getViews = (id) => request("GET", `${runPath(id)}/views`);
+/** {epochs: [every recorded epoch event's data]}: what the player scrubs through. */
+export const getTimeline = (id) => request("GET", `${runPath(id)}/timeline`);
 /** {seconds, cap_seconds, epochs, epochs_within_cap} for a config's canonical query string. */
 export const getEstimate = (query) => request("GET", `/api/estimate?${query}`);
 /** Stop a run; only its owner may (token: the owner_token POST /api/runs answered). */
 export const stopRun = (id, token) =>
   request("POST", `${runPath(id)}/stop`, undefined, token ? { Authorization: `Bearer ${token}` } : {});
 export const predict = (id, payload) => request("POST", `${runPath(id)}/predict`, payload);
+/** Your points as CSV text (x,y,label rows) -> {data: hash, points, classes}; 400 names the bad line. */
+export const storeData = (csv) => request("POST", "/api/data", csv, { "Content-Type": "text/csv" });
+/** {data, points, classes, rows: [[x, y, label], ...]} of stored points. */
+export const getData = (hash) => request("GET", `/api/data/${encodeURIComponent(hash)}`);
 export const weightsUrl = (id) => `${runPath(id)}/weights.npz`;
 export const metricsUrl = (id) => `${runPath(id)}/metrics.csv`;
 

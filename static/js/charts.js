@@ -1,6 +1,9 @@
 // The live "Loss" and "Accuracy" charts (Plotly). The current run's curves grow with
 // Plotly.extendTraces, one point per epoch; other runs can be overlaid, one colour per run.
 // Solid lines are training, dashed lines validation (the HTML legend beside the charts says so).
+// A marker shows the player's epoch on both.
+
+import { EpochMarker } from "./epoch_marker.js";
 
 const FONT_STACK = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif';
 
@@ -161,6 +164,7 @@ class MetricChart {
 export class MetricCharts {
   constructor(lossElement, accuracyElement) {
     this.charts = [new MetricChart(lossElement, "loss"), new MetricChart(accuracyElement, "accuracy")];
+    this.markers = [new EpochMarker(lossElement), new EpochMarker(accuracyElement)];
     this.current = null;
     this.overlays = [];
     this.queue = Promise.resolve();
@@ -171,6 +175,7 @@ export class MetricCharts {
     this.queue = this.queue
       .then(() => plotlyReady())
       .then((Plotly) => task(Plotly))
+      .then(() => this.markers.forEach((marker) => marker.place()))
       .catch((error) => console.warn("chart update failed:", error));
     return this.queue;
   }
@@ -214,6 +219,11 @@ export class MetricCharts {
     if (!this.current || this.current.note === note) return this.queue;
     this.current.note = note;
     return this.current.epochs.length ? this.queue : this.redraw();
+  }
+
+  /** Mark an epoch on both charts (null: no marker). */
+  setMarker(epoch) {
+    for (const marker of this.markers) marker.show(epoch);
   }
 
   /** Recolour or relabel the current run without touching its data. */

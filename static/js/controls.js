@@ -2,8 +2,9 @@
 // templates/_playground.html draws a control per field of the server's field table (catalog.fields);
 // this file handles each by its `control` kind: "tiles" (radios named after the field), "layers" (the
 // <field>-layers list), "log_slider" (text plus <field>-scale over the field's scale), "range" (plus its
-// <field>-value output), "number", "number_shuffle" (plus shuffle-<field>), "select" and "toggles"
-// (checkboxes named after the field, one per choice).
+// <field>-value output), "number", "number_shuffle" (plus shuffle-<field>), "select", "toggles"
+// (checkboxes named after the field, one per choice) and "data" (a hidden input holding the hash of your
+// points, which data_editor.js keeps).
 
 import { formatNumber } from "./state.js";
 
@@ -97,7 +98,7 @@ export class Controls {
       } else if (field.control === "toggles") {
         for (const toggle of this.toggles(field)) toggle.checked = value.includes(toggle.value);
       } else {
-        $(field.name).value = typeof value === "number" ? formatNumber(value) : String(value);
+        $(field.name).value = typeof value === "number" ? formatNumber(value) : String(value ?? "");
       }
     }
     for (const field of this.ofControl("range")) $(`${field.name}-value`).value = $(field.name).value;

@@ -1,7 +1,8 @@
 // The decision boundary of a 2D set: the predicted class on a grid (tinted by its probability, or
 // flat when "discretized") with the training points (filled), validation points (rings) and, when asked,
 // test points (filled, dark outline) on top. Drawn on a canvas. Also the small pictures of the input
-// features beside their toggles.
+// features beside their toggles. While your own points are edited (data_editor.js), the plane keeps a
+// fixed view (setView), maps the pointer to the plane (toData) and fades a previous run's grid.
 
 export const CLASS_COLORS = ["#f08c2e", "#2b7bb9", "#3a9e6f", "#8e5cc2", "#d9534f", "#6c7a89"];
 
@@ -9,7 +10,7 @@ function rgb(hex) {
   const n = parseInt(hex.slice(1), 16);
   return [(n >> 16) & 255, (n >> 8) & 255, n & 255];
 }
-const CLASS_RGB = CLASS_COLORS.map(rgb);
+export const CLASS_RGB = CLASS_COLORS.map(rgb);
 
 /** The bytes of a base64 string (the server packs the decision grid as uint8 arrays). */
 export function bytesOf(base64) {
@@ -50,15 +51,16 @@ const POINT_STYLES = {
   test: { width: 1, fill: classColor, stroke: () => "#202124" },
 };
 
-/** Draw a small square image over a size x size canvas, upscaled smoothly (via a canvas of its size). */
-function stretch(ctx, image, size) {
+/** Draw a small square image over a size x size canvas, upscaled smoothly (via a canvas of its size);
+ * `rect` [x, y, width, height] places it elsewhere. */
+function stretch(ctx, image, size, rect = [0, 0, size, size]) {
   const small = document.createElement("canvas");
   small.width = image.width;
   small.height = image.height;
   small.getContext("2d").putImageData(image, 0, 0);
   ctx.imageSmoothingEnabled = true;
   ctx.imageSmoothingQuality = "high";
-  ctx.drawImage(small, 0, 0, size, size);
+  ctx.drawImage(small, ...rect);
 }
 
 export class DecisionMap {
@@ -71,6 +73,7 @@ export class DecisionMap {
     this.classes = 2;
     this.frame = 0;
     this.options = { showTest: false, discretize: false }; // the panel's view toggles
+    this.view = null; // fixed bounds while points are edited, else null: the grid's or the points'
     new ResizeObserver(() => this.schedule()).observe(canvas);
   }
 
@@ -78,6 +81,27 @@ export class DecisionMap {
     this.points = { train: points.train || [], val: points.val || [], test: points.test || [] };
     if (classes) this.classes = classes;
     this.schedule();
+  }
+
+  /** Fixed bounds {x0, x1, y0, y1} to draw (the grid, if any, faded where it lies), or null. */
+  setView(bounds) {
+    this.view = bounds;
+    this.schedule();
+  }
+
+  /** The bounds drawn: the fixed view, else the grid's, else the points' with a margin. */
+  bounds() {
+    if (this.view) return this.view;
+    return this.grid ? this.grid.bounds : boundsOf([...this.points.train, ...this.points.val]);
+  }
+
+  /** The point of the plane under a point of the page (clientX, clientY): [x, y]. */
+  toData(clientX, clientY) {
+    const rect = this.canvas.getBoundingClientRect();
+    const b = this.bounds();
+    const x = b.x0 + ((clientX - rect.left) / rect.width) * (b.x1 - b.x0);
+    const y = b.y1 - ((clientY - rect.top) / rect.height) * (b.y1 - b.y0);
+    return [x, y];
   }
 
   /** options: {showTest, discretize}; either may be left out. */
@@ -88,7 +112,8 @@ export class DecisionMap {
 
   setGrid(grid, epoch) {
     if (typeof grid.predicted !== "string") return; // an event stored before grids were packed
-    this.grid = decodeGrid(grid); // decoded once: a frame may redraw it (resize) without new data
+    if (grid !== this.gridSource) this.grid = decodeGrid(grid); // decoded once per grid: the player
+    this.gridSource = grid; // shows an epoch many times, and a frame may redraw it (resize)
     this.gridEpoch = epoch ?? null;
     this.schedule();
   }
@@ -97,6 +122,7 @@ export class DecisionMap {
   clear(hasRun = false) {
     this.hasRun = hasRun;
     this.grid = null;
+    this.gridSource = null;
     this.gridEpoch = null;
     this.schedule();
   }
@@ -123,8 +149,8 @@ export class DecisionMap {
     ctx.fillRect(0, 0, size, size);
     const all = [...this.points.train, ...this.points.val];
     const grid = this.grid;
-    const bounds = grid ? grid.bounds : boundsOf(all);
-    if (grid) this.drawGrid(ctx, grid, size);
+    const bounds = this.bounds();
+    if (grid) this.drawGrid(ctx, grid, size, bounds);
     this.drawPoints(ctx, bounds, size, ratio);
     canvas.dataset.gridEpoch = grid && this.gridEpoch != null ? String(this.gridEpoch) : "";
     if (this.note) this.note.hidden = Boolean(grid) || this.hasRun;
@@ -133,7 +159,7 @@ export class DecisionMap {
     canvas.dataset.discretized = String(this.options.discretize);
   }
 
-  drawGrid(ctx, grid, size) {
+  drawGrid(ctx, grid, size, bounds) {
     const cells = grid.size;
     const image = new ImageData(cells, cells);
     const chance = 1 / Math.max(2, this.classes);
@@ -154,13 +180,22 @@ export class DecisionMap {
         image.data[i + 3] = 255;
       }
     }
-    stretch(ctx, image, size);
+    if (!this.view) {
+      stretch(ctx, image, size);
+      return;
+    }
+    const g = grid.bounds; // where the grid lies in the fixed view, faded: a previous run's
+    const sx = size / (bounds.x1 - bounds.x0), sy = size / (bounds.y1 - bounds.y0);
+    ctx.globalAlpha = 0.4;
+    stretch(ctx, image, size, [(g.x0 - bounds.x0) * sx, (bounds.y1 - g.y1) * sy, (g.x1 - g.x0) * sx, (g.y1 - g.y0) * sy]);
+    ctx.globalAlpha = 1;
   }
 
   drawPoints(ctx, bounds, size, ratio) {
     const sx = (x) => ((x - bounds.x0) / (bounds.x1 - bounds.x0)) * size;
     const sy = (y) => size - ((y - bounds.y0) / (bounds.y1 - bounds.y0)) * size;
-    const radius = Math.max(2.2, size / 130);
+    const few = this.points.train.length + this.points.val.length <= 200; // a few points: larger dots
+    const radius = Math.max(2.2, size / 130) * (few ? 1.5 : 1);
     const splits = this.options.showTest ? ["train", "val", "test"] : ["train", "val"];
     for (const split of splits) {
       const style = POINT_STYLES[split];

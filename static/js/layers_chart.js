@@ -2,9 +2,10 @@
 // epochs' `layers` (core/diagnostics.py). Top: each layer's update ratio (how far the epoch's first
 // step moved its weights, relative to their size) on a log axis, with the 1e-3 rule of thumb marked.
 // Bottom: the share of each hidden layer's units that are dead (ReLU) or saturated (tanh, sigmoid).
-// One colour per layer; redrawn at most once per animation frame.
+// One colour per layer; redrawn at most once per animation frame. A marker shows the player's epoch.
 
 import { plotlyReady } from "./charts.js";
+import { EpochMarker } from "./epoch_marker.js";
 
 const FONT_STACK = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif';
 const LAYER_COLORS = ["#1a73e8", "#e8710a", "#188038", "#9334e6", "#c5221f"];
@@ -41,6 +42,12 @@ export class LayersChart {
     this.total = 10;
     this.activation = "relu";
     this.frame = 0;
+    this.marker = new EpochMarker(element);
+  }
+
+  /** Mark an epoch (null: no marker). */
+  setMarker(epoch) {
+    this.marker.show(epoch);
   }
 
   /** Show a run: {config, total, epochs} (its recorded epochs drawn at once). */
@@ -63,6 +70,7 @@ export class LayersChart {
       const config = { displayModeBar: false, responsive: true };
       plotlyReady()
         .then((Plotly) => Plotly.react(this.element, this.traces(), this.layout(), config))
+        .then(() => this.marker.place())
         .catch((error) => console.warn("layers chart:", error));
     });
   }

@@ -6,18 +6,22 @@
 // moment the server accepts it (pushState: Back returns to the settings), so a reload or a restored
 // tab shows it again and resumes its stream. Once the settings differ from the run's (or the run was
 // forked), its charts and views are greyed as the "previous run" until Train, and the address holds
-// the settings; the network diagram always follows the controls.
+// the settings; the network diagram always follows the controls. The player under the charts chooses
+// the epoch the boundary (or confusion matrix), the diagram and the charts' markers show; the address
+// holds it too (/runs/<id>?epoch=37) unless it is the run's latest.
 
 import { announceMilestones } from "./announcer.js";
 import * as api from "./api.js";
 import { MetricCharts, loadPlotly } from "./charts.js";
 import { Controls } from "./controls.js";
+import { DataEditor } from "./data_editor.js";
 import { DigitPad, ProbabilityBars } from "./digits.js";
 import { DecisionMap, drawFeaturePicture, drawPreview } from "./heatmap.js";
 import { LayersChart } from "./layers_chart.js";
 import { MnistPanels, drawMnistPreview } from "./mnist_views.js";
-import { drawNetwork } from "./network.js";
+import { NetworkDiagram } from "./network.js";
 import { rememberToken, tokenFor } from "./ownership.js";
+import { Player } from "./player.js";
 import { RunList, renderLegend } from "./run_list.js";
 import { RunSession, isFinal } from "./run_session.js";
 import { Catalog, toQuery, validate } from "./state.js";
@@ -30,6 +34,7 @@ const catalog = new Catalog(page.datasets);
 const controls = new Controls($("controls"), catalog, onControlsChanged);
 const charts = new MetricCharts($("loss-chart"), $("accuracy-chart"));
 const decisionMap = new DecisionMap($("boundary"), $("boundary-note"));
+const dataEditor = new DataEditor(decisionMap, (catalog.find("custom") || {}).upload, onControlsChanged);
 const layersChart = new LayersChart($("layers-chart"));
 const bars = new ProbabilityBars($("prob-bars"), $("prob-summary"));
 const pad = new DigitPad($("digit-pad"), onDigitDrawn);
@@ -43,6 +48,28 @@ const mnistPanels = new MnistPanels({
   weightsEmpty: $("weights-empty"),
 });
 const session = new RunSession((dataset) => catalog.isTwoD(dataset));
+const diagram = new NetworkDiagram({
+  stage: $("network-stage"),
+  svg: $("network-svg"),
+  canvas: $("network-pictures"),
+  caption: $("network-caption"),
+  note: $("network-note"),
+  more: $("network-more"),
+  tip: $("network-tip"),
+});
+const player = new Player(
+  {
+    root: $("player"),
+    play: $("player-play"),
+    back: $("player-back"),
+    forward: $("player-forward"),
+    slider: $("player-epoch"),
+    position: $("player-position"),
+    live: $("player-live"),
+    speed: $("player-speed"),
+  },
+  onPlayerChange,
+);
 
 let mode = page.run_id ? "run" : "playground";
 let forked = false; // the run on the page was forked: the page now sets up a new experiment
@@ -55,12 +82,27 @@ let estimateQuery = ""; // the config it was asked for
 let estimateTimer = 0;
 let predictSeq = 0;
 let sampleIndex = 0;
+let linkEpoch = page.epoch ?? null; // the epoch the page's link points at (?epoch=), for its run only
+let addressTimer = 0;
 const overlayCache = new Map(); // run id -> epochs of finished runs
 
 // --- controls -> config, URL, network drawing -----------------------------------------------------
 
 function currentConfig() {
-  return validate(controls.read(), catalog);
+  return dataEditor.check(validate(controls.read(), catalog));
+}
+
+/** Put a config into the controls; your points follow its `data` hash. */
+function fill(config) {
+  controls.fill(config);
+  dataEditor.follow(config.data);
+}
+
+/** Your points on the plane: editable while the custom set is chosen in the playground, drawn instead
+ * of a run's points while no run is on the page or it is the previous one. */
+function syncDataEditor() {
+  const custom = mode === "playground" && controls.dataset === "custom";
+  dataEditor.setActive(custom, custom && (!session.run || isPrevious()));
 }
 
 function onControlsChanged(field) {
@@ -84,6 +126,7 @@ function onControlsChanged(field) {
   }
   if (valid && !starting && Date.now() >= trainBlockedUntil) showTrainNotice(null);
   showPrevious();
+  syncDataEditor();
   clearTimeout(estimateTimer);
   estimateTimer = setTimeout(loadEstimate, ESTIMATE_DELAY_MS);
 }
@@ -94,7 +137,8 @@ const ESTIMATE_DELAY_MS = 300; // controls settle (typing, sliding) before the s
 
 async function loadEstimate() {
   const { config, errors } = currentConfig();
-  const query = Object.keys(errors).length ? "" : toQuery(config, catalog);
+  const unsent = config.dataset === "custom" && !config.data; // your points: no estimate before they are sent
+  const query = Object.keys(errors).length || unsent ? "" : toQuery(config, catalog);
   estimateQuery = query;
   if (!query) {
     estimate = null;
@@ -134,7 +178,7 @@ function showPrevious() {
   const run = session.run;
   const { config, errors } = currentConfig();
   let address = null;
-  if (run && !previous) address = `/runs/${encodeURIComponent(run.id)}`;
+  if (run && !previous) address = runAddress(run);
   else if (Object.keys(errors).length === 0) address = `/?${toQuery(config, catalog)}`;
   if (!address || address === location.pathname + location.search) return;
   if (location.pathname.startsWith("/runs/") && address.startsWith("/?")) {
@@ -160,7 +204,7 @@ function switchDataset(previous, next) {
     const seed = controls.read().seed;
     if (seed !== undefined && /^\d+$/.test(String(seed).trim())) defaults.seed = Number(seed);
   }
-  controls.fill(defaults);
+  fill(defaults);
 }
 
 function setDatasetClass(dataset) {
@@ -171,8 +215,50 @@ function setDatasetClass(dataset) {
 }
 
 function drawNetworkFor(config, sizes) {
-  const layerSizes = sizes || [catalog.inputSize(config), ...config.hidden, catalog.classCount(config)];
-  drawNetwork($("network-svg"), $("network-caption"), layerSizes);
+  const classes = config.dataset === "custom" ? dataEditor.classCount() : catalog.classCount(config);
+  const layerSizes = sizes || [catalog.inputSize(config), ...config.hidden, classes];
+  diagram.setNetwork(layerSizes, { features: featuresOf(config), featureSize: catalog.features.size });
+  if (session.run && !isPrevious()) showEpoch(player.epoch); // the run's own network: its epoch
+}
+
+/** A 2D config's input features as the diagram draws them: [{label, picture}]; null for MNIST. */
+function featuresOf(config) {
+  if (!catalog.isTwoD(config.dataset) || !Array.isArray(config.features)) return null;
+  const choices = (catalog.field("features") || {}).choices || [];
+  return config.features.map((name) => ({
+    label: (choices.find((choice) => choice.value === name) || { label: name }).label,
+    picture: catalog.features.pictures[name] || null,
+  }));
+}
+
+// --- the player's epoch: boundary or confusion matrix, diagram, the charts' markers, the address ---------
+
+/** Draw the run's epoch (0: none yet) from the views the session keeps. */
+function showEpoch(epoch) {
+  const view = epoch ? session.viewAt(epoch) : null;
+  if (view && view.grid) decisionMap.setGrid(view.grid, epoch);
+  if (view && view.confusion) mnistPanels.show({ confusion: view.confusion });
+  if (!isPrevious()) diagram.setEpoch(view ? view.neurons || null : null, epoch);
+  charts.setMarker(epoch || null);
+  layersChart.setMarker(epoch || null);
+}
+
+function onPlayerChange(epoch, { playing }) {
+  showEpoch(epoch);
+  // The address changes when the player stops at an epoch (while it plays it is the run's own: see
+  // Player.query), looked at no more than twice a second while playing.
+  if (!addressTimer) addressTimer = setTimeout(keepAddress, playing ? 500 : 0);
+}
+
+function runAddress(run) {
+  return `/runs/${encodeURIComponent(run.id)}${player.query()}`;
+}
+
+function keepAddress() {
+  addressTimer = 0;
+  const run = session.run;
+  if (mode === "playground") showPrevious();
+  else if (run && runAddress(run) !== location.pathname + location.search) history.replaceState(null, "", runAddress(run));
 }
 
 // --- the run on the page: what the session reports, drawn ---------------------------------------------
@@ -191,7 +277,14 @@ session.on("show", (run) => {
   pad.clear();
   enableDrawing(run.epochs.length > 0);
   refreshOverlays();
+  syncDataEditor();
+  $("player").hidden = false;
+  const epoch = linkEpoch;
+  linkEpoch = null;
+  player.reset({ available: run.epochs.length, final: isFinal(run.status), epoch, fromStart: !run.epochs.length });
 });
+session.on("progress", (run) => player.setAvailable(run.epochs.length, isFinal(run.status)));
+session.on("timeline", () => showEpoch(player.epoch));
 session.on("epochs", (epochs) => {
   charts.addEpochs(epochs);
   layersChart.addEpochs(epochs);
@@ -211,8 +304,7 @@ function showPenalty(run) {
 }
 session.on("views", (views) => {
   const run = session.run;
-  if (views.points) decisionMap.setPoints(views.points, catalog.classCount(run.config));
-  if (views.grid) decisionMap.setGrid(views.grid, views.epoch);
+  if (views.points && !dataEditor.editing) decisionMap.setPoints(views.points, views.sizes.at(-1));
   mnistPanels.show(views);
   if (views.sizes && !isPrevious()) drawNetworkFor(run.config, views.sizes);
 });
@@ -242,10 +334,14 @@ async function train(event) {
   }
   starting = true;
   $("train").disabled = true;
-  showTrainNotice("Starting a new run…");
   let created;
   let reused = false;
   try {
+    if (dataEditor.needsStoring(config)) {
+      showTrainNotice("Sending your points…");
+      config.data = await dataEditor.store();
+    }
+    showTrainNotice("Starting a new run…");
     created = await api.createRun(config);
     // The same config as a stored run (done, queued or training): that run, with what it recorded.
     reused = created.reused === true;
@@ -518,8 +614,16 @@ async function refreshOverlays() {
 // --- sharing: copy link, fork ---------------------------------------------------------------------
 
 async function copyLink() {
-  const link = location.href;
   const feedback = $("copy-feedback");
+  if (mode === "playground" && dataEditor.needsStoring(currentConfig().config)) {
+    try {
+      await dataEditor.store(); // the link names your points by their hash: send them first
+    } catch (error) {
+      feedback.textContent = error.message;
+      return;
+    }
+  }
+  const link = location.href;
   try {
     await navigator.clipboard.writeText(link);
     feedback.textContent = "Link copied.";
@@ -543,7 +647,7 @@ function fork() {
   controls.setDisabled(false);
   $("train").disabled = Date.now() < trainBlockedUntil;
   $("train").title = "";
-  controls.fill(current.config);
+  fill(current.config);
   history.pushState(null, "", `/?${toQuery(current.config, catalog)}`);
   onControlsChanged("fork");
   $("train").focus();
@@ -556,7 +660,7 @@ function start() {
   drawDatasetTiles();
   bars.build(((catalog.find("mnist") || {}).classes || [..."0123456789"]).map(String));
   const config = page.config && page.config.dataset ? page.config : catalog.defaultsFor("mnist");
-  controls.fill(config);
+  fill(config);
   setDatasetClass(config.dataset);
   drawNetworkFor(config);
   charts.setPlannedEpochs(config.epochs);
@@ -580,6 +684,11 @@ function start() {
   });
   enableDrawing(false);
 
+  if (page.epoch_error) {
+    const notice = $("epoch-error");
+    notice.textContent = `This link's epoch could not be used: ${page.epoch_error.error} The latest epoch is shown instead.`;
+    notice.hidden = false;
+  }
   if (page.query_error) {
     const { error, field } = page.query_error;
     const notice = $("query-error");
@@ -603,6 +712,7 @@ function start() {
     if (!page.query_error) history.replaceState(null, "", `/?${toQuery(currentConfig().config, catalog)}`);
     showDatasetPreview();
     renderProgress();
+    syncDataEditor();
   }
 }
 

@@ -4,16 +4,18 @@
 //
 // Events:   "show" (run)        a run is now the one on the page (its recorded epochs included)
 //           "epochs" (epochs)   new epochs of that run, at most once per animation frame
-//           "views" (views)     what it learned: {grid, epoch} or {confusion, epoch} from the stream;
-//                               points, misclassified, first_layer, sizes (and, for a run that had
-//                               ended when it was shown, grid and confusion) from GET /views
+//           "timeline" ()       the views of its recorded epochs arrived (GET /timeline): viewAt has them
+//           "views" (views)     what it learned beyond each epoch's view, from GET /views: points,
+//                               misclassified, first_layer, sizes
 //           "progress" (run)    its status, epoch count, progress within an epoch or test accuracy changed
 //           "error" (message)   its event stream is lost
 //
-// The event stream is the only live source: each epoch event carries the decision grid (2D) or the
-// confusion matrix (MNIST). GET /views is asked only for what events do not carry: a 2D run's data
-// points, once; an MNIST run's misclassified digits and first-layer weights when it is shown, at a
-// few epochs while it trains (see viewsDue) and once when it ends.
+// Every epoch's view is kept (viewAt), so the player scrubs without a request: each epoch event carries
+// the decision grid (2D) or the confusion matrix (MNIST) and the network diagram's units and edges
+// (`neurons`). A run shown with recorded epochs gets theirs from GET /timeline, once (gzipped), and
+// follows the event stream from after them while it trains. GET /views is asked only for what events do
+// not carry: a 2D run's data points, once; an MNIST run's misclassified digits and first-layer weights
+// when it is shown, at a few epochs while it trains (see viewsDue) and once when it ends.
 
 import * as api from "./api.js";
 import { tokenFor } from "./ownership.js";
@@ -75,6 +77,12 @@ export class RunSession {
     return this.live ? this.live.run : null;
   }
 
+  /** The view of an epoch of the run on the page: {grid or confusion, neurons}, or null if not here
+   * (yet). */
+  viewAt(epoch) {
+    return (this.live && this.live.views.get(epoch)) || null;
+  }
+
   /**
    * The numbers behind the status line: epochs seen of total, the share done (within the epoch in
    * progress too) and, while it trains, the seconds since it started (`elapsed`), per epoch, left in
@@ -126,7 +134,7 @@ export class RunSession {
       followed: !isFinal(run.status),
       closeStream: null,
       pending: [], // epochs received, handed on at the next animation frame
-      view: null, // the latest epoch event's grid or confusion, handed on at the next frame
+      views: new Map(), // epoch -> its view: {grid or confusion, neurons}
       nextViewsAt: 1, // MNIST: the epoch from which /views is due again
       viewsAsked: 0, // GET /views asked so far
     };
@@ -134,6 +142,7 @@ export class RunSession {
     this.emit("show", live.run);
     this.emit("progress", live.run);
     const twoD = this.isTwoD(run.config.dataset);
+    if (epochs.length) this.loadTimeline(live);
     if (twoD || epochs.length || !live.followed) this.loadViews(live);
     if (!twoD && epochs.length) live.nextViewsAt = epochs.length + this.viewsStep(live.run);
     if (live.followed) this.follow(live);
@@ -152,14 +161,15 @@ export class RunSession {
     }
   }
 
-  /** Follow the run's event stream, from its last recorded epoch (replayed for its view) on. */
+  /** Follow the run's event stream from after its recorded epochs (their views come from /timeline). */
   follow(live) {
     const run = live.run;
     const recorded = run.epochs.length;
-    const url = recorded ? `${run.events}?last_event_id=${recorded - 1}` : run.events;
+    const url = recorded ? `${run.events}?last_event_id=${recorded}` : run.events;
     live.closeStream = api.streamRun(url, {
       status: (data) => {
         if (live !== this.live) return;
+        this.flush(); // the epochs that came before it are shown before a status that ends the run
         run.status = data.status || run.status;
         if (run.status === "running" && !run.startedAt) run.startedAt = Date.now();
         run.position = data.position ?? null;
@@ -193,13 +203,14 @@ export class RunSession {
     });
   }
 
-  /** An epoch event: its metrics wait for the next frame; its view replaces any older one waiting. */
+  /** An epoch event (from the stream or /timeline): its view is kept; its metrics, if new, wait for the
+   * next frame. */
   receive(live, data) {
-    const { grid, confusion, ...metrics } = data;
+    const { grid, confusion, neurons, ...metrics } = data;
+    live.views.set(data.epoch, grid ? { grid, neurons } : { confusion, neurons });
     const known = live.run.epochs.length + live.pending.length;
-    if (data.epoch < known) return; // already shown (a replay after reconnecting)
-    if (data.epoch > known) live.pending.push(metrics); // (the last recorded one comes for its view)
-    if (grid || confusion) live.view = grid ? { grid, epoch: data.epoch } : { confusion, epoch: data.epoch };
+    if (data.epoch <= known) return; // already shown (a replay after reconnecting, or /timeline)
+    live.pending.push(metrics);
     if (live.run.status === "queued") live.run.status = "running";
     if (!live.run.startedAt) live.run.startedAt = Date.now() - (metrics.seconds || 0) * 1000;
     if (!this.frame) {
@@ -210,20 +221,16 @@ export class RunSession {
     }
   }
 
-  /** Hand the epochs and the view that arrived since the last frame to the listeners. */
+  /** Hand the epochs that arrived since the last frame to the listeners. */
   flush() {
     const live = this.live;
-    if (!live || (!live.pending.length && !live.view)) return;
-    const { run, pending: epochs, view } = live;
+    if (!live || !live.pending.length) return;
+    const { run, pending: epochs } = live;
     live.pending = [];
-    live.view = null;
-    if (epochs.length) {
-      run.epochs.push(...epochs);
-      const latest = epochs[epochs.length - 1];
-      if (typeof latest.test_acc === "number") run.test_acc = latest.test_acc;
-      this.emit("epochs", epochs);
-    }
-    if (view) this.emit("views", view);
+    run.epochs.push(...epochs);
+    const latest = epochs[epochs.length - 1];
+    if (typeof latest.test_acc === "number") run.test_acc = latest.test_acc;
+    this.emit("epochs", epochs);
     this.emit("progress", run);
     if (this.viewsDue(live)) this.loadViews(live);
   }
@@ -254,11 +261,22 @@ export class RunSession {
     try {
       const views = await api.getViews(live.run.id);
       if (live !== this.live || asked !== live.viewsAsked) return;
-      // A followed run's grid and confusion come from its events; this answer may be older.
-      const { grid, confusion, ...rest } = views;
-      this.emit("views", live.followed ? rest : { ...rest, grid, confusion });
+      const { grid, confusion, ...rest } = views; // each epoch's grid and confusion: viewAt
+      this.emit("views", rest);
     } catch (error) {
       if (error.status !== 409) console.warn("views:", error.message);
+    }
+  }
+
+  /** GET /timeline: the recorded epochs' events, each kept as receive() keeps a streamed one. */
+  async loadTimeline(live) {
+    try {
+      const { epochs } = await api.getTimeline(live.run.id);
+      if (live !== this.live) return;
+      for (const data of epochs) this.receive(live, data);
+      this.emit("timeline");
+    } catch (error) {
+      if (live === this.live) console.warn("timeline:", error.message);
     }
   }
 }

@@ -84,6 +84,7 @@ export function toQuery(config, catalog) {
   for (const field of catalog.fieldsFor(config.dataset)) {
     if (!(field.name in config)) continue;
     const value = config[field.name];
+    if (value === null || value === "") continue; // a required field not given yet (your points, unsent)
     const isDefault = formatValue(value) === formatValue(field.datasets[config.dataset].default);
     if (field.optional && isDefault) continue;
     parts.push(`${field.name}=${formatValue(value)}`);
@@ -127,9 +128,17 @@ function check(field, bounds, raw) {
     if (!values.includes(raw)) throw new Error(`Must be one of: ${values.join(", ")}.`);
     return raw;
   }
+  if (field.kind === "hash") return checkHash(field, raw);
   if (field.kind === "int_list") return checkList(field, bounds, raw);
   if (field.kind === "choice_list") return checkChoices(field, raw);
   return (field.kind === "int" ? integerIn : realIn)(bounds.low, bounds.high)(raw);
+}
+
+/** The hash of stored points (your data): the field's pattern. */
+function checkHash(field, raw) {
+  const text = String(raw ?? "").trim();
+  if (!new RegExp(`^${field.pattern}$`).test(text)) throw new Error("Add points on the plane, or upload a CSV file.");
+  return text;
 }
 
 /** One or more of the field's choices, each once; kept in the choices' order (as core.config does). */
@@ -210,7 +219,8 @@ export function describe(config, fields) {
     .map((field) => {
       if (!(field in config)) return null;
       const list = config[field];
-      const value = Array.isArray(list) && typeof list[0] === "number" ? list.join("-") : formatValue(list);
+      let value = Array.isArray(list) && typeof list[0] === "number" ? list.join("-") : formatValue(list);
+      if (field === "data") value = value.slice(0, 6); // a hash: its start tells sets apart
       const short = field === "batch_size" ? "batch" : field === "train_ratio" ? "train ratio" : field;
       return field === "dataset" ? value : `${short} ${value}`;
     })

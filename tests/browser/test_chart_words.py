@@ -35,6 +35,7 @@ def test_accuracy_ticks_never_repeat_and_hover_labels_show_whole_names(page: Pag
     assert all(tick.endswith("%") for tick in ticks), ticks
 
     # Unified hover shows the epoch under the pointer: point at epoch 3, mid-height.
+    page.locator("#accuracy-chart").scroll_into_view_if_needed()
     plot = page.locator("#accuracy-chart .nsewdrag").bounding_box()
     epoch = page.locator("#accuracy-chart .xtick text", has_text="3").bounding_box()
     assert plot is not None and epoch is not None

@@ -18,7 +18,7 @@ def control(page: Page, field: dict):
     """The element a person uses to set the field, found by its label as they would find it."""
     if field["control"] == "tiles":
         return page.get_by_role("radiogroup", name=field["label"], exact=True)
-    if field["control"] in ("layers", "toggles"):
+    if field["control"] in ("layers", "toggles", "data"):
         return page.get_by_role("group", name=field["label"], exact=True)
     return page.get_by_label(field["label"], exact=True)
 
@@ -45,6 +45,9 @@ def expect_controls(page: Page, fields: list[dict], dataset: str) -> None:
         expect(element).to_be_visible()
         if field["kind"] == "choice_list":
             expect_toggles(page, element, field, spec)
+            continue
+        if field["kind"] == "hash":  # your points: clicked or uploaded (tests/browser/test_custom_data.py)
+            expect(element.get_by_text("Upload CSV")).to_be_visible()
             continue
         if field["kind"] == "choice":
             values = [c["value"] for c in field["choices"]]

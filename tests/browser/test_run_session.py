@@ -1,6 +1,7 @@
-"""What the page asks the server while a run is on it: the event stream is its only live source, so
-GET /views is asked only for what the events do not carry (the 2D points once per run; MNIST's
-misclassified digits and first-layer weights at a few epochs and once at the end), never on a timer."""
+"""What the page asks the server while a run is on it: the event stream is its only live source, a run
+shown with recorded epochs gets their views once from GET /timeline, and GET /views is asked only for
+what the events do not carry (the 2D points once per run; MNIST's misclassified digits and first-layer
+weights at a few epochs and once at the end), never on a timer."""
 
 from __future__ import annotations
 
@@ -41,6 +42,10 @@ def event_streams(seen) -> list[str]:
     return [url for method, url in seen.requests if urlsplit(url).path.endswith("/events")]
 
 
+def timelines(seen) -> list[str]:
+    return [url for method, url in seen.requests if urlsplit(url).path.endswith("/timeline")]
+
+
 def test_a_live_2d_run_asks_for_its_data_points_once_and_draws_the_boundary_from_its_events(
     page: Page, seen
 ) -> None:
@@ -52,6 +57,7 @@ def test_a_live_2d_run_asks_for_its_data_points_once_and_draws_the_boundary_from
     page.wait_for_timeout(1000)  # a refresh after the end, if there were one, would show by now
     assert len(views_requests(seen)) == 1, views_requests(seen)
     assert len(event_streams(seen)) == 1
+    assert timelines(seen) == []  # a run started here has every epoch from its stream
 
 
 def test_a_live_mnist_run_refreshes_its_weight_views_at_a_few_epochs_and_once_at_the_end(
@@ -98,12 +104,12 @@ def test_a_live_run_page_resumes_the_stream_after_its_recorded_epochs(
     )
     for chart in page.evaluate(CURRENT_X):
         assert chart == [list(range(1, 13))] * 2  # every epoch once, in order
-    # The stream starts at the last recorded epoch (replayed for its decision grid), not at epoch 1.
-    assert [urlsplit(url).query for url in event_streams(seen)] == [f"last_event_id={recorded - 1}"]
-    assert len(views_requests(seen)) == 1, views_requests(seen)
+    # The stream starts after the recorded epochs, whose views came once from /timeline.
+    assert [urlsplit(url).query for url in event_streams(seen)] == [f"last_event_id={recorded}"]
+    assert len(timelines(seen)) == 1 and len(views_requests(seen)) == 1, seen.requests
 
 
-def test_a_finished_run_page_asks_for_its_views_once_and_opens_no_stream(
+def test_a_finished_run_page_asks_for_its_views_and_timeline_once_and_opens_no_stream(
     page: Page, server_url: str, seen
 ) -> None:
     run = finished_run(server_url, {"dataset": "mnist", "hidden": [16], "batch_size": 256, "epochs": 1})
@@ -113,4 +119,4 @@ def test_a_finished_run_page_asks_for_its_views_once_and_opens_no_stream(
     expect(page.locator("#confusion")).to_have_attribute("data-total", "10000")
     page.wait_for_timeout(500)
     assert len(views_requests(seen)) == 1, views_requests(seen)
-    assert event_streams(seen) == []
+    assert len(timelines(seen)) == 1 and event_streams(seen) == []

@@ -25,6 +25,7 @@ from core.config import (
     parse_query,
 )
 from core.datasets import dataset_for
+from tests.custom_points import FIND, OTHER_POINTS, POINTS, config_of, default_config, raw
 
 TUTORIAL_QUERY = "dataset=mnist&hidden=100,200&lr=0.1&batch_size=32&epochs=25&seed=42"
 
@@ -39,9 +40,9 @@ def test_tutorial_defaults_and_canonical_query():
 
 @pytest.mark.parametrize("dataset", DATASETS)
 def test_query_round_trip_for_every_dataset(dataset):
-    config = defaults_for(dataset)
-    assert parse_query(config.to_query()) == config
-    assert parse_config(config.to_dict()) == config
+    config = default_config(dataset)
+    assert parse_query(config.to_query(), find_data=FIND) == config
+    assert parse_config(config.to_dict(), find_data=FIND) == config
 
 
 @pytest.mark.parametrize(
@@ -76,7 +77,7 @@ def test_json_values_and_query_text_give_the_same_config():
 
 @pytest.mark.parametrize("dataset", DATASETS)
 def test_layer_sizes_match_the_data_train_draws(dataset):
-    config = parse_config({"dataset": dataset, "hidden": [7, 5]})
+    config = config_of(dataset, hidden=[7, 5])
     data = dataset_for(config)
     assert config.layer_sizes == [data.input_dim, 7, 5, len(data.classes)]
     assert config.class_count == len(data.classes)
@@ -185,6 +186,8 @@ def field_cases(fields=FIELDS):
 def other_value(field, dataset, limits=DEFAULT_LIMITS):
     """A valid value that differs from the field's default for this dataset: the other end of its range."""
     default = field.default_for(dataset)
+    if field.kind == "hash":
+        return OTHER_POINTS
     if field.kind == "choice":
         return next(value for value, _ in field.choices if value != default)
     if field.kind == "choice_list":  # every choice, or the first alone when every choice is the default
@@ -198,6 +201,8 @@ def other_value(field, dataset, limits=DEFAULT_LIMITS):
 
 def out_of_bounds(field, dataset, limits=DEFAULT_LIMITS):
     """A value just past the field's bounds for this dataset (the int_list: one item past)."""
+    if field.kind == "hash":
+        return POINTS.hash[:-1]
     if field.kind == "choice":
         return "not-" + field.choices[0][0]
     if field.kind == "choice_list":
@@ -222,7 +227,9 @@ def test_every_field_is_described_completely(field):
         assert not isinstance(bound, str) or bound in limit_names, (
             f"{field.name}: {bound} is not a Limits field"
         )
-    if field.kind not in NUMERIC_KINDS:
+    if field.kind == "hash":
+        assert field.required and field.default is None and not field.choices and field.low is None
+    elif field.kind not in NUMERIC_KINDS:
         assert field.choices and field.low is None and field.high is None
     else:
         assert not field.choices and field.low is not None and field.high is not None
@@ -237,22 +244,31 @@ def test_every_field_has_a_valid_default_for_each_dataset_it_applies_to(field, d
     default = field.default_for(dataset) if field.name != "dataset" else dataset
     assert getattr(config, field.name) == default
     assert field.name in config.to_dict()
+    if field.required:  # no default: a config must give it
+        assert default is None
+        return
     value = config.to_dict()[field.name]
-    assert parse_config({"dataset": dataset, field.name: value}) == config
+    assert parse_config(raw(dataset, **{field.name: value}), find_data=FIND) == default_config(dataset)
+
+
+def test_a_required_field_left_out_is_refused_naming_it():
+    with pytest.raises(FieldError) as caught:
+        parse_config({"dataset": "custom", "hidden": [4]})
+    assert caught.value.field == "data" and "The custom dataset needs data" in caught.value.message
 
 
 @pytest.mark.parametrize("field, dataset", field_cases(FIELDS[1:]))  # the dataset: the tests above
 def test_every_field_round_trips_through_the_query_string_and_json(field, dataset):
-    config = replace(defaults_for(dataset), **{field.name: other_value(field, dataset)})
+    config = replace(default_config(dataset), **{field.name: other_value(field, dataset)})
     assert f"{field.name}=" in config.to_query()
-    assert parse_query(config.to_query()) == config
-    assert parse_config(config.to_dict()) == config
+    assert parse_query(config.to_query(), find_data=FIND) == config
+    assert parse_config(config.to_dict(), find_data=FIND) == config
 
 
 @pytest.mark.parametrize("field, dataset", field_cases())
 def test_every_field_refuses_a_value_past_its_bounds_naming_them(field, dataset):
     with pytest.raises(FieldError) as caught:
-        parse_config({"dataset": dataset, field.name: out_of_bounds(field, dataset)})
+        parse_config(raw(dataset, **{field.name: out_of_bounds(field, dataset)}), find_data=FIND)
     assert caught.value.field == field.name
     if field.kind in NUMERIC_KINDS:
         low, high = field.bounds(dataset, DEFAULT_LIMITS)
@@ -272,7 +288,7 @@ def test_a_field_is_refused_for_a_dataset_it_does_not_apply_to(field):
 
 @pytest.mark.parametrize("dataset", DATASETS)
 def test_advanced_and_optional_fields_are_in_the_query_only_when_not_default(dataset):
-    query = defaults_for(dataset).to_query()
+    query = default_config(dataset).to_query()
     for field in FIELDS:
         assert (f"{field.name}=" in query) == (dataset in field.datasets and not field.omitted_when_default)
     assert all(field.omitted_when_default for field in FIELDS if field.advanced)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from core.datasets import MNIST_PATH, TWO_D_SETS, DatasetError, load_mnist, make_2d
+from core.datasets import GENERATED_SETS, MNIST_PATH, DatasetError, load_mnist, make_2d
 
 
 def test_mnist_is_the_real_set_split_50k_10k_10k():
@@ -41,7 +41,7 @@ def test_corrupt_mnist_is_refused(tmp_path):
         load_mnist.__wrapped__(broken)
 
 
-@pytest.mark.parametrize("name", TWO_D_SETS)
+@pytest.mark.parametrize("name", GENERATED_SETS)
 def test_2d_sets_have_their_shape_and_follow_the_seed(name):
     data = make_2d(name, np.random.default_rng(3), n_points=500, noise=0.2, train_ratio=0.6, n_classes=4)
     assert data.x_train.shape == (300, 2) and data.x_val.shape == (200, 2) and data.x_test.shape == (200, 2)

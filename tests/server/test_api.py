@@ -394,7 +394,7 @@ def test_datasets(client):
     assert response.status_code == 200
     body = response.get_json()
     names = [d["name"] for d in body["datasets"]]
-    assert names == ["mnist", "spiral", "circles", "moons", "xor", "blobs"]
+    assert names == ["mnist", "spiral", "circles", "moons", "xor", "blobs", "custom"]
     by_name = {d["name"]: d for d in body["datasets"]}
     mnist = by_name["mnist"]
     assert mnist["kind"] == "image" and mnist["input_shape"] == [28, 28] and len(mnist["classes"]) == 10
@@ -409,6 +409,16 @@ def test_datasets(client):
     assert by_name["moons"]["classes"] == ["0", "1"] and spiral["max_epochs"] == 1000
     assert len(spiral["preview"]) == 150 and all(len(p) == 3 for p in spiral["preview"])
     assert body["limits"]["max_hidden_layers"] == 4
+    custom = by_name["custom"]  # your own points: none to preview, the rules of an upload instead
+    assert custom["kind"] == "2d" and custom["preview"] == [] and custom["defaults"]["data"] is None
+    assert custom["upload"] == {
+        "columns": ["x", "y", "label"],
+        "min_points": 10,
+        "max_points": 5000,
+        "min_classes": 2,
+        "max_classes": 6,
+        "max_coordinate": 1000.0,
+    }
 
 
 def test_healthz(client):

@@ -7,6 +7,9 @@ the description lists, a body that fits the described schema, and every 4xx JSON
 
 The app has tiny limits and a stopped runner, so valid configs are accepted and wait in the queue
 (then 429) instead of training for minutes; the known runs were trained before the runner stopped.
+POST /api/data takes CSV text: besides what schemathesis makes of its string schema, half of its valid
+requests carry rows drawn here (good ones, and some past the row cap or with a bad label); the real
+points' hash stands in for a generated one half the time, like the real runs' ids.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from core.config import Limits
+from tests.custom_points import xor_csv
 from tests.server.helpers import start, wait_for
 
 # The API's answers to bad input do not depend on the store: fuzzed on SQLite only.
@@ -55,7 +59,7 @@ def error_is_a_json_sentence(ctx, response, case) -> None:
         assert isinstance(body.get("error"), str) and len(body["error"]) >= 10, body
         assert body["error"].rstrip()[-1] in ".?!", body
         assert "Traceback" not in response.text
-        assert set(body) <= {"error", "field"}, body
+        assert set(body) <= {"error", "field", "line"}, body
 
 
 CHECKS = [
@@ -70,9 +74,11 @@ CHECKS = [
 def test_generated_requests_never_break_the_api(make_app):
     app = make_app(LIMITS=TINY, WORKERS=1, QUEUE_SIZE=3, TESTING=False)
     client = app.test_client()
+    points = client.post("/api/data", data=xor_csv(40), content_type="text/csv").get_json()["data"]
     created = [
         start(client, {"dataset": "spiral", "epochs": 2, "points": 60, "hidden": [4]}),
         start(client, {"dataset": "mnist", "epochs": 1, "hidden": [4], "batch_size": 64}),
+        start(client, {"dataset": "custom", "data": points, "epochs": 2, "hidden": [4]}),
     ]
     known = {run["id"]: run["owner_token"] for run in created}
     for run_id in known:
@@ -81,13 +87,13 @@ def test_generated_requests_never_break_the_api(make_app):
 
     schema = schemathesis.openapi.from_wsgi("/api/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 11, [op.label for op in operations]  # all but the description itself
+    assert len(operations) == 14, [op.label for op in operations]  # all but the description itself
     sent = 0
     for operation in operations:
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             began = time.monotonic()
             statuses: Counter[int] = Counter()
-            count = fuzz(operation, mode, known, statuses)
+            count = fuzz(operation, mode, known, points, statuses)
             seconds = time.monotonic() - began
             print(f"{operation.label} {mode}: {count} requests in {seconds:.1f} s, statuses {dict(statuses)}")
             sent += count
@@ -98,11 +104,21 @@ def test_generated_requests_never_break_the_api(make_app):
     assert sent >= 2000
 
 
-def fuzz(operation, mode: GenerationMode, known: dict[str, str], statuses: Counter[int]) -> int:
+# CSV rows: coordinates within the limit, labels mostly within TINY's classes (one in 60 is not a class),
+# from too few to past its row cap.
+LABELS = st.sampled_from((0, 1, 2) * 20 + (9,))
+ROW = st.tuples(st.floats(-1000, 1000, allow_nan=False), st.floats(-1000, 1000, allow_nan=False), LABELS)
+CSV_BODIES = st.none() | st.lists(ROW, min_size=8, max_size=TINY.max_points + 3).map(
+    lambda rows: "x,y,label\n" + "".join(f"{x!r},{y!r},{label}\n" for x, y, label in rows)
+)
+
+
+def fuzz(operation, mode: GenerationMode, known: dict[str, str], points: str, statuses: Counter[int]) -> int:
     """Send up to EXAMPLES generated requests to one operation, counting the answers' statuses; returns
-    how many were sent. `known`: the ids of real runs and their owner tokens."""
+    how many were sent. `known`: the ids of real runs and their owner tokens; `points`: a real hash."""
     sent = 0
     run_ids = st.sampled_from(sorted(known)) | st.from_regex(r"\A[A-Za-z0-9_-]{12}\Z")
+    hashes = st.just(points) | st.from_regex(r"\A[0-9a-f]{20}\Z")
 
     @settings(
         max_examples=EXAMPLES_PREDICT if operation.path.endswith("/predict") else EXAMPLES,
@@ -111,13 +127,23 @@ def fuzz(operation, mode: GenerationMode, known: dict[str, str], statuses: Count
         derandomize=True,  # the same requests every time: a failure is reproducible
         suppress_health_check=list(HealthCheck),
     )
-    @given(case=operation.as_strategy(generation_mode=mode), run_id=run_ids, owner=st.booleans())
-    def one_request(case, run_id, owner):
+    @given(
+        case=operation.as_strategy(generation_mode=mode),
+        run_id=run_ids,
+        owner=st.booleans(),
+        data_hash=hashes,
+        csv=CSV_BODIES,
+    )
+    def one_request(case, run_id, owner, data_hash, csv):
         nonlocal sent
         if "run_id" in (case.path_parameters or {}) and mode is GenerationMode.POSITIVE:
             case.path_parameters["run_id"] = run_id  # often a real run: the 200 paths too
             if owner and run_id in known and operation.path.endswith("/stop"):  # its owner, half the time
                 case.headers = {**(case.headers or {}), "Authorization": f"Bearer {known[run_id]}"}
+        if "data_hash" in (case.path_parameters or {}) and mode is GenerationMode.POSITIVE:
+            case.path_parameters["data_hash"] = data_hash  # often real points
+        if operation.path == "/api/data" and mode is GenerationMode.POSITIVE and csv is not None:
+            case.body = csv  # rows of points, good and bad
         response = case.call(headers={"Accept-Encoding": "identity"})  # plain bodies to check
         sent += 1
         statuses[response.status_code] += 1

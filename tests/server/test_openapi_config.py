@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from core.config import DEFAULT_LIMITS, FIELDS, Limits, check
+from core.config import DEFAULT_LIMITS, FIELDS, FieldError, Limits, check
 from server.openapi import config_schema
 
 TIGHT = Limits(
@@ -35,6 +35,13 @@ def test_each_property_has_the_tables_type_and_bounds(field, limits):
     assert prop["description"].startswith(field.help)
     if field.kind == "choice":
         assert prop == {"type": "string", "enum": [v for v, _ in field.choices], "description": field.help}
+        return
+    if field.kind == "hash":  # the hash of stored points: its pattern is the server's check
+        assert prop["type"] == "string" and re.fullmatch(prop["pattern"], "0123456789abcdef0123")
+        for text in ("0123456789abcdef012", "0123456789ABCDEF0123", "0123456789abcdef01234"):
+            assert not re.fullmatch(prop["pattern"], text)
+            with pytest.raises(FieldError):
+                check(field, text, field.datasets[0], limits, find_data=lambda _: None)
         return
     if field.kind == "choice_list":
         listed, text = prop["oneOf"]
