@@ -9,23 +9,23 @@ client may get up to workers x the limit); Redis makes the limit one limit acros
 machines. While that Redis cannot be reached, limited routes answer 503 (server.errors). A process
 serves one app; making another (tests do) starts the counts afresh.
 
-A client is its IP address. Behind a reverse proxy every request comes from the proxy, so set
-PLAYGROUND_PROXY_HOPS to the number of proxies in front: then the client address is read from
-X-Forwarded-For (werkzeug's ProxyFix). Without proxies leave it 0: the header is then ignored, since
-anyone can send it and it would let a client pick a fresh identity per request.
+A client is its IP address, IPv6 counted per /64 (server.clients). Behind a reverse proxy every request
+comes from the proxy, so set PLAYGROUND_PROXY_HOPS to the number of proxies in front: then the client
+address is read from X-Forwarded-For (werkzeug's ProxyFix). Without proxies leave it 0: the header is
+then ignored, since anyone can send it and it would let a client pick a fresh identity per request.
 """
 
 from __future__ import annotations
 
 from flask import Flask, Response, current_app
 from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from server.clients import client_key
 from server.redis_client import COMMAND_TIMEOUT_SECONDS, CONNECT_TIMEOUT_SECONDS
 
 limiter = Limiter(
-    get_remote_address,
+    client_key,
     headers_enabled=True,  # X-RateLimit-* on the limited route, and Retry-After on its 429
     strategy="moving-window",
 )
