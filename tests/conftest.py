@@ -31,7 +31,15 @@ os.environ.pop("DATABASE_URL", None)  # each test says which database (and Redis
 os.environ.pop("REDIS_URL", None)
 
 # Fast settings for tests: short polls, and a heartbeat short enough to see but not to flood.
-TEST_SETTINGS = {"TESTING": True, "WORKERS": 2, "QUEUE_SIZE": 4, "SSE_POLL": 0.05, "SSE_HEARTBEAT": 1.0}
+# One test client starts many runs: its fair share is wide unless a test narrows it (test_fair_share.py).
+TEST_SETTINGS = {
+    "TESTING": True,
+    "WORKERS": 2,
+    "QUEUE_SIZE": 4,
+    "SSE_POLL": 0.05,
+    "SSE_HEARTBEAT": 1.0,
+    "CLIENT_RUNS": 100,
+}
 
 STORES = ("sqlite", "postgres")
 
