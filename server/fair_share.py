@@ -129,9 +129,9 @@ def check_budget(share: Share, runs: list[ClientRun], cost: float, now: float) -
             wait = seconds_until(run.created_at + HOUR, now)
             break
     raise Refused(
-        f"You have used your training budget: {duration(spent)} of the"
-        f" {duration(share.budget)} of estimated training a client may use an hour, and this would add"
-        f" {duration(cost)}. Enough of it frees up in {wait} s ({duration(wait)}).",
+        f"You have used your training budget: {duration(spent)} of the {duration(share.budget, about='')}"
+        f" of estimated training a client may use an hour, and this would add {duration(cost)}."
+        f" Enough of it frees up in {wait} s ({duration(wait)}).",
         wait,
     )
 
@@ -140,13 +140,13 @@ def seconds_until(moment: float, now: float) -> int:
     return max(1, math.ceil(moment - now))
 
 
-def duration(seconds: float) -> str:
-    """'about 40 s', 'about 12 minutes', 'about 3 hours'."""
+def duration(seconds: float, about: str = "about ") -> str:
+    """'about 40 s', 'about 12 minutes', 'about 3 hours' (`about=""`: '5 minutes')."""
     if seconds < 120:
-        return f"about {max(1, round(seconds))} s"
+        return f"{about}{max(1, round(seconds))} s"
     if seconds < 2 * HOUR:
-        return f"about {round(seconds / 60)} minutes"
-    return f"about {round(seconds / HOUR)} hours"
+        return f"{about}{round(seconds / 60)} minutes"
+    return f"{about}{round(seconds / HOUR)} hours"
 
 
 def too_costly(config: Config, expected: Estimate, limit: float) -> tuple[str, str] | None:
@@ -157,7 +157,7 @@ def too_costly(config: Config, expected: Estimate, limit: float) -> tuple[str, s
     network = "x".join(str(size) for size in config.hidden) or "no hidden layer"
     what = (
         f"This network ({network}) at batch size {config.batch_size} for {config.epochs} epochs would take"
-        f" {duration(expected.seconds)} to train; the limit is {duration(limit)} a run"
+        f" {duration(expected.seconds)} to train; the limit is {duration(limit, about='')} a run"
     )
     fitting = expected.epochs_within(limit)
     if config.batch_size < 32:

@@ -176,9 +176,11 @@ runs = sa.Table(
     sa.Column("progress", sa.Text),  # the trainer's latest progress within an epoch, JSON
     sa.Column("client", sa.Text),  # who started it (server.clients): its fair share and its queue turn
     sa.Column("cost", sa.Double, nullable=False, server_default=sa.text("0")),  # estimated seconds
+    sa.Column("turn", sa.Integer),  # its round in the queue (queue_places); NULL: before round-robin
     sa.Index("runs_status", "status", "owner"),
     sa.Index("runs_query", "query", "created_at"),  # the runs of one config, newest last (reusable_run)
     sa.Index("runs_client", "client", "created_at"),  # one client's recent runs (create_run's admit)
+    sa.Index("runs_turn", "turn"),  # the round being served (_next_turn)
 )
 
 epochs = sa.Table(
@@ -224,20 +226,14 @@ QUEUE_ORDER = (runs.c.created_at, runs.c.id)
 
 
 def queue_places() -> sa.Subquery:
-    """(id, owner, place) of every waiting run: its place in its owner's queue (1 = next to start).
-    Clients take turns: each client's waiting runs are numbered by age (its turn: 1, 2, ...), and the
-    queue is ordered by turn, then age. So a client's first waiting run is behind at most one run of
-    each other client, however many runs those clients queued."""
-    turn = sa.func.row_number().over(partition_by=(runs.c.owner, runs.c.client), order_by=QUEUE_ORDER)
-    waiting = (
-        sa.select(runs.c.id, runs.c.owner, runs.c.created_at, turn.label("turn"))
-        .where(runs.c.status == Status.QUEUED)
-        .subquery("waiting")
-    )
+    """(id, owner, place) of every waiting run: its place in its owner's queue (1 = next to start),
+    by round (`turn`, see Store._next_turn), then age. Clients take turns: a client's first waiting
+    run is behind at most one run of each other client, however many runs those clients queued."""
     place = sa.func.row_number().over(
-        partition_by=waiting.c.owner, order_by=(waiting.c.turn, waiting.c.created_at, waiting.c.id)
+        partition_by=runs.c.owner, order_by=(sa.func.coalesce(runs.c.turn, 0), *QUEUE_ORDER)
     )
-    return sa.select(waiting.c.id, waiting.c.owner, place.label("place")).subquery("places")
+    waiting = sa.select(runs.c.id, runs.c.owner, place.label("place")).where(runs.c.status == Status.QUEUED)
+    return waiting.subquery("places")
 
 
 class ClientRun(NamedTuple):
@@ -266,6 +262,7 @@ EVENTS_AFTER = (
     .where(epochs.c.run_id == sa.bindparam("run_id"), epochs.c.epoch > sa.bindparam("epoch"))
     .order_by(epochs.c.epoch)
 )
+TURN_MEMORY_SECONDS = 86400.0  # a client's runs older than this were served long ago (_next_turn)
 QUEUE_LOCK_KEY = 0x706C6179  # PostgreSQL advisory lock held while a run is counted into the queue
 
 
@@ -456,9 +453,21 @@ class Store:
                     token_hash=token_hash,
                     client=client,
                     cost=cost,
+                    turn=self._next_turn(db, client),
                 )
             )
         return run_id
+
+    @staticmethod
+    def _next_turn(db: sa.Connection, client: str | None) -> int:
+        """The round a new run of `client` waits for: the round being served (that of the latest run
+        to start), or the round after the client's latest run if that is later. So each client has
+        one run in each round, and rounds are served in order (fair queueing with one unit per run)."""
+        served = sa.select(sa.func.max(runs.c.turn)).where(runs.c.started_at.is_not(None))
+        latest = sa.select(sa.func.max(runs.c.turn)).where(
+            runs.c.client == client, runs.c.created_at > time.time() - TURN_MEMORY_SECONDS
+        )
+        return max(db.execute(served).scalar() or 0, (db.execute(latest).scalar() or 0) + 1)
 
     @staticmethod
     def _client_runs(db: sa.Connection, client: str | None, since: float) -> list[ClientRun]:

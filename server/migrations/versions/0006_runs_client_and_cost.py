@@ -1,5 +1,6 @@
-"""A fair share per client: each run keeps who started it (the client key) and its estimated cost in
-seconds, indexed by (client, created_at) for the count made before a new run is accepted.
+"""A fair share per client: each run keeps who started it (the client key), its estimated cost in
+seconds and its round in the queue (turn), indexed by (client, created_at) for the count made before a
+new run is accepted, and by turn for the round being served.
 
 Revision ID: 0006
 Revises: 0005
@@ -19,11 +20,15 @@ def upgrade() -> None:
     with op.batch_alter_table("runs") as batch:
         batch.add_column(sa.Column("client", sa.Text()))
         batch.add_column(sa.Column("cost", sa.Double(), nullable=False, server_default=sa.text("0")))
+        batch.add_column(sa.Column("turn", sa.Integer()))
     op.create_index("runs_client", "runs", ["client", "created_at"])
+    op.create_index("runs_turn", "runs", ["turn"])
 
 
 def downgrade() -> None:
+    op.drop_index("runs_turn", "runs")
     op.drop_index("runs_client", "runs")
     with op.batch_alter_table("runs") as batch:
+        batch.drop_column("turn")
         batch.drop_column("cost")
         batch.drop_column("client")
