@@ -21,11 +21,12 @@ from server import run_views
 from server.clients import client_key
 from server.custom_data import find_data
 from server.datasets import datasets_json
-from server.errors import ApiError, too_large
+from server.errors import ApiError
 from server.fair_share import Refused, admission, too_costly
 from server.openapi import openapi_spec
 from server.ownership import OwnershipError, check_owner, new_token
 from server.ratelimit import limiter, reads_per_client
+from server.request_body import read_body
 from server.run_json import config_from_dict, public_run, urls
 from server.sse import disconnect_probe, parse_last_event_id, run_events
 from server.store import ACTIVE, Status, Store
@@ -69,25 +70,6 @@ def read_json() -> Any:
             f" (line {error.lineno}, column {error.colno})" if isinstance(error, json.JSONDecodeError) else ""
         )
         raise ApiError(400, f"The body is not valid JSON{where}.", "body") from None
-
-
-def read_body() -> bytes:
-    """The request body, 413 past MAX_CONTENT_LENGTH. werkzeug refuses a Content-Length past it, but
-    cuts a chunked body (no Content-Length) at the limit without a word: that one is read here, at
-    most one byte past the limit."""
-    cap = request.max_content_length
-    if request.content_length is not None or cap is None or "wsgi.input_terminated" not in request.environ:
-        return request.get_data(cache=False)
-    stream, chunks, size = request.environ["wsgi.input"], [], 0
-    while size <= cap:
-        chunk = stream.read(cap + 1 - size)
-        if not chunk:
-            break
-        chunks.append(chunk)
-        size += len(chunk)
-    if size > cap:
-        raise ApiError(413, too_large(cap), "body")
-    return b"".join(chunks)
 
 
 def get_run(run_id: str) -> dict:

@@ -19,7 +19,6 @@ then ignored, since anyone can send it and it would let a client pick a fresh id
 
 from __future__ import annotations
 
-import math
 import time
 
 from flask import Flask, Response, current_app
@@ -53,9 +52,10 @@ def reads_per_client() -> str:
 
 
 def retry_after() -> int:
-    """Whole seconds until the limit the current request broke lets it through again."""
+    """Whole seconds until the limit the current request broke lets it through again (its reset time
+    is a whole second already rounded up)."""
     limit = limiter.current_limit
-    return max(1, math.ceil(limit.reset_at - time.time())) if limit else 1
+    return max(1, int(limit.reset_at - time.time())) if limit else 1
 
 
 def init_app(app: Flask) -> None:
