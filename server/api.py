@@ -283,9 +283,10 @@ def metrics_csv(run_id: str) -> Response:
 
 @bp.get("/estimate")
 def estimate_run() -> Response:
-    """How long the config in the query string would train (core.cost), and what the wall-clock cap
-    (RUN_SECONDS) lets it reach: {seconds, cap_seconds, epochs, epochs_within_cap}. The page asks as
-    its controls change; the query is validated like a shared URL (400 naming the field)."""
+    """How long the config in the query string would train (core.cost), what the wall-clock cap
+    (RUN_SECONDS) lets it reach, and POST /api/runs's refusal when it is past what one run may cost
+    (RUN_COST): {seconds, cap_seconds, epochs, epochs_within_cap, cost_limit, refusal}. The page asks
+    as its controls change; the query is validated like a shared URL (400 naming the field)."""
     try:
         query = request.query_string.decode("utf-8", "replace")
         config = parse_query(query, current_app.config["LIMITS"], find_data(store()))

@@ -208,12 +208,14 @@ def client(app):
 @pytest.fixture
 def procfile_server(tmp_path: Path, database: str) -> Iterator[Callable[..., Server]]:
     """procfile_server(env=None, db=None, root=ROOT) -> a running Server on this test's database (or
-    `db`), from this repository (or the copy at `root`); every one is stopped after the test."""
+    `db`), from this repository (or the copy at `root`), its one client's share of runs going as wide
+    as in-process (unless `env` sets it); every one is stopped after the test."""
     servers: list[Server] = []
 
     def start(env: dict[str, str] | None = None, db: str | Path | None = None, root: Path = ROOT) -> Server:
         n = len(servers)
-        server = start_procfile_server(db or database, tmp_path / f"server-{n}.log", env, root=root)
+        settings = {"PLAYGROUND_CLIENT_RUNS": str(TEST_SETTINGS["CLIENT_RUNS"]), **(env or {})}
+        server = start_procfile_server(db or database, tmp_path / f"server-{n}.log", settings, root=root)
         servers.append(server)
         return server
 

@@ -168,7 +168,7 @@ def test_at_most_n_of_n_plus_40_simultaneous_posts_pass_whether_runs_going_or_th
 def test_a_client_flooding_with_its_heaviest_runs_leaves_another_clients_small_run_done_within_45_s(
     procfile_server,
 ):
-    server = procfile_server()  # the defaults: 2 processes x 2 training threads, 2 runs going a client
+    server = procfile_server({"PLAYGROUND_CLIENT_RUNS": "2"})  # the default share; 2 processes x 2 threads
     flooding, answers = threading.Event(), []
     flooding.set()
 

@@ -17,10 +17,11 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("runs") as batch:
-        batch.add_column(sa.Column("client", sa.Text()))
-        batch.add_column(sa.Column("cost", sa.Double(), nullable=False, server_default=sa.text("0")))
-        batch.add_column(sa.Column("turn", sa.Integer()))
+    # ALTER TABLE ... ADD COLUMN on both databases: a batch would copy the runs table on SQLite, and
+    # dropping the old copy would delete every run's epochs (ON DELETE CASCADE).
+    op.add_column("runs", sa.Column("client", sa.Text()))
+    op.add_column("runs", sa.Column("cost", sa.Double(), nullable=False, server_default=sa.text("0")))
+    op.add_column("runs", sa.Column("turn", sa.Integer()))
     op.create_index("runs_client", "runs", ["client", "created_at"])
     op.create_index("runs_turn", "runs", ["turn"])
 
