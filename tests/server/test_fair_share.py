@@ -14,7 +14,7 @@ import pytest
 
 from core.config import Limits, parse_config
 from core.cost import estimate
-from tests.loopback import request
+from tests.loopback import Client, request
 from tests.server.helpers import FAST_2D, SLOW_2D, sql, start, stop, wait_for
 
 ALL_MODES = pytest.mark.stores("sqlite", "postgres", "redis")
@@ -173,11 +173,11 @@ def test_a_client_flooding_with_its_heaviest_runs_leaves_another_clients_small_r
     flooding.set()
 
     def flood() -> None:
+        client = Client(server.url, "127.0.0.2")
         while flooding.is_set():
-            status, _, answer = request(
-                server.url, "POST", "/api/runs", {**HEAVY_ALLOWED, "fresh": True}, "127.0.0.2"
-            )
+            status, _, answer = client.request("POST", "/api/runs", {**HEAVY_ALLOWED, "fresh": True})
             answers.append((status, answer))
+        client.close()
 
     flooder = threading.Thread(target=flood)
     flooder.start()
