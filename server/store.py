@@ -463,7 +463,12 @@ class Store:
         """The round a new run of `client` waits for: the round being served (that of the latest run
         to start), or the round after the client's latest run if that is later. So each client has
         one run in each round, and rounds are served in order (fair queueing with one unit per run)."""
-        served = sa.select(sa.func.max(runs.c.turn)).where(runs.c.started_at.is_not(None))
+        served = (  # read from the top of the index runs_turn: the first started run there
+            sa.select(runs.c.turn)
+            .where(runs.c.started_at.is_not(None), runs.c.turn.is_not(None))
+            .order_by(runs.c.turn.desc())
+            .limit(1)
+        )
         latest = sa.select(sa.func.max(runs.c.turn)).where(
             runs.c.client == client, runs.c.created_at > time.time() - TURN_MEMORY_SECONDS
         )

@@ -195,3 +195,16 @@ def test_a_client_flooding_with_its_heaviest_runs_leaves_another_clients_small_r
     statuses = [status for status, _ in answers]
     assert statuses.count(201) == 2 and statuses.count(429) > 10
     stop_all(server.url, "127.0.0.2", answers)
+
+
+def test_fair_share_settings_that_cannot_work_stop_the_start_naming_the_variable(make_app):
+    from server.settings import SettingsError
+
+    for settings, variable in [
+        ({"CLIENT_RUNS": 0}, "PLAYGROUND_CLIENT_RUNS"),
+        ({"CLIENT_BUDGET": 0}, "PLAYGROUND_CLIENT_BUDGET"),
+        ({"RUN_COST": 4000, "CLIENT_BUDGET": 3600}, "PLAYGROUND_RUN_COST"),
+        ({"READ_RATE_LIMIT": "lots"}, "PLAYGROUND_READ_RATELIMIT"),
+    ]:
+        with pytest.raises(SettingsError, match=variable):
+            make_app(**settings)
