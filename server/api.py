@@ -18,12 +18,15 @@ from core.config import FieldError, parse_config, parse_query
 from core.cost import estimate
 from core.training import METRICS
 from server import run_views
+from server.clients import client_key
 from server.custom_data import find_data
 from server.datasets import datasets_json
 from server.errors import ApiError
+from server.fair_share import Refused, admission, too_costly
 from server.openapi import openapi_spec
 from server.ownership import OwnershipError, check_owner, new_token
-from server.ratelimit import limiter, run_started, runs_per_client
+from server.ratelimit import limiter, reads_per_client
+from server.request_body import read_body
 from server.run_json import config_from_dict, public_run, urls
 from server.sse import disconnect_probe, parse_last_event_id, run_events
 from server.store import ACTIVE, Status, Store
@@ -51,7 +54,7 @@ def _reject_constant(name: str) -> None:
 
 def read_json() -> Any:
     """The request body as JSON: strict UTF-8, no NaN/Infinity, bounded by MAX_CONTENT_LENGTH (413)."""
-    raw = request.get_data(cache=False)
+    raw = read_body()
     if not raw.strip():
         raise ApiError(400, "The body is empty: send a JSON object.", "body")
     try:
@@ -90,22 +93,36 @@ def no_cache(response: Response) -> Response:
 
 
 @bp.post("/runs")
-@limiter.limit(runs_per_client, deduct_when=run_started)
 def start_run() -> tuple[Response, int, dict]:
-    """A new run (201), or the stored run of the same config (200, "reused": true) unless `fresh`."""
+    """A new run (201), or the stored run of the same config (200, "reused": true) unless `fresh`.
+    A config estimated past RUN_COST is a 400; the client's fair share (server.fair_share: runs per
+    window, runs going, the hourly budget) is counted in the transaction that stores the run: 429."""
     body = read_json()
     fresh = pop_fresh(body)
     try:
         config = parse_config(body, current_app.config["LIMITS"], find_data(store()))
     except FieldError as error:
         raise ApiError(400, error.message, error.field) from None
+    expected = estimate(config)
+    refusal = too_costly(config, expected, current_app.config["RUN_COST"])
+    if refusal is not None:
+        raise ApiError(400, *refusal)
     token, token_hash = new_token()
     try:
         run_id, reused = training().submit(
-            config.to_dict(), config.to_query(), config.epochs, token_hash, reuse=not fresh
+            config.to_dict(),
+            config.to_query(),
+            config.epochs,
+            token_hash,
+            reuse=not fresh,
+            client=client_key(),
+            cost=expected.seconds,
+            admit=admission(current_app.config, [expected.seconds]),
         )
+    except Refused as error:
+        raise ApiError(429, error.message, headers={"Retry-After": str(error.retry_after)}) from None
     except QueueFull as error:
-        message = f"The server is busy: {error} Try again in {RETRY_AFTER_SECONDS} seconds."
+        message = f"The server is busy: {error} Try again in {RETRY_AFTER_SECONDS} s."
         raise ApiError(429, message, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}) from None
     links = urls(run_id)
     body = {
@@ -208,6 +225,7 @@ def stop_run(run_id: str) -> Response:
 
 
 @bp.post("/runs/<run_id:run_id>/predict")
+@limiter.shared_limit(reads_per_client, scope="reads")
 def predict(run_id: str) -> Response:
     run = get_run(run_id)
     config = config_from_dict(run["config"], store())
@@ -223,6 +241,7 @@ def predict(run_id: str) -> Response:
 
 
 @bp.get("/runs/<run_id:run_id>/views")
+@limiter.shared_limit(reads_per_client, scope="reads")
 def views(run_id: str) -> Response:
     run = get_run(run_id)
     config = config_from_dict(run["config"], store())
@@ -264,9 +283,10 @@ def metrics_csv(run_id: str) -> Response:
 
 @bp.get("/estimate")
 def estimate_run() -> Response:
-    """How long the config in the query string would train (core.cost), and what the wall-clock cap
-    (RUN_SECONDS) lets it reach: {seconds, cap_seconds, epochs, epochs_within_cap}. The page asks as
-    its controls change; the query is validated like a shared URL (400 naming the field)."""
+    """How long the config in the query string would train (core.cost), what the wall-clock cap
+    (RUN_SECONDS) lets it reach, and POST /api/runs's refusal when it is past what one run may cost
+    (RUN_COST): {seconds, cap_seconds, epochs, epochs_within_cap, cost_limit, refusal}. The page asks
+    as its controls change; the query is validated like a shared URL (400 naming the field)."""
     try:
         query = request.query_string.decode("utf-8", "replace")
         config = parse_query(query, current_app.config["LIMITS"], find_data(store()))
@@ -274,11 +294,14 @@ def estimate_run() -> Response:
         raise ApiError(400, error.message, error.field) from None
     expected = estimate(config)
     cap = current_app.config["RUN_SECONDS"]
+    refusal = too_costly(config, expected, current_app.config["RUN_COST"])
     body = {
         "seconds": round(expected.seconds, 1),
         "cap_seconds": cap,
         "epochs": config.epochs,
         "epochs_within_cap": expected.epochs_within(cap),
+        "cost_limit": current_app.config["RUN_COST"],
+        "refusal": refusal and {"error": refusal[0], "field": refusal[1]},
     }
     response = jsonify(body)
     response.headers["Cache-Control"] = "public, max-age=60"

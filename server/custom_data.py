@@ -19,6 +19,7 @@ from core.config import FindData
 from core.custom_data import HASH_PATTERN, CsvError, CustomData, TooManyRows, from_canonical, parse_csv
 from server.errors import ApiError
 from server.ratelimit import data_per_client, data_stored, limiter
+from server.request_body import read_body
 from server.run_views import LRU
 from server.store import Store
 
@@ -64,7 +65,7 @@ def _read_csv() -> str:
     if request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
         message = "Send the CSV text itself as the body (Content-Type: text/csv), not a form."
         raise ApiError(400, message, "body")
-    raw = request.get_data(cache=False)
+    raw = read_body()
     if not raw.strip():
         raise ApiError(400, "The body is empty: send CSV rows of x,y,label, such as 0.5,-0.2,1.", "body")
     try:

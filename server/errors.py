@@ -11,9 +11,10 @@ from __future__ import annotations
 import logging
 from html import escape
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from server.ratelimit import retry_after
 from server.redis_client import ERRORS as REDIS_ERRORS
 from server.redis_client import RedisUnavailable
 from server.store import StoreUnavailable
@@ -43,9 +44,16 @@ class ApiError(Exception):
         self.line = line
 
 
+def too_large(limit: int | None) -> str:
+    return f"The request body is too large: the limit is {limit} bytes."
+
+
 def error_response(
     status: int, message: str, field: str | None = None, headers: dict | None = None, line: int | None = None
 ) -> Response:
+    """The JSON error. Its Retry-After (if any) is the one the response leaves with: see retry_after_wins."""
+    if headers and "Retry-After" in headers:
+        g.retry_after = headers["Retry-After"]
     body: dict = {"error": message}
     if field is not None:
         body["field"] = field
@@ -75,12 +83,15 @@ def _sentence(error: HTTPException) -> tuple[str, str | None]:
         allowed = ", ".join(m for m in (error.valid_methods or []) if m not in ("HEAD", "OPTIONS"))
         return f"{request.method} is not allowed on {request.path}; use {allowed}.", None
     if code == 413:
-        limit = request.max_content_length
-        return f"The request body is too large: the limit is {limit} bytes.", "body"
+        return too_large(request.max_content_length), "body"
     if code == 429:  # Flask-Limiter: the description says what the limit is
         limit = error.description.rstrip(".")
-        what = "uploaded too many new point sets" if request.path == "/api/data" else "started too many runs"
-        return f"You have {what}: the limit is {limit} per client. Please wait.", None
+        what = (
+            "uploaded too many new point sets"
+            if request.path == "/api/data"
+            else "asked for too many predictions and views"
+        )
+        return f"You have {what}: the limit is {limit} per client. Try again in {g.retry_after} s.", None
     if code == 400:
         detail = (error.description or "bad request").rstrip(".")
         return f"The request could not be read: {detail}.", None
@@ -102,7 +113,18 @@ def not_found_page(title: str, message: str) -> Response:
     return Response(render_template("404.html", title=title, message=message), status=404)
 
 
+def retry_after_wins(response: Response) -> Response:
+    """The Retry-After an error was answered with (its sentence says the same seconds) is the one
+    sent: Flask-Limiter would otherwise put the limit's own reset time over it. Runs after it."""
+    if "retry_after" in g:
+        response.headers["Retry-After"] = str(g.retry_after)
+    return response
+
+
 def register(app: Flask) -> None:
+    """The error handlers, and retry_after_wins (registered before Flask-Limiter: it runs after it)."""
+    app.after_request(retry_after_wins)
+
     @app.errorhandler(ApiError)
     def api_error(error: ApiError) -> Response:
         return error_response(error.status, error.message, error.field, error.headers, error.line)
@@ -118,11 +140,15 @@ def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:
         code = error.code or 500
+        if code == 429:  # Flask-Limiter's: the seconds until its limit lets this client through
+            g.retry_after = str(retry_after())
         if _wants_json():
             message, field = _sentence(error)
             headers = (
                 {"Allow": ", ".join(error.valid_methods)} if code == 405 and error.valid_methods else None
             )
+            if code == 429:
+                headers = {"Retry-After": g.retry_after}
             return error_response(code, message, field, headers)
         if code == 404:
             return not_found_page("Nothing here", "There is no page at this address.")

@@ -366,7 +366,11 @@ def openapi_spec(limits: Limits, max_body: int = 1_000_000) -> dict[str, Any]:
                     "description": "A config (seed included) always gives the same numbers, so a config "
                     "identical to a run that is done, queued or running answers with that run (200, "
                     "`reused`: true) and trains nothing; a run that ended stopped, failed or interrupted "
-                    "is not reused. `fresh`: true always starts a new run (201).",
+                    "is not reused. `fresh`: true always starts a new run (201). Each client (address; IPv6 "
+                    "per /64) has a fair share, counted before a run is accepted: runs started per window "
+                    "(PLAYGROUND_RATELIMIT), runs queued or training at once (PLAYGROUND_CLIENT_RUNS) and "
+                    "estimated training seconds an hour (PLAYGROUND_CLIENT_BUDGET); a reused run costs "
+                    "nothing. The queue serves clients in turn.",
                     "requestBody": {
                         "required": True,
                         "content": {
@@ -379,10 +383,16 @@ def openapi_spec(limits: Limits, max_body: int = 1_000_000) -> dict[str, Any]:
                             {"$ref": "#/components/schemas/Created"},
                         ),
                         "201": _json("Queued.", {"$ref": "#/components/schemas/Created"}),
-                        "400": _error("Invalid config or body; `field` names the field."),
+                        "400": _error(
+                            "Invalid config or body, or a config estimated to train longer than one run "
+                            "may (PLAYGROUND_RUN_COST); `field` names the field to change."
+                        ),
                         "413": too_large,
                         "429": _error(
-                            "Too many runs: the queue is full or this client started too many.", True
+                            "The queue is full, or this client's fair share is used (runs started, runs "
+                            "going, the hourly budget); the sentence says which and in how many seconds "
+                            "to try again, as Retry-After does.",
+                            True,
                         ),
                         "503": unavailable,
                     },
@@ -476,6 +486,11 @@ def openapi_spec(limits: Limits, max_body: int = 1_000_000) -> dict[str, Any]:
                         "404": not_found,
                         "409": _error("The run has no weights yet."),
                         "413": too_large,
+                        "429": _error(
+                            "This client asked for too many predictions and views "
+                            "(PLAYGROUND_READ_RATELIMIT); try again in Retry-After seconds.",
+                            True,
+                        ),
                         "503": unavailable,
                     },
                 }
@@ -487,6 +502,11 @@ def openapi_spec(limits: Limits, max_body: int = 1_000_000) -> dict[str, Any]:
                     "responses": {
                         "200": _json("The views.", {"type": "object"}),
                         "404": not_found,
+                        "429": _error(
+                            "This client asked for too many predictions and views "
+                            "(PLAYGROUND_READ_RATELIMIT); try again in Retry-After seconds.",
+                            True,
+                        ),
                         "503": unavailable,
                     },
                 }
@@ -521,19 +541,38 @@ def openapi_spec(limits: Limits, max_body: int = 1_000_000) -> dict[str, Any]:
                     "description": "The config as a query string, as a shared URL writes it; fields left "
                     "out take the dataset's defaults. `seconds`: the expected run time on this server "
                     "(core.cost); `epochs_within_cap`: the epochs done when the cap (`cap_seconds`) would "
-                    "stop it (`epochs` when it fits).",
+                    "stop it (`epochs` when it fits); `refusal`: what POST /api/runs would answer "
+                    "(a 400's `error` and `field`) when the estimate is past what one run may cost "
+                    "(`cost_limit` seconds), else null.",
                     "parameters": config_query_parameters(limits),
                     "responses": {
                         "200": _json(
                             "The estimate.",
                             {
                                 "type": "object",
-                                "required": ["seconds", "cap_seconds", "epochs", "epochs_within_cap"],
+                                "required": [
+                                    "seconds",
+                                    "cap_seconds",
+                                    "epochs",
+                                    "epochs_within_cap",
+                                    "cost_limit",
+                                    "refusal",
+                                ],
                                 "properties": {
                                     "seconds": {"type": "number", "minimum": 0},
                                     "cap_seconds": {"type": "number", "exclusiveMinimum": True, "minimum": 0},
                                     "epochs": {"type": "integer", "minimum": 1},
                                     "epochs_within_cap": {"type": "integer", "minimum": 0},
+                                    "cost_limit": {"type": "number", "exclusiveMinimum": True, "minimum": 0},
+                                    "refusal": {
+                                        "type": "object",
+                                        "nullable": True,
+                                        "required": ["error", "field"],
+                                        "properties": {
+                                            "error": {"type": "string"},
+                                            "field": {"type": "string"},
+                                        },
+                                    },
                                 },
                             },
                         ),

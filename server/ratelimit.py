@@ -1,13 +1,15 @@
-"""Who is asking, and how many runs they may start and point sets they may upload: Flask-Limiter on
-POST /api/runs and POST /api/data.
+"""Who is asking, and how many point sets they may upload and predictions and views they may ask for:
+Flask-Limiter on POST /api/data, and on POST .../predict and GET .../views together. (Runs started
+are counted by the store, in the transaction that stores a run: server.fair_share.)
 
-`limiter` decorates the views it limits where they are defined (server.api); `init_app(app)` binds it
-to the app with the app's settings: the rate (PLAYGROUND_RATELIMIT, read per request from the app's
-config) and where the counts live (PLAYGROUND_RATELIMIT_STORAGE; by default REDIS_URL when it is set,
-else memory://). memory:// counts per server process (each gunicorn worker counts on its own, so a
-client may get up to workers x the limit); Redis makes the limit one limit across processes and
-machines. While that Redis cannot be reached, limited routes answer 503 (server.errors). A process
-serves one app; making another (tests do) starts the counts afresh.
+`limiter` decorates the views it limits where they are defined (server.api, server.custom_data);
+`init_app(app)` binds it to the app with the app's settings: the rates (PLAYGROUND_DATA_RATELIMIT,
+PLAYGROUND_READ_RATELIMIT, read per request from the app's config) and where the counts live
+(PLAYGROUND_RATELIMIT_STORAGE; by default REDIS_URL when it is set, else memory://). memory://
+counts per server process (each gunicorn worker counts on its own, so a client may get up to
+workers x the limit); Redis makes the limit one limit across processes and machines. While that
+Redis cannot be reached, limited routes answer 503 (server.errors). A process serves one app; making
+another (tests do) starts the counts afresh.
 
 A client is its IP address, IPv6 counted per /64 (server.clients). Behind a reverse proxy every request
 comes from the proxy, so set PLAYGROUND_PROXY_HOPS to the number of proxies in front: then the client
@@ -16,6 +18,8 @@ then ignored, since anyone can send it and it would let a client pick a fresh id
 """
 
 from __future__ import annotations
+
+import time
 
 from flask import Flask, Response, current_app
 from flask_limiter import Limiter
@@ -31,16 +35,6 @@ limiter = Limiter(
 )
 
 
-def runs_per_client() -> str:
-    """The rate at which one client may start runs (RATE_LIMIT, e.g. "10 per minute; 100 per day")."""
-    return current_app.config["RATE_LIMIT"]
-
-
-def run_started(response: Response) -> bool:
-    """Only runs actually started count against the limit (refused configs, 429s and 503s do not)."""
-    return response.status_code == 201
-
-
 def data_per_client() -> str:
     """The rate at which one client may store new point sets (DATA_RATE_LIMIT, e.g. "20 per minute")."""
     return current_app.config["DATA_RATE_LIMIT"]
@@ -49,6 +43,19 @@ def data_per_client() -> str:
 def data_stored(response: Response) -> bool:
     """Only new point sets count (a 201): points stored already (200) and refused files take no space."""
     return response.status_code == 201
+
+
+def reads_per_client() -> str:
+    """The rate at which one client may ask for predictions and views, together (READ_RATE_LIMIT):
+    each costs CPU. Counted when asked, before the answer is computed."""
+    return current_app.config["READ_RATE_LIMIT"]
+
+
+def retry_after() -> int:
+    """Whole seconds until the limit the current request broke lets it through again (its reset time
+    is a whole second already rounded up)."""
+    limit = limiter.current_limit
+    return max(1, int(limit.reset_at - time.time())) if limit else 1
 
 
 def init_app(app: Flask) -> None:

@@ -48,6 +48,11 @@ SETTINGS: list[tuple[str, str, Callable[[str], Any], Any, str]] = [
     ),
     ("PLAYGROUND_PROXY_HOPS", "PROXY_HOPS", int, 0, "trusted proxies in front (X-Forwarded-For)"),
     ("PLAYGROUND_RUN_SECONDS", "RUN_SECONDS", float, 900.0, "wall-clock cap of one run"),
+    # A fair share per client (server/fair_share.py).
+    ("PLAYGROUND_CLIENT_RUNS", "CLIENT_RUNS", int, 2, "runs one client may have queued or training at once"),
+    ("PLAYGROUND_CLIENT_BUDGET", "CLIENT_BUDGET", float, 1800.0, "estimated training s per client-hour"),
+    ("PLAYGROUND_RUN_COST", "RUN_COST", float, 300.0, "largest estimated training seconds of one run (400)"),
+    ("PLAYGROUND_READ_RATELIMIT", "READ_RATE_LIMIT", str, "120 per minute", "predict and views per client"),
 ]
 
 SECRET = {"DATABASE_URL", "REDIS_URL"}  # never echoed in an error message
@@ -110,6 +115,10 @@ def check(config: Mapping[str, Any]) -> None:
         ("RUN_SECONDS", config["RUN_SECONDS"] > 0, "above 0 (seconds)"),
         ("RATE_LIMIT", _rate_ok(config["RATE_LIMIT"]), 'a rate such as "10 per minute; 100 per day"'),
         ("DATA_RATE_LIMIT", _rate_ok(config["DATA_RATE_LIMIT"]), 'a rate such as "20 per minute"'),
+        ("CLIENT_RUNS", config["CLIENT_RUNS"] >= 1, "at least 1"),
+        ("CLIENT_BUDGET", config["CLIENT_BUDGET"] > 0, "above 0 (seconds)"),
+        ("RUN_COST", 0 < config["RUN_COST"] <= config["CLIENT_BUDGET"], "above 0 and at most CLIENT_BUDGET"),
+        ("READ_RATE_LIMIT", _rate_ok(config["READ_RATE_LIMIT"]), 'a rate such as "120 per minute"'),
     ]
     for key, ok, expected in rules:
         if not ok:

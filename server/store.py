@@ -37,7 +37,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -174,8 +174,13 @@ runs = sa.Table(
     sa.Column("test_acc", sa.Double),
     sa.Column("token_hash", sa.Text),  # SHA-256 of the run's owner token (server.ownership)
     sa.Column("progress", sa.Text),  # the trainer's latest progress within an epoch, JSON
+    sa.Column("client", sa.Text),  # who started it (server.clients): its fair share and its queue turn
+    sa.Column("cost", sa.Double, nullable=False, server_default=sa.text("0")),  # estimated seconds
+    sa.Column("turn", sa.Integer),  # its round in the queue (queue_places); NULL: before round-robin
     sa.Index("runs_status", "status", "owner"),
     sa.Index("runs_query", "query", "created_at"),  # the runs of one config, newest last (reusable_run)
+    sa.Index("runs_client", "client", "created_at"),  # one client's recent runs (create_run's admit)
+    sa.Index("runs_turn", "turn"),  # the round being served (_next_turn)
 )
 
 epochs = sa.Table(
@@ -217,28 +222,47 @@ owners = sa.Table(  # one row per server process, with its last heartbeat
 )
 
 
-def _queued_before(this: sa.Table) -> sa.ScalarSelect:
-    """How many runs of this run's owner wait in the queue up to it (itself included): its position."""
-    other = runs.alias("other")
-    return (
-        sa.select(sa.func.count())
-        .select_from(other)
-        .where(
-            other.c.status == Status.QUEUED,
-            other.c.owner == this.c.owner,
-            sa.tuple_(other.c.created_at, other.c.id) <= sa.tuple_(this.c.created_at, this.c.id),
-        )
-        .scalar_subquery()
-    )
-
-
 QUEUE_ORDER = (runs.c.created_at, runs.c.id)
+
+
+def queue_places() -> sa.Subquery:
+    """(id, owner, place) of every waiting run: its place in its owner's queue (1 = next to start),
+    by round (`turn`, see Store._next_turn), then age. Clients take turns: a client's first waiting
+    run is behind at most one run of each other client, however many runs those clients queued."""
+    place = sa.func.row_number().over(
+        partition_by=runs.c.owner, order_by=(sa.func.coalesce(runs.c.turn, 0), *QUEUE_ORDER)
+    )
+    waiting = sa.select(runs.c.id, runs.c.owner, place.label("place")).where(runs.c.status == Status.QUEUED)
+    return waiting.subquery("places")
+
+
+class ClientRun(NamedTuple):
+    """One run of a client, as its fair share counts it (server.fair_share)."""
+
+    created_at: float
+    cost: float
+    status: Status
+    started_at: float | None
+    finished_at: float | None
+
+
+class Admission(Protocol):
+    """Decides inside create_run's transaction whether a client may start runs (server.fair_share)."""
+
+    lookback: float  # seconds of the client's past runs it reads (and every run still going)
+
+    def __call__(self, runs: list[ClientRun]) -> None:
+        """Raise to refuse: the transaction rolls back and nothing is stored."""
+        ...
+
+
 STATUS = sa.select(runs.c.status, runs.c.epochs_done).where(runs.c.id == sa.bindparam("run_id"))
 EVENTS_AFTER = (
     sa.select(epochs.c.epoch, epochs.c.event)
     .where(epochs.c.run_id == sa.bindparam("run_id"), epochs.c.epoch > sa.bindparam("epoch"))
     .order_by(epochs.c.epoch)
 )
+TURN_MEMORY_SECONDS = 86400.0  # a client's runs older than this were served long ago (_next_turn)
 QUEUE_LOCK_KEY = 0x706C6179  # PostgreSQL advisory lock held while a run is counted into the queue
 
 
@@ -394,16 +418,23 @@ class Store:
         places: int | None = None,
         token_hash: str | None = None,
         reuse: bool = False,
+        client: str | None = None,
+        cost: float = 0.0,
+        admit: Admission | None = None,
     ) -> str | None:
         """Store a new queued run, unless `places` runs already wait: the id of the run that answers the
         request (`run_id` once stored; None when the queue is full). With `reuse`, a run of the same
         `query` that is done, queued or running answers instead (reusable_run) and nothing is stored.
-        The look-up, the count and the insert happen under the queue lock, so the limit holds across
+        The run belongs to `client` at an estimated `cost` (seconds); `admit`, if given, is shown that
+        client's runs (client_runs) and may refuse by raising, before anything is stored.
+        The look-up, the counts and the insert happen under the queue lock, so the limits hold across
         processes and two identical requests at once make one run, not two. `token_hash` is the hash of
         the run's owner token (server.ownership); get_run() returns it, the API never shows it."""
         with self._write(queue_lock=True) as db:
             if reuse and (existing := self._reusable_run(db, query)) is not None:
                 return existing
+            if admit is not None:
+                admit(self._client_runs(db, client, time.time() - admit.lookback))
             if places is not None:
                 waiting = db.execute(
                     sa.select(sa.func.count()).select_from(runs).where(runs.c.status == Status.QUEUED)
@@ -420,9 +451,37 @@ class Store:
                     total_epochs=total_epochs,
                     created_at=time.time(),
                     token_hash=token_hash,
+                    client=client,
+                    cost=cost,
+                    turn=self._next_turn(db, client),
                 )
             )
         return run_id
+
+    @staticmethod
+    def _next_turn(db: sa.Connection, client: str | None) -> int:
+        """The round a new run of `client` waits for: the round being served (that of the latest run
+        to start), or the round after the client's latest run if that is later. So each client has
+        one run in each round, and rounds are served in order (fair queueing with one unit per run)."""
+        served = (  # read from the top of the index runs_turn: the first started run there
+            sa.select(runs.c.turn)
+            .where(runs.c.started_at.is_not(None), runs.c.turn.is_not(None))
+            .order_by(runs.c.turn.desc())
+            .limit(1)
+        )
+        latest = sa.select(sa.func.max(runs.c.turn)).where(
+            runs.c.client == client, runs.c.created_at > time.time() - TURN_MEMORY_SECONDS
+        )
+        return max(db.execute(served).scalar() or 0, (db.execute(latest).scalar() or 0) + 1)
+
+    @staticmethod
+    def _client_runs(db: sa.Connection, client: str | None, since: float) -> list[ClientRun]:
+        """The client's runs created since `since`, and every one of them still going."""
+        columns = (runs.c.created_at, runs.c.cost, runs.c.status, runs.c.started_at, runs.c.finished_at)
+        query = sa.select(*columns).where(
+            runs.c.client == client, (runs.c.created_at > since) | runs.c.status.in_(ACTIVE)
+        )
+        return [ClientRun(row[0], row[1], Status(row[2]), row[3], row[4]) for row in db.execute(query)]
 
     def reusable_run(self, query: str) -> str | None:
         """The run a new run of this config can answer with: the newest one that finished `done`, else
@@ -442,11 +501,13 @@ class Store:
         return db.execute(newest).scalar()
 
     def claim(self, queue_owner: str, owner: str) -> tuple[str | None, int]:
-        """Move the oldest run waiting under `queue_owner` to `running` under `owner`: (its id or None,
-        runs still waiting). The UPDATE is conditional, so of two processes claiming at once one wins."""
-        waiting = (runs.c.status == Status.QUEUED) & (runs.c.owner == queue_owner)
-        count = sa.select(sa.func.count()).select_from(runs).where(waiting).scalar_subquery()
-        oldest = sa.select(runs.c.id, count).where(waiting).order_by(*QUEUE_ORDER).limit(1)
+        """Move the next run waiting under `queue_owner` (place 1, queue_places: clients take turns) to
+        `running` under `owner`: (its id or None, runs still waiting). The UPDATE is conditional, so of
+        two processes claiming at once one wins."""
+        places = queue_places()
+        waiting = places.c.owner == queue_owner
+        count = sa.select(sa.func.count()).select_from(places).where(waiting).scalar_subquery()
+        oldest = sa.select(places.c.id, count).where(waiting).order_by(places.c.place).limit(1)
         with self.connection() as db:
             while True:
                 row = db.execute(oldest).first()
@@ -496,22 +557,21 @@ class Store:
     def states(self, run_ids: list[str]) -> dict[str, tuple]:
         """(status, epochs_done, queue position or None, progress) of many runs in one query: what
         streams wait for."""
-        position = sa.case((runs.c.status == Status.QUEUED, _queued_before(runs)))
+        places = queue_places()
+        columns = (runs.c.id, runs.c.status, runs.c.epochs_done, places.c.place, runs.c.progress)
+        with_places = runs.outerjoin(places, places.c.id == runs.c.id)
         states: dict[str, tuple] = {}
         with self.connection() as db:
             for start in range(0, len(run_ids), 500):  # SQLite caps the number of parameters
                 chunk = run_ids[start : start + 500]
-                rows = db.execute(
-                    sa.select(runs.c.id, runs.c.status, runs.c.epochs_done, position, runs.c.progress).where(
-                        runs.c.id.in_(chunk)
-                    )
-                )
+                rows = db.execute(sa.select(*columns).select_from(with_places).where(runs.c.id.in_(chunk)))
                 states.update((row[0], (Status(row[1]), *row[2:])) for row in rows)
         return states
 
     def queue_position(self, run_id: str) -> int | None:
-        """1 = next to start, counting the queued runs of the same process created before it."""
-        query = sa.select(_queued_before(runs)).where(runs.c.id == run_id, runs.c.status == Status.QUEUED)
+        """1 = next to start: the run's place in its queue, clients taking turns (queue_places)."""
+        places = queue_places()
+        query = sa.select(places.c.place).where(places.c.id == run_id)
         with self.connection() as db:
             return db.execute(query).scalar() or None
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from server.store import Admission
+
 RETRY_AFTER_SECONDS = 10  # what a 429 on a full queue says in Retry-After
 
 
@@ -23,11 +25,20 @@ class QueueFull(RuntimeError):
 
 class Training(Protocol):
     def submit(
-        self, config: dict, query: str, total_epochs: int, token_hash: str | None = None, reuse: bool = False
+        self,
+        config: dict,
+        query: str,
+        total_epochs: int,
+        token_hash: str | None = None,
+        reuse: bool = False,
+        client: str | None = None,
+        cost: float = 0.0,
+        admit: Admission | None = None,
     ) -> tuple[str, bool]:
-        """Store a new queued run (with its owner token's hash) and hand it to the queue: (its id, False).
-        With `reuse`, a stored run of the same query that is done, queued or running answers instead and
-        nothing is queued: (its id, True). Raises QueueFull past capacity."""
+        """Store a new queued run (with its owner token's hash, its client and estimated cost) and hand it
+        to the queue: (its id, False). With `reuse`, a stored run of the same query that is done, queued
+        or running answers instead and nothing is queued: (its id, True). Raises QueueFull past capacity,
+        and whatever `admit` raises to refuse the client (server.fair_share, Store.create_run)."""
         ...
 
     def stop(self, run_id: str) -> None:

@@ -8,9 +8,10 @@ that accepted it, so:
 - the queue limit counts every waiting run, whichever gunicorn worker took the POST (past it: QueueFull);
 - queue positions (Store.queue_position and Store.states count the queued runs of one owner) are
   positions in the one global queue;
-- any process with a free training thread claims the oldest waiting run (Store.claim: a conditional
+- any process with a free training thread claims the next waiting run (Store.claim: a conditional
   UPDATE, so only one process can move a run out of `queued`), and no run waits behind a busy worker
-  while another is idle.
+  while another is idle. "Next" is round-robin over clients (Store.queue_places: each client's oldest
+  waiting run first, then each one's second, ...), the same order as the positions viewers see.
 
 Training. A claimed run trains on one of this process's PLAYGROUND_WORKERS threads (server.trainer:
 recorded epoch by epoch, ended `done`, `stopped`, `failed`, or `interrupted` when the server shuts
@@ -35,7 +36,7 @@ from core.datasets import load_mnist
 from server.broadcast import STATUS, Broadcast
 from server.recovery import Identity, Keeper, is_dead
 from server.run_json import new_run_id
-from server.store import Store, StoreUnavailable
+from server.store import Admission, Store, StoreUnavailable
 from server.trainer import Trainer
 from server.training import QueueFull
 
@@ -128,7 +129,15 @@ class Runner:
     # --- the API's side ------------------------------------------------------------------------
 
     def submit(
-        self, config: dict, query: str, total_epochs: int, token_hash: str | None = None, reuse: bool = False
+        self,
+        config: dict,
+        query: str,
+        total_epochs: int,
+        token_hash: str | None = None,
+        reuse: bool = False,
+        client: str | None = None,
+        cost: float = 0.0,
+        admit: Admission | None = None,
     ) -> tuple[str, bool]:
         """Store a new run in the shared queue (with its owner token's hash): (its id, False); with `reuse`,
         a stored run of the same query that is done, queued or running answers instead: (its id, True).
@@ -138,7 +147,17 @@ class Runner:
         run_id = new_run_id()
         places = self.queue_size + idle
         answer = self.store.create_run(
-            run_id, config, query, QUEUE_OWNER, total_epochs, places, token_hash=token_hash, reuse=reuse
+            run_id,
+            config,
+            query,
+            QUEUE_OWNER,
+            total_epochs,
+            places,
+            token_hash=token_hash,
+            reuse=reuse,
+            client=client,
+            cost=cost,
+            admit=admit,
         )
         if answer is None:
             raise QueueFull(f"{self.queue_size} runs are already waiting for a training slot.")
@@ -184,7 +203,7 @@ class Runner:
                     self._busy -= 1
 
     def _claim(self) -> str | None:
-        """The oldest waiting run, now `running` and ours (counted busy), or None."""
+        """The next waiting run (clients take turns), now `running` and ours (counted busy), or None."""
         run_id, self._waiting = self.store.claim(QUEUE_OWNER, self.identity.owner)
         if run_id is not None:
             with self._cond:

@@ -8,14 +8,22 @@ The queue. POST /api/runs stores the run `queued` (owner QUEUE_OWNER) and enqueu
 queue `playground` (job id = run id, JSON serializer, no pickle), then answers at once. The queue's
 length is checked and the job pushed in one Redis transaction (WATCH/MULTI), so PLAYGROUND_QUEUE bounds
 the jobs waiting in Redis across every web process and host (past it: QueueFull, a 429); a job that
-cannot be queued takes its run back out of the store. Queue positions are counted in the store (the
-waiting runs created before it), as in the embedded mode. RQ's job timeout follows the wall-clock
+cannot be queued takes its run back out of the store. Queue positions are counted in the store, as in
+the embedded mode.
+
+Round-robin. A job says "a run waits", not which one: the worker that takes a job trains the store's
+next waiting run (Store.claim, clients taking turns: Store.queue_places), which may be another run
+than the job's. So the RQ queue holds as many jobs as runs wait, each job standing in for any of them,
+and one client's many jobs never push another client's first run back more than one place; the order
+runs start in is the order of the positions their viewers see. Stopping a waiting run removes its
+job if it is still queued (else a job of a run that started stands in for nothing: a worker taking it
+finds no run, or the next one, and nothing is lost either way). RQ's job timeout follows the wall-clock
 cap: PLAYGROUND_RUN_SECONDS plus TIMEOUT_MARGIN_SECONDS, a backstop behind the trainer's own cap. A
 request that may reuse a stored run of the same config (Store.create_run's `reuse`) and finds one is
 answered with it, and nothing is queued.
 
-Training. A worker takes one job at a time: it moves the run from `queued` to `running` under its own
-name (a conditional UPDATE: a run stopped meanwhile, or a job queued twice, is skipped) and trains it
+Training. A worker takes one job at a time: it moves the next waiting run from `queued` to `running`
+under its own name (a conditional UPDATE: of two workers claiming at once, one wins) and trains it
 in the worker process itself (server.trainer; RQ's SimpleWorker, no fork per job, so MNIST stays
 loaded between runs). Epochs go to the store, then to the run's Redis Stream (server.broadcast_redis);
 progress within a long epoch goes to the stream alone.
@@ -54,7 +62,7 @@ from server.broadcast import STATUS, Broadcast
 from server.recovery import Identity, Keeper
 from server.redis_client import ERRORS, OutageLog, RedisUnavailable, reaching_redis
 from server.run_json import new_run_id
-from server.store import Store, StoreUnavailable, patiently
+from server.store import Admission, Store, StoreUnavailable, patiently
 from server.trainer import Trainer
 from server.training import QueueFull
 
@@ -119,17 +127,20 @@ class JobQueue:
         self.redis.delete(Job.key_for(run_id))
 
     def requeue_lost(self, store: Store) -> None:
-        """Queue again the waiting runs whose job is not in Redis's queue (Redis lost it, or a worker
-        took it and died before starting it), once seen so at two rounds in a row: a job a worker has
-        just taken is started within milliseconds. A job queued twice is harmless (the second finds its
-        run no longer waiting)."""
+        """Queue again the waiting runs that no job stands for (Redis lost their jobs, or a worker took
+        one and died before starting a run), once seen so at two rounds in a row: a job a worker has
+        just taken is started within milliseconds. Jobs stand in for any waiting run, so a queued job
+        whose own run is no longer waiting counts for one that has none. A job too many is harmless
+        (the worker taking it finds no run waiting)."""
         queued = set(self.queue.get_job_ids())
+        waiting = store.waiting(QUEUE_OWNER)  # oldest first: they keep their order
         now = time.time()
+        spare = len(queued - {run_id for run_id, _ in waiting})
         lost = [
             run_id
-            for run_id, created_at in store.waiting(QUEUE_OWNER)  # oldest first: they keep their order
+            for run_id, created_at in waiting
             if run_id not in queued and now - created_at > LOST_AFTER_SECONDS
-        ]
+        ][spare:]
         for run_id in lost:
             if run_id in self._suspects:
                 log.warning("run %s: its job was no longer queued in Redis; queued again", run_id)
@@ -173,7 +184,15 @@ class RqTraining:
         self.keeper.stop()
 
     def submit(
-        self, config: dict, query: str, total_epochs: int, token_hash: str | None = None, reuse: bool = False
+        self,
+        config: dict,
+        query: str,
+        total_epochs: int,
+        token_hash: str | None = None,
+        reuse: bool = False,
+        client: str | None = None,
+        cost: float = 0.0,
+        admit: Admission | None = None,
     ) -> tuple[str, bool]:
         """Store a new queued run and enqueue its job: (its id, False). With `reuse`, a stored run of the
         same query that is done, queued or running answers instead and nothing is queued: (its id, True).
@@ -181,7 +200,16 @@ class RqTraining:
         reached: then the new run is taken back out."""
         run_id = new_run_id()
         answer = self.store.create_run(
-            run_id, config, query, QUEUE_OWNER, total_epochs, token_hash=token_hash, reuse=reuse
+            run_id,
+            config,
+            query,
+            QUEUE_OWNER,
+            total_epochs,
+            token_hash=token_hash,
+            reuse=reuse,
+            client=client,
+            cost=cost,
+            admit=admit,
         )
         if answer != run_id:
             return answer, True
@@ -286,10 +314,11 @@ class JobWorker:
         self.preload_mnist = preload_mnist
         self.outage = OutageLog(log)
 
-    def train(self, run_id: str) -> None:
-        """Take a waiting run (skipped if it is no longer waiting) and train it."""
-        if not patiently(lambda: self.store.claim_run(run_id, self.identity.owner)):
-            log.info("run %s is no longer waiting (stopped, or taken already): skipped", run_id)
+    def train(self, job_id: str) -> None:
+        """Take the next waiting run (clients taking turns; not necessarily the job's own) and train it."""
+        run_id, _ = patiently(lambda: self.store.claim(QUEUE_OWNER, self.identity.owner))
+        if run_id is None:
+            log.info("job %s: no run is waiting (stopped, or taken already): skipped", job_id)
             return
         self.broadcast.queue_changed()
         self.trainer.train(run_id)

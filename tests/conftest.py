@@ -31,7 +31,15 @@ os.environ.pop("DATABASE_URL", None)  # each test says which database (and Redis
 os.environ.pop("REDIS_URL", None)
 
 # Fast settings for tests: short polls, and a heartbeat short enough to see but not to flood.
-TEST_SETTINGS = {"TESTING": True, "WORKERS": 2, "QUEUE_SIZE": 4, "SSE_POLL": 0.05, "SSE_HEARTBEAT": 1.0}
+# One test client starts many runs: its fair share is wide unless a test narrows it (test_fair_share.py).
+TEST_SETTINGS = {
+    "TESTING": True,
+    "WORKERS": 2,
+    "QUEUE_SIZE": 4,
+    "SSE_POLL": 0.05,
+    "SSE_HEARTBEAT": 1.0,
+    "CLIENT_RUNS": 100,
+}
 
 STORES = ("sqlite", "postgres")
 
@@ -200,12 +208,14 @@ def client(app):
 @pytest.fixture
 def procfile_server(tmp_path: Path, database: str) -> Iterator[Callable[..., Server]]:
     """procfile_server(env=None, db=None, root=ROOT) -> a running Server on this test's database (or
-    `db`), from this repository (or the copy at `root`); every one is stopped after the test."""
+    `db`), from this repository (or the copy at `root`), its one client's share of runs going as wide
+    as in-process (unless `env` sets it); every one is stopped after the test."""
     servers: list[Server] = []
 
     def start(env: dict[str, str] | None = None, db: str | Path | None = None, root: Path = ROOT) -> Server:
         n = len(servers)
-        server = start_procfile_server(db or database, tmp_path / f"server-{n}.log", env, root=root)
+        settings = {"PLAYGROUND_CLIENT_RUNS": str(TEST_SETTINGS["CLIENT_RUNS"]), **(env or {})}
+        server = start_procfile_server(db or database, tmp_path / f"server-{n}.log", settings, root=root)
         servers.append(server)
         return server
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -30,10 +31,21 @@ def children(pid: int) -> list[int]:
     return sorted(found)
 
 
+SERVER_PORTS = range(20000, 32768)  # below Linux's ephemeral range (32768-60999), where clients' ports are
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A port no socket uses, on any address, outside the range the kernel gives clients: a test's
+    flood of client connections (each leaving its port in TIME_WAIT) can never take a server's port."""
+    for _ in range(200):
+        port = random.choice(SERVER_PORTS)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("0.0.0.0", port))
+            except OSError:
+                continue
+            return port
+    raise AssertionError("no free port found for a server")
 
 
 def procfile_command(kind: str = "web", root: Path = ROOT) -> str:

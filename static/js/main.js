@@ -381,7 +381,7 @@ async function train(event) {
 function refused(error) {
   if (error.field && $(`${error.field}-error`)) controls.showErrors({ [error.field]: error.message });
   // The countdown says when; a "Try again in N seconds." in the server's sentence would go stale.
-  const reason = error.message.replace(/\s*Try again in \d+ seconds?\.?$/, "");
+  const reason = error.message.replace(/\s*Try again in \d+ (s|seconds?)\.?$/, "");
   const seconds = Number.parseInt(error.retryAfter, 10);
   if (!(seconds > 0)) {
     $("train").disabled = false;
@@ -477,7 +477,8 @@ function renderProgress() {
 /**
  * The time line: while the run on the page trains, the time left and, when its measured speed takes it
  * past the wall-clock cap, the epoch it will stop after; otherwise the estimate for the controls'
- * config ("about 40 s to train") and whether the cap would stop it, before anything is sent.
+ * config ("about 40 s to train") and whether the cap would stop it, or the server refuse it as too
+ * costly for one run, before anything is sent.
  */
 function renderTimes(run, progress) {
   const note = $("cap-note");
@@ -493,7 +494,9 @@ function renderTimes(run, progress) {
     }
   } else if (mode === "playground" && estimate && (!run || isFinal(run.status) || isPrevious())) {
     eta = trainTimeText(estimate.seconds);
-    cap = estimateCapText(true);
+    // Past what one run may cost, Train would be refused: the server's own sentence says what to lower.
+    // Train stays enabled (the server decides, and the refusal then shows under the status line).
+    cap = estimate.refusal ? estimate.refusal.error : estimateCapText(true);
   }
   $("eta").textContent = eta;
   note.textContent = cap;

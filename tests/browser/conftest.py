@@ -25,13 +25,20 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 LOOPBACK = {"127.0.0.1", "localhost", "[::1]", "::1"}
+# Every browser test is one client (127.0.0.1) of one server for the whole session, and some train
+# past the default per-run cost: a wide fair share (test_fair_share_page.py checks the default's).
+BROWSER_SHARE = {
+    "PLAYGROUND_CLIENT_RUNS": "20",
+    "PLAYGROUND_RUN_COST": "3600",
+    "PLAYGROUND_CLIENT_BUDGET": "360000",
+}
 
 
 @pytest.fixture(scope="session")
 def server_url(tmp_path_factory: pytest.TempPathFactory):
     """gunicorn exactly as the Procfile runs it (tests/procfile.py), on a free port, a fresh SQLite file."""
     folder = tmp_path_factory.mktemp("server")
-    server = start_procfile_server(folder / "playground.sqlite3", folder / "server.log")
+    server = start_procfile_server(folder / "playground.sqlite3", folder / "server.log", BROWSER_SHARE)
     try:
         yield server.url
     finally:

@@ -19,6 +19,8 @@ def test_a_config_that_fits_the_cap(client):
         "cap_seconds": 900.0,
         "epochs": 200,
         "epochs_within_cap": 200,
+        "cost_limit": 300.0,
+        "refusal": None,
     }
 
 

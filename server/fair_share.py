@@ -1,0 +1,167 @@
+"""A fair share of the training CPU per client: what one client (server.clients.client_key) may start.
+
+`admission(config, client, costs)` is the rule, counted by the store in the transaction that inserts
+the new runs (Store.create_run's `admit`): the client's runs are read, this module decides, and a
+refusal (`Refused`, raised inside the transaction) rolls the insert back, so nothing is counted for a
+refused run and two requests at once cannot both pass. It takes a list of run costs so that many runs
+(a sweep) can be admitted in one call as the sum of their costs. Reused runs (an identical stored run
+answers) insert nothing and cost nothing.
+
+The rules, each refused with a sentence and the seconds until it would pass (Retry-After):
+- runs started: PLAYGROUND_RATELIMIT ("10 per minute; 100 per day"), runs created within each window;
+- runs going: at most PLAYGROUND_CLIENT_RUNS queued or training at once;
+- an hourly budget: PLAYGROUND_CLIENT_BUDGET seconds of estimated training (core.cost) over the last
+  hour. A run is charged its estimate while it waits or trains; once it has ended, the time it trained
+  (at most its estimate): a run stopped before it started costs nothing.
+One run may cost at most PLAYGROUND_RUN_COST estimated seconds: past it, `too_costly` is the 400's
+sentence, naming the field to lower (checked before anything is stored).
+
+The queue serves clients round-robin (Store: QUEUE_ORDER), so a client's waiting runs never push
+another client's first run back more than one place.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from limits import parse_many
+
+from core.config import Config
+from core.cost import Estimate
+from server.store import ACTIVE, ClientRun
+
+HOUR = 3600.0
+
+
+class Refused(Exception):
+    """The client may not start these runs now: a 429 with `message` and Retry-After `retry_after`."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class Share:
+    """What one client may have: runs going at once, estimated seconds an hour, runs per window."""
+
+    runs: int
+    budget: float
+    rates: tuple[tuple[int, float, str], ...]  # (runs, window seconds, "10 per 1 minute")
+
+    @classmethod
+    def of(cls, settings: Mapping[str, Any]) -> Share:
+        items = parse_many(settings["RATE_LIMIT"])
+        rates = tuple((item.amount, float(item.get_expiry()), str(item)) for item in items)
+        return cls(settings["CLIENT_RUNS"], settings["CLIENT_BUDGET"], rates)
+
+
+class Admission:
+    """Store.create_run's `admit`: called with the client's runs of the last `lookback` seconds (and
+    every one still going), inside the inserting transaction; raises Refused to refuse."""
+
+    def __init__(self, share: Share, costs: list[float], now: float | None = None) -> None:
+        self.share = share
+        self.costs = costs
+        self.now = time.time() if now is None else now
+        self.lookback = max([HOUR, *(window for _, window, _ in share.rates)])
+
+    def __call__(self, runs: list[ClientRun]) -> None:
+        check_rates(self.share, runs, len(self.costs), self.now)
+        check_going(self.share, runs, len(self.costs), self.now)
+        check_budget(self.share, runs, sum(self.costs), self.now)
+
+
+def admission(settings: Mapping[str, Any], costs: list[float]) -> Admission:
+    """The admission of runs of these estimated costs under the app's settings."""
+    return Admission(Share.of(settings), costs)
+
+
+def charged(run: ClientRun, now: float) -> float:
+    """What a run counts against the hourly budget: its estimate while going, else what it trained."""
+    if run.status in ACTIVE:
+        return run.cost
+    if run.started_at is None:
+        return 0.0
+    return min(run.cost, max(0.0, (run.finished_at or now) - run.started_at))
+
+
+def check_rates(share: Share, runs: list[ClientRun], new: int, now: float) -> None:
+    for amount, window, text in share.rates:
+        started = sorted(run.created_at for run in runs if run.created_at > now - window)
+        over = len(started) + new - amount
+        if over > 0:
+            wait = seconds_until(started[min(over, len(started)) - 1] + window, now) if started else window
+            raise Refused(
+                f"You have started too many runs: the limit is {text} per client. Try again in {wait} s.",
+                wait,
+            )
+
+
+def check_going(share: Share, runs: list[ClientRun], new: int, now: float) -> None:
+    going = [run for run in runs if run.status in ACTIVE]
+    if len(going) + new <= share.runs:
+        return
+    ends = [(run.started_at or now) + run.cost for run in going]
+    wait = seconds_until(min(ends), now) if ends else 1
+    runs_going = f"{len(going)} run{'s' if len(going) != 1 else ''} going"
+    raise Refused(
+        f"You have {runs_going} (queued or training) and a client may have {share.runs} at once: wait for"
+        f" one to end or stop one. Try again in {wait} s.",
+        wait,
+    )
+
+
+def check_budget(share: Share, runs: list[ClientRun], cost: float, now: float) -> None:
+    recent = sorted((run for run in runs if run.created_at > now - HOUR), key=lambda run: run.created_at)
+    spent = sum(charged(run, now) for run in recent)
+    if spent + cost <= share.budget:
+        return
+    wait, left = math.ceil(HOUR), spent
+    for run in recent:  # the hour slides: the oldest runs leave it first
+        left -= charged(run, now)
+        if left + cost <= share.budget:
+            wait = seconds_until(run.created_at + HOUR, now)
+            break
+    raise Refused(
+        f"You have used your training budget: {duration(spent)} of the {duration(share.budget, about='')}"
+        f" of estimated training a client may use an hour, and this would add {duration(cost)}."
+        f" Enough of it frees up in {wait} s ({duration(wait)}).",
+        wait,
+    )
+
+
+def seconds_until(moment: float, now: float) -> int:
+    return max(1, math.ceil(moment - now))
+
+
+def duration(seconds: float, about: str = "about ") -> str:
+    """'about 40 s', 'about 12 minutes', 'about 3 hours' (`about=""`: '5 minutes')."""
+    if seconds < 120:
+        return f"{about}{max(1, round(seconds))} s"
+    if seconds < 2 * HOUR:
+        return f"{about}{round(seconds / 60)} minutes"
+    return f"{about}{round(seconds / HOUR)} hours"
+
+
+def too_costly(config: Config, expected: Estimate, limit: float) -> tuple[str, str] | None:
+    """(sentence, field) when a config's estimate is past what one run may cost, else None: which
+    field to lower and how."""
+    if expected.seconds <= limit:
+        return None
+    network = "x".join(str(size) for size in config.hidden) or "no hidden layer"
+    what = (
+        f"This network ({network}) at batch size {config.batch_size} for {config.epochs} epochs would take"
+        f" {duration(expected.seconds)} to train; the limit is {duration(limit, about='')} a run"
+    )
+    fitting = expected.epochs_within(limit)
+    if config.batch_size < 32:
+        return f"{what}: raise the batch size or shrink the layers.", "batch_size"
+    if fitting >= 1:
+        return f"{what}: lower the epochs to {fitting} or fewer, or shrink the layers.", "epochs"
+    return f"{what}: shrink the hidden layers.", "hidden"
