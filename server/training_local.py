@@ -36,6 +36,7 @@ from server.broadcast import STATUS, Broadcast
 from server.recovery import Identity, Keeper, is_dead
 from server.run_json import new_run_id
 from server.store import Store, StoreUnavailable
+from server.store_budget import StoreBudget
 from server.trainer import Trainer
 from server.training import QueueFull
 
@@ -62,6 +63,7 @@ class Runner:
         stale_seconds: float,
         preload_mnist: bool = False,
         run_seconds: float = 900.0,
+        store_mb: float = 0,
     ) -> None:
         self.store = store
         self.broadcast = broadcast
@@ -75,7 +77,11 @@ class Runner:
             self.identity,
             stale_seconds,
             broadcast,
-            chores=[lambda: keep_alive(store), self.trainer.finish_unended],
+            chores=[
+                lambda: keep_alive(store),
+                self.trainer.finish_unended,
+                StoreBudget(store, store_mb).chore,
+            ],
         )
         self._busy = 0
         self._waiting = 0  # runs waiting in the shared queue, as last seen (for /healthz)

@@ -55,6 +55,7 @@ from server.recovery import Identity, Keeper
 from server.redis_client import ERRORS, OutageLog, RedisUnavailable, reaching_redis
 from server.run_json import new_run_id
 from server.store import Store, StoreUnavailable, patiently
+from server.store_budget import StoreBudget
 from server.trainer import Trainer
 from server.training import QueueFull
 
@@ -148,6 +149,7 @@ class RqTraining:
         queue_size: int,
         run_seconds: float,
         stale_seconds: float,
+        store_mb: float = 0,
     ) -> None:
         self.store = store
         self.broadcast = broadcast
@@ -160,7 +162,7 @@ class RqTraining:
             Identity.of_this_process(),
             stale_seconds,
             broadcast,
-            chores=[self._look_at_the_queue],
+            chores=[self._look_at_the_queue, StoreBudget(store, store_mb).chore],
             beats=False,
             spare=(QUEUE_OWNER,),
         )
