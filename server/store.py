@@ -61,7 +61,7 @@ FINAL = tuple(status for status in Status if status not in ACTIVE)
 REUSABLE = (Status.DONE, *ACTIVE)
 
 BUSY_TIMEOUT_SECONDS = 10.0  # how long a statement waits for a lock (or a pooled connection)
-CACHE_KB = 256  # SQLite page cache per connection
+CACHE_KB = 64  # SQLite page cache per connection
 POOL_SIZE, POOL_OVERFLOW = 4, 4  # PostgreSQL connections per process: kept open, and more at busy moments
 CONNECT_TIMEOUT_SECONDS = 5  # PostgreSQL: how long to try reaching the server
 OUTAGE_SECONDS = 60.0  # how long a trainer's write waits for the store to come back (patiently())
@@ -269,8 +269,11 @@ EVENTS_AFTER = (
     .where(epochs.c.run_id == sa.bindparam("run_id"), epochs.c.epoch > sa.bindparam("epoch"))
     .order_by(epochs.c.epoch)
 )
-EVENT_PAGE = EVENTS_AFTER.limit(sa.bindparam("page", type_=sa.Integer))
-PAGE_EPOCHS = 50  # epochs read at a time by a replay, a timeline or a CSV download (bounded memory)
+# OFFSET as a parameter too (always 0): SQLite's compiler adds one to every LIMIT.
+EVENT_PAGE = EVENTS_AFTER.limit(sa.bindparam("page", type_=sa.Integer)).offset(
+    sa.bindparam("skip", type_=sa.Integer)
+)
+PAGE_EPOCHS = 20  # epochs read at a time by a replay, a timeline or a CSV download (bounded memory)
 QUEUE_LOCK_KEY = 0x706C6179  # PostgreSQL advisory lock held while a run is counted into the queue
 
 
@@ -679,7 +682,7 @@ class Store:
         used: a replay of any length holds one page in memory (one short query each, no transaction
         held open between pages)."""
         while True:
-            rows = self._fast(self._event_page, run_id=run_id, epoch=after, page=page)
+            rows = self._fast(self._event_page, run_id=run_id, epoch=after, page=page, skip=0)
             if not rows:
                 return
             yield [(number, zlib.decompress(data).decode()) for number, data in rows]
