@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 from core.training import Diverged, EpochResult, train
 from server.broadcast import STATUS, Broadcast
@@ -44,8 +45,17 @@ STOP_CHECK_SECONDS = 0.25  # how often a trainer asks the store whether another 
 class Trainer:
     """Trains the runs one process has claimed, each on the thread that calls `train()`."""
 
-    def __init__(self, store: Store, broadcast: Broadcast, run_seconds: float, shutdown_reason: str) -> None:
+    def __init__(
+        self,
+        store: Store,
+        broadcast: Broadcast,
+        run_seconds: float,
+        shutdown_reason: str,
+        after_run: Callable[[], object] = lambda: None,
+    ) -> None:
+        """`after_run()` is called as each run has ended (the store budget's check, server.store_budget)."""
         self.store = store
+        self.after_run = after_run
         self.broadcast = broadcast
         self.run_seconds = run_seconds
         self.shutdown_reason = shutdown_reason
@@ -105,6 +115,10 @@ class Trainer:
         finally:
             del self._stops[run_id]
             self.broadcast.publish(run_id, STATUS)
+            try:
+                self.after_run()
+            except Exception:
+                log.exception("run %s: the check after it failed", run_id)
 
     def _keep_views(self, run_id: str) -> None:
         """Compute the ended run's views once and store them (requests then read them); on trouble they

@@ -71,7 +71,8 @@ class Runner:
         self.workers = workers
         self.queue_size = queue_size
         self.stale_seconds = stale_seconds
-        self.trainer = Trainer(store, broadcast, run_seconds, SHUTDOWN_REASON)
+        budget = StoreBudget(store, store_mb)
+        self.trainer = Trainer(store, broadcast, run_seconds, SHUTDOWN_REASON, after_run=budget.enforce)
         self.keeper = Keeper(
             store,
             self.identity,
@@ -80,7 +81,7 @@ class Runner:
             chores=[
                 lambda: keep_alive(store),
                 self.trainer.finish_unended,
-                StoreBudget(store, store_mb).chore,
+                budget.chore,
             ],
         )
         self._busy = 0

@@ -270,19 +270,21 @@ class JobWorker:
         run_seconds: float,
         stale_seconds: float,
         preload_mnist: bool = False,
+        store_mb: float = 0,
     ) -> None:
         self.store = store
         self.broadcast = broadcast
         self.redis = client
         self.queue = JobQueue(client, run_seconds)
         self.identity = Identity.of_this_process()
-        self.trainer = Trainer(store, broadcast, run_seconds, SHUTDOWN_REASON)
+        budget = StoreBudget(store, store_mb)
+        self.trainer = Trainer(store, broadcast, run_seconds, SHUTDOWN_REASON, after_run=budget.enforce)
         self.keeper = Keeper(
             store,
             self.identity,
             stale_seconds,
             broadcast,
-            chores=[self.trainer.finish_unended, self._requeue_lost],
+            chores=[self.trainer.finish_unended, self._requeue_lost, budget.chore],
             spare=(QUEUE_OWNER,),
         )
         self.preload_mnist = preload_mnist
