@@ -804,14 +804,18 @@ class Store:
                 return False
             db.execute(weights.delete().where(weights.c.run_id == run_id))
             db.execute(views.delete().where(views.c.run_id == run_id))
+            rows = []
             for number, metrics, event in db.execute(select).all():
                 recorded = json.loads(zlib.decompress(event)).get("recorded_at")
                 light = json.dumps({**json.loads(metrics), "recorded_at": recorded})
-                db.execute(
-                    epochs.update()
-                    .where(epochs.c.run_id == run_id, epochs.c.epoch == number)
-                    .values(event=zlib.compress(light.encode(), 1))
+                rows.append(
+                    dict(run_id=run_id, epoch=number, metrics=metrics, event=zlib.compress(light.encode(), 1))
                 )
+            # Deleted and inserted again, not updated: the smaller rows are packed into fresh pages (an
+            # UPDATE leaves each page as empty as its row shrank), so the space really comes free.
+            db.execute(epochs.delete().where(epochs.c.run_id == run_id))
+            if rows:
+                db.execute(epochs.insert(), rows)
         return True
 
     def give_back_space(self) -> None:
@@ -819,7 +823,9 @@ class Store:
         older file keeps them and reuses them). PostgreSQL: nothing (autovacuum does its part)."""
         if self.sqlite:
             with self.connection() as db:
-                db.exec_driver_sql("PRAGMA incremental_vacuum").all()
+                db.connection.driver_connection.execute(
+                    "PRAGMA incremental_vacuum"
+                ).fetchall()  # a page a step
 
     # --- owners (server processes) ------------------------------------------------------------
 

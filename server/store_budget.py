@@ -1,11 +1,13 @@
 """The store budget (PLAYGROUND_STORE_MB): what the run store may take on disk. When it takes more, the
 oldest ended runs lose their heavy parts first (Store.expire: their weights, their stored views and
 each epoch event's decision grid or confusion matrix and neurons) until the store is back under
-TARGET of the budget; their curves (every epoch's numbers), configs and permalinks stay, and the API
+LOW of the budget; their curves (every epoch's numbers), configs and permalinks stay, and the API
 answers 410 with EXPIRED_MESSAGE where the weights are needed (downloads, predictions, views).
 
-Every process's keeper (server.recovery) runs `StoreBudget.chore` at each round; it measures the store
-(Store.size_bytes: SQLite's pages in use, PostgreSQL's stored values) at most every CHECK_SECONDS.
+Every trainer checks after each run it ends (`enforce`), and every process's keeper (server.recovery)
+runs `StoreBudget.chore` at each round, which checks at most every CHECK_SECONDS; a check measures the
+store (Store.size_bytes: SQLite's pages in use, PostgreSQL's stored values) and acts past HIGH of the
+budget, so what trains between two checks still fits.
 Two processes expiring at once is harmless: a run expires once (a conditional UPDATE).
 """
 
@@ -24,7 +26,10 @@ EXPIRED_MESSAGE = (
 )
 EXPIRED_PARTS = ("weights", "views", "epoch_views")  # what an expired run lost (the run JSON's `expired`)
 CHECK_SECONDS = 2.0  # the shortest time between two measures of the store
-TARGET = 0.9  # expire down to this share of the budget, so that one round makes room for a while
+# Checks start expiring at HIGH of the budget, not at the budget itself: the runs training meanwhile
+# write into the rest until the next check (after each run, and every CHECK_SECONDS). They expire runs
+# down to LOW, so one round makes room for a while.
+HIGH, LOW = 0.85, 0.7
 EXPIRE_AT_ONCE = 4  # runs expired between two measures
 MB = 1024 * 1024
 
@@ -45,13 +50,13 @@ class StoreBudget:
             self.enforce()
 
     def enforce(self) -> list[str]:
-        """Expire the oldest ended runs' heavy parts while the store is over budget (down to TARGET of
-        it); the ids of the runs expired."""
+        """Past HIGH of the budget, expire the oldest ended runs' heavy parts down to LOW of it; the ids of
+        the runs expired."""
         size = self.store.size_bytes()
-        if not self.limit or size <= self.limit:
+        if not self.limit or size <= HIGH * self.limit:
             return []
         expired: list[str] = []
-        while size > TARGET * self.limit:
+        while size > LOW * self.limit:
             oldest = self.store.expirable_runs(EXPIRE_AT_ONCE)
             if not oldest:
                 log.warning(
