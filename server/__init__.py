@@ -61,6 +61,7 @@ def seams(config: Mapping[str, Any], store: Store) -> tuple[Training, Broadcast]
             queue_size=config["QUEUE_SIZE"],
             run_seconds=config["RUN_SECONDS"],
             stale_seconds=config["OWNER_STALE"],
+            store_mb=config["STORE_MB"],
         )
         return training, broadcast
     broadcast = LocalBroadcast(store, interval=config["SSE_POLL"])
@@ -72,6 +73,7 @@ def seams(config: Mapping[str, Any], store: Store) -> tuple[Training, Broadcast]
         stale_seconds=config["OWNER_STALE"],
         preload_mnist=config["PRELOAD_MNIST"],
         run_seconds=config["RUN_SECONDS"],
+        store_mb=config["STORE_MB"],
     )
     return training, broadcast
 

@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -19,6 +20,7 @@ from core.cost import estimate
 from core.training import METRICS
 from server import run_views
 from server.clients import client_key
+from server.compression import accepts_gzip, gzip_stream
 from server.custom_data import find_data
 from server.datasets import datasets_json
 from server.errors import ApiError
@@ -30,10 +32,12 @@ from server.request_body import read_body
 from server.run_json import config_from_dict, public_run, urls
 from server.sse import disconnect_probe, parse_last_event_id, run_events
 from server.store import ACTIVE, Status, Store
+from server.store_budget import EXPIRED_MESSAGE
 from server.training import RETRY_AFTER_SECONDS, QueueFull, Training
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
+WEIGHTS_CHUNK = 64 * 1024  # bytes of a weights download read from the store at a time
 STOP_WAIT_SECONDS = 3.0  # POST .../stop answers once the run has ended, or after this long
 # The metrics.csv columns: every epoch's numbers (core.training.METRICS), then the L2 penalty (runs with
 # L2) and the test figures (the last epoch), empty where an epoch has none.
@@ -192,7 +196,8 @@ def timeline(run_id: str) -> Response:
     """Every recorded epoch of a run in one JSON answer, {"epochs": [...]}, each exactly the data of its
     `epoch` event on the stream (metrics, layers, the grid or confusion matrix, neurons): what the
     page's player needs to scrub a recorded run, in one gzipped request instead of a stream replay.
-    Revalidates by ETag (the run's status and epoch count)."""
+    Streamed from the store a page of epochs at a time (gzipped as it goes), so a long run's timeline
+    never sits whole in memory. Revalidates by ETag (the run's status and epoch count)."""
     state = store().status(run_id)
     if state is None:
         get_run(run_id)  # the 404
@@ -201,12 +206,24 @@ def timeline(run_id: str) -> Response:
     if request.if_none_match.contains_weak(etag):
         response = Response(status=304)
     else:
-        events = store().events_after(run_id, 0)
-        response = Response(
-            '{"epochs":[' + ",".join(data for _, data in events) + "]}", mimetype="application/json"
-        )
+        body = _timeline_chunks(store().event_pages(run_id, 0))
+        if accepts_gzip():
+            response = Response(gzip_stream(body), mimetype="application/json")
+            response.headers["Content-Encoding"] = "gzip"
+        else:
+            response = Response(body, mimetype="application/json")
+        response.vary.add("Accept-Encoding")
     response.set_etag(etag, weak=True)  # weak: the same for its gzipped form
     return no_cache(response)
+
+
+def _timeline_chunks(pages: Iterator[list[tuple[int, str]]]) -> Iterator[bytes]:
+    yield b'{"epochs":['
+    separator = ""
+    for page in pages:
+        yield (separator + ",".join(data for _, data in page)).encode()
+        separator = ","
+    yield b"]}"
 
 
 @bp.post("/runs/<run_id:run_id>/stop")
@@ -233,6 +250,7 @@ def predict(run_id: str) -> Response:
         x = run_views.parse_inputs(read_json(), config)
     except FieldError as error:
         raise ApiError(400, error.message, error.field) from None
+    refuse_expired(run)
     epoch = store().weights_epoch(run_id)
     if epoch is None:
         raise ApiError(409, "This run has no weights yet: it can predict once its first epoch is done.")
@@ -243,40 +261,75 @@ def predict(run_id: str) -> Response:
 @bp.get("/runs/<run_id:run_id>/views")
 @limiter.shared_limit(reads_per_client, scope="reads")
 def views(run_id: str) -> Response:
+    """The run's views: read from the store once it ended (computed once, server.run_views), computed
+    at most once per epoch per process while it trains."""
     run = get_run(run_id)
-    config = config_from_dict(run["config"], store())
-    epoch = store().weights_epoch(run_id)
-    data = run_views.views(
-        run_id, config, epoch, lambda: store().weights(run_id)[1], lambda: epoch_event(run_id, epoch)
-    )
-    return no_cache(jsonify(data))
+    refuse_expired(run)
+    response = Response(run_views.views_json(store(), run), mimetype="application/json")
+    return no_cache(response)
 
 
-def epoch_event(run_id: str, epoch: int) -> dict:
-    """The stored event of one epoch (what its viewers were sent)."""
-    return json.loads(dict(store().events_after(run_id, epoch - 1))[epoch])
+def refuse_expired(run: dict) -> None:
+    """410 with the sentence the page shows when the run's weights (and what is drawn from them) expired
+    under the store budget (server.store_budget)."""
+    if run["expired_at"] is not None:
+        raise ApiError(410, EXPIRED_MESSAGE)
 
 
 @bp.get("/runs/<run_id:run_id>/weights.npz")
 def weights(run_id: str) -> Response:
-    get_run(run_id)
-    stored = store().weights(run_id)
+    """The latest weights, streamed from the store WEIGHTS_CHUNK bytes at a time (each read when the
+    one before was sent). A run still training may replace them mid-download (a new epoch): the
+    download then ends short of its Content-Length, and the client sees it cut off."""
+    refuse_expired(get_run(run_id))
+    stored = store().weights_size(run_id)
     if stored is None:
         raise ApiError(409, "This run has no weights yet: they are saved after its first epoch.")
-    epoch, npz = stored
-    response = Response(npz, mimetype="application/octet-stream")
+    epoch, size = stored
+    runs = store()  # the generator runs outside the app context
+    first = runs.weights_chunk(run_id, epoch, 0, WEIGHTS_CHUNK)
+    if first is None:  # replaced (or expired) a moment ago
+        raise ApiError(409, "This run's weights changed while they were read; download them again.")
+
+    def chunks() -> Iterator[bytes]:
+        yield first
+        for start in range(WEIGHTS_CHUNK, size, WEIGHTS_CHUNK):
+            chunk = runs.weights_chunk(run_id, epoch, start, WEIGHTS_CHUNK)
+            if chunk is None:
+                return
+            yield chunk
+
+    response = Response(chunks(), mimetype="application/octet-stream")
+    response.headers["Content-Length"] = str(size)
     response.headers["Content-Disposition"] = f'attachment; filename="run-{run_id}-epoch-{epoch}.npz"'
     return no_cache(response)
 
 
 @bp.get("/runs/<run_id:run_id>/metrics.csv")
 def metrics_csv(run_id: str) -> Response:
+    """Every epoch's numbers as CSV, streamed a page of epochs at a time."""
     get_run(run_id)
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(store().metrics(run_id))
-    response = Response(out.getvalue(), mimetype="text/csv")
+    pages = store().metrics_pages(run_id)
+
+    def rows() -> Iterator[bytes]:
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        for page in pages:
+            writer.writerows(page)
+            yield out.getvalue().encode()
+            out.seek(0)
+            out.truncate()
+        if out.tell():
+            yield out.getvalue().encode()
+
+    body = rows()
+    if accepts_gzip():
+        body = gzip_stream(body)
+    response = Response(body, mimetype="text/csv")
+    if accepts_gzip():
+        response.headers["Content-Encoding"] = "gzip"
+    response.vary.add("Accept-Encoding")
     response.headers["Content-Disposition"] = f'attachment; filename="run-{run_id}-metrics.csv"'
     return no_cache(response)
 

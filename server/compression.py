@@ -9,6 +9,8 @@ streams are never compressed (a compressor would hold events back until its buff
 from __future__ import annotations
 
 import gzip
+import zlib
+from collections.abc import Iterable, Iterator
 
 from flask import Response, request
 
@@ -50,3 +52,13 @@ def gzip_response(response: Response) -> Response:
     response.headers["Content-Encoding"] = "gzip"
     response.vary.add("Accept-Encoding")
     return response
+
+
+def gzip_stream(chunks: Iterable[bytes], level: int = RESPONSE_LEVEL) -> Iterator[bytes]:
+    """A streamed body gzipped as it goes (no timestamp, like gzip_bytes): each chunk is compressed when
+    the one before has been sent, so a long answer never sits whole in memory."""
+    compressor = zlib.compressobj(level, zlib.DEFLATED, 31)  # 31: the gzip format
+    for chunk in chunks:
+        if out := compressor.compress(chunk):
+            yield out
+    yield compressor.flush()

@@ -18,9 +18,9 @@ from werkzeug.routing import BaseConverter
 from core.config import FindData
 from core.custom_data import HASH_PATTERN, CsvError, CustomData, TooManyRows, from_canonical, parse_csv
 from server.errors import ApiError
+from server.lru import LRU
 from server.ratelimit import data_per_client, data_stored, limiter
 from server.request_body import read_body
-from server.run_views import LRU
 from server.store import Store
 
 bp = Blueprint("custom_data", __name__, url_prefix="/api")

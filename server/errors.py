@@ -132,7 +132,8 @@ def register(app: Flask) -> None:
     @app.errorhandler(StoreUnavailable)
     @app.errorhandler(RedisUnavailable)
     def unavailable(error: StoreUnavailable | RedisUnavailable) -> Response:
-        return error_response(503, error.message, headers={"Retry-After": str(STORE_RETRY_AFTER_SECONDS)})
+        retry_after = getattr(error, "retry_after", STORE_RETRY_AFTER_SECONDS)  # a full store: longer
+        return error_response(503, error.message, headers={"Retry-After": str(retry_after)})
 
     for redis_error in REDIS_ERRORS:  # raised by what talks to Redis itself (Flask-Limiter's counts)
         app.register_error_handler(redis_error, lambda error: unavailable(RedisUnavailable()))

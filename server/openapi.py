@@ -15,6 +15,7 @@ from core.training import METRICS
 from server.run_json import RUN_ID
 from server.run_views import MAX_PREDICT_ROWS, POINT_RANGE
 from server.store import REUSABLE, Status
+from server.store_budget import EXPIRED_MESSAGE, EXPIRED_PARTS
 
 
 def _error(description: str, retry_after: bool = False) -> dict[str, Any]:
@@ -153,6 +154,12 @@ def _run_schema() -> dict[str, Any]:
             "position": {"type": "integer", "minimum": 1, "nullable": True, "description": "When queued."},
             "sizes": {"type": "array", "items": {"type": "integer"}},
             "parameter_count": {"type": "integer"},
+            "expired": {
+                "type": "array",
+                "items": {"type": "string", "enum": list(EXPIRED_PARTS)},
+                "description": "Heavy parts dropped under the store budget (empty: none); curves stay.",
+            },
+            "expired_message": {**nullable_text, "description": "What the page says of expired weights."},
             "url": {"type": "string"},
             "events": {"type": "string"},
         },
@@ -484,6 +491,7 @@ def openapi_spec(limits: Limits, max_body: int = 1_000_000) -> dict[str, Any]:
                         "200": _json("Probabilities.", {"$ref": "#/components/schemas/Prediction"}),
                         "400": _error("Bad pixels or points; `field` names the field."),
                         "404": not_found,
+                        "410": _error(EXPIRED_MESSAGE),
                         "409": _error("The run has no weights yet."),
                         "413": too_large,
                         "429": _error(
@@ -507,6 +515,7 @@ def openapi_spec(limits: Limits, max_body: int = 1_000_000) -> dict[str, Any]:
                             "(PLAYGROUND_READ_RATELIMIT); try again in Retry-After seconds.",
                             True,
                         ),
+                        "410": _error(EXPIRED_MESSAGE),
                         "503": unavailable,
                     },
                 }
@@ -518,6 +527,7 @@ def openapi_spec(limits: Limits, max_body: int = 1_000_000) -> dict[str, Any]:
                     "responses": {
                         "200": {"description": "NumPy archive.", "content": {"application/octet-stream": {}}},
                         "404": not_found,
+                        "410": _error(EXPIRED_MESSAGE),
                         "409": _error("The run has no weights yet."),
                         "503": unavailable,
                     },

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from server.broadcast import STATUS, Broadcast
+from server.malloc import give_free_memory_back
 from server.store import Store, StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -90,7 +91,8 @@ def recover(store: Store, me: Identity, stale_seconds: float, spare: Collection[
 
 class Keeper:
     """A thread that, every `stale_seconds`/5: writes this process's heartbeat (`beats`: it owns runs),
-    interrupts the runs of dead processes (and tells their viewers) and does the mode's `chores`.
+    interrupts the runs of dead processes (and tells their viewers), does the mode's `chores` and gives
+    free memory back to the system.
 
     After the store was unavailable every process's heartbeat is old, so recovery then waits until
     they all had time to beat again: an outage of the database interrupts nobody.
@@ -127,6 +129,7 @@ class Keeper:
                 self.broadcast.publish(run_id, STATUS)
         for chore in self.chores:
             chore()
+        give_free_memory_back()  # what slow readers left in malloc's arenas (server.malloc)
 
     def start(self) -> None:
         self._thread.start()

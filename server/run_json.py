@@ -16,6 +16,7 @@ from core.network import parameter_count
 from core.verdict import judge
 from server.custom_data import find_data
 from server.store import Status, Store
+from server.store_budget import EXPIRED_MESSAGE, EXPIRED_PARTS
 
 # secrets.token_urlsafe(9): 72 random bits in 12 URL-safe characters.
 RUN_ID = r"[A-Za-z0-9_-]{12}"
@@ -84,6 +85,9 @@ def public_run(store: Store, run: dict[str, Any]) -> dict[str, Any]:
         "test_loss": run["test_loss"],
         "sizes": sizes,
         "parameter_count": parameter_count(sizes),
+        # Parts dropped under the store budget (server.store_budget): the curves stay.
+        "expired": list(EXPIRED_PARTS) if run["expired_at"] is not None else [],
+        "expired_message": EXPIRED_MESSAGE if run["expired_at"] is not None else None,
         **urls(run["id"]),
     }
     if run["status"] == Status.QUEUED:

@@ -1,14 +1,15 @@
 """What a run's weights say: the views the page draws and the predictions it asks for.
 
 Everything here starts from the stored .npz weights (the latest epoch's), so it works on any server
-process, while the run trains and after it ended. Loaded networks and computed views are cached by
+process, while the run trains and after it ended. A run's views are computed once when it ends and kept
+in the store (views_json); loaded networks, and the views of runs still training, are cached by
 (run id, epoch): draw-a-digit asks for a prediction on every stroke.
 """
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
+import json
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -19,30 +20,14 @@ from core.datasets import dataset_for, load_mnist_test
 from core.features import network_inputs
 from core.network import Network, parameter_count
 from core.views import decision_grid, first_layer_images, misclassified
+from server.lru import LRU
+from server.run_json import config_from_dict
+from server.store import FINAL, Store, StoreUnavailable
+
+log = logging.getLogger(__name__)
 
 MAX_PREDICT_ROWS = 100
 POINT_RANGE = 1000.0  # 2D inputs beyond this are surely a mistake
-
-
-class LRU:
-    """A small thread-safe least-recently-used cache."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._items: OrderedDict = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: Any, make: Callable[[], Any]) -> Any:
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key]
-        value = make()  # outside the lock: two threads may both compute it once, that is fine
-        with self._lock:
-            self._items[key] = value
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-        return value
 
 
 _networks = LRU(16)
@@ -57,43 +42,78 @@ def _points(x: np.ndarray, y: np.ndarray) -> list[list[float]]:
     return [[round(float(a), 4), round(float(b), 4), int(label)] for (a, b), label in zip(x, y, strict=True)]
 
 
-def views(
-    run_id: str, config: Config, epoch: int | None, npz: Callable[[], bytes], event: Callable[[], dict]
-) -> dict[str, Any]:
+def compute_views(
+    config: Config, epoch: int | None, net: Callable[[], Network], event: Callable[[], dict]
+) -> dict:
     """GET /api/runs/<id>/views: the network's sizes and the data points (2D: train, val and test
     splits, each point [x, y, label]) always; the views drawn
     from the weights once there are some (decision grid for 2D, packed as base64 bytes: see
     core.views.decision_grid; for MNIST the confusion matrix on the validation set, misclassified test
     digits and first-layer weights as images).
 
-    `npz()` gives the weights of `epoch`, `event()` its stored epoch event. MNIST's views need only its
+    `net()` gives the network of `epoch`, `event()` its stored epoch event. MNIST's views need only its
     test digits (core.datasets.load_mnist_test, 8 MB as uint8), never the training set: the confusion
     matrix is the one the recorder drew for that epoch's event."""
-
-    def make() -> dict[str, Any]:
-        sizes = config.layer_sizes
-        result: dict[str, Any] = {"sizes": sizes, "parameter_count": parameter_count(sizes)}
-        data = dataset_for(config) if config.is_2d else None
-        if data is not None:
-            result["points"] = {
-                "train": _points(data.x_train, data.y_train),
-                "val": _points(data.x_val, data.y_val),
-                "test": _points(data.x_test, data.y_test),
-            }
-        if epoch is None:
-            return result
-        net = network(run_id, epoch, npz)
-        result["epoch"] = epoch
-        if data is not None:
-            result["grid"] = decision_grid(net, data, features=config.features)
-        else:
-            x_test, y_test = load_mnist_test()
-            result["confusion"] = event()["confusion"]
-            result["misclassified"] = misclassified(net, x_test, y_test, count=12)
-            result["first_layer"] = first_layer_images(net, count=100)
+    sizes = config.layer_sizes
+    result: dict[str, Any] = {"sizes": sizes, "parameter_count": parameter_count(sizes)}
+    data = dataset_for(config) if config.is_2d else None
+    if data is not None:
+        result["points"] = {
+            "train": _points(data.x_train, data.y_train),
+            "val": _points(data.x_val, data.y_val),
+            "test": _points(data.x_test, data.y_test),
+        }
+    if epoch is None:
         return result
+    result["epoch"] = epoch
+    if data is not None:
+        result["grid"] = decision_grid(net(), data, features=config.features)
+    else:
+        x_test, y_test = load_mnist_test()
+        result["confusion"] = event()["confusion"]
+        result["misclassified"] = misclassified(net(), x_test, y_test, count=12)
+        result["first_layer"] = first_layer_images(net(), count=100)
+    return result
 
-    return _views.get((run_id, epoch, config.dataset), make)
+
+def _views_json(store: Store, run: dict) -> tuple[int | None, str]:
+    """(epoch, JSON) of the views of a run's latest weights, computed now."""
+    run_id = run["id"]
+    config = config_from_dict(run["config"], store)
+    stored = store.weights(run_id)
+    epoch = None if stored is None else stored[0]
+    net = (lambda: network(run_id, epoch, lambda: stored[1])) if stored is not None else None
+    event = lambda: json.loads(dict(store.events_after(run_id, epoch - 1))[epoch])  # noqa: E731
+    return epoch, json.dumps(compute_views(config, epoch, net, event), separators=(",", ":"))
+
+
+def views_json(store: Store, run: dict) -> str:
+    """The JSON of GET .../views. A run that ended has its views computed once (by its trainer, see
+    store_views; or here, for a run that ended without them) and kept in the store: every request
+    after reads them. While a run trains, they are computed on request, at most once per epoch in each
+    process (a small cache; only a few runs train at once)."""
+    run_id = run["id"]
+    if run["status"] in FINAL:
+        stored = store.stored_views(run_id)
+        if stored is not None:
+            return stored
+        epoch, text = _views_json(store, run)
+        try:
+            store.store_views(run_id, epoch, text)
+        except StoreUnavailable as error:  # answered all the same; stored by a later request
+            log.warning("run %s: views not stored: %s", run_id, error.message)
+        return text
+    epoch = store.weights_epoch(run_id)
+    return _views.get((run_id, epoch), lambda: _views_json(store, run)[1])
+
+
+def store_views(store: Store, run_id: str) -> None:
+    """Compute a run's views from its final weights and keep them (its trainer calls this as the run
+    ends, so requests never compute them)."""
+    run = store.get_run(run_id)
+    if run is not None:
+        epoch, text = _views_json(store, run)
+        store.store_views(run_id, epoch, text)
 
 
 def parse_inputs(body: Any, config: Config) -> np.ndarray:

@@ -53,6 +53,8 @@ SETTINGS: list[tuple[str, str, Callable[[str], Any], Any, str]] = [
     ("PLAYGROUND_CLIENT_BUDGET", "CLIENT_BUDGET", float, 1800.0, "estimated training s per client-hour"),
     ("PLAYGROUND_RUN_COST", "RUN_COST", float, 300.0, "largest estimated training seconds of one run (400)"),
     ("PLAYGROUND_READ_RATELIMIT", "READ_RATE_LIMIT", str, "120 per minute", "predict and views per client"),
+    # Bounded disk (server/store_budget.py).
+    ("PLAYGROUND_STORE_MB", "STORE_MB", float, 1024.0, "store budget; past it old runs' heavy parts expire"),
 ]
 
 SECRET = {"DATABASE_URL", "REDIS_URL"}  # never echoed in an error message
@@ -113,6 +115,7 @@ def check(config: Mapping[str, Any]) -> None:
         ("OWNER_STALE", config["OWNER_STALE"] >= 2, "at least 2 (seconds)"),
         ("PROXY_HOPS", 0 <= config["PROXY_HOPS"] <= 5, "between 0 and 5"),
         ("RUN_SECONDS", config["RUN_SECONDS"] > 0, "above 0 (seconds)"),
+        ("STORE_MB", config["STORE_MB"] >= 0, "0 (no budget) or more (megabytes)"),
         ("RATE_LIMIT", _rate_ok(config["RATE_LIMIT"]), 'a rate such as "10 per minute; 100 per day"'),
         ("DATA_RATE_LIMIT", _rate_ok(config["DATA_RATE_LIMIT"]), 'a rate such as "20 per minute"'),
         ("CLIENT_RUNS", config["CLIENT_RUNS"] >= 1, "at least 1"),

@@ -158,10 +158,11 @@ class _Stream:
                 self.ended = True
                 return
             status, epochs_done = state
-            if epochs_done > self.after:
-                for epoch, data in self.store.events_after(self.run_id, self.after):
-                    yield self._sent(format_event("epoch", data, epoch))
-                    self.after = epoch
+            if epochs_done > self.after:  # a page of epochs at a time: a long replay never sits in memory
+                for page in self.store.event_pages(self.run_id, self.after):
+                    for epoch, data in page:
+                        yield self._sent(format_event("epoch", data, epoch))
+                        self.after = epoch
             position = self.store.queue_position(self.run_id) if status == Status.QUEUED else None
             ended = (self.store.get_run(self.run_id) or {}) if status in FINAL else {}  # reason, test figures
             if (status, position) != self.last_status:

@@ -61,7 +61,7 @@ FINAL = tuple(status for status in Status if status not in ACTIVE)
 REUSABLE = (Status.DONE, *ACTIVE)
 
 BUSY_TIMEOUT_SECONDS = 10.0  # how long a statement waits for a lock (or a pooled connection)
-CACHE_KB = 256  # SQLite page cache per connection
+CACHE_KB = 64  # SQLite page cache per connection
 POOL_SIZE, POOL_OVERFLOW = 4, 4  # PostgreSQL connections per process: kept open, and more at busy moments
 CONNECT_TIMEOUT_SECONDS = 5  # PostgreSQL: how long to try reaching the server
 OUTAGE_SECONDS = 60.0  # how long a trainer's write waits for the store to come back (patiently())
@@ -69,20 +69,37 @@ OUTAGE_SECONDS = 60.0  # how long a trainer's write waits for the store to come 
 BUSY_MESSAGE = "The run store is busy; try again in a moment."
 READ_ONLY_MESSAGE = "The run store is read-only at the moment: runs can be viewed, but nothing new is saved."
 BROKEN_MESSAGE = "The run store cannot be reached at the moment; try again later."
+FULL_MESSAGE = (
+    "The server's storage is full: runs can be viewed, but nothing new is saved until space is freed;"
+    " try again later."
+)
+FULL_RETRY_AFTER_SECONDS = 60  # a full disk frees up as old runs expire (server.store_budget), not at once
 
 # PostgreSQL's error codes (SQLSTATE) that mean "busy": lock_not_available (lock_timeout),
 # query_canceled (statement_timeout), deadlock_detected, serialization_failure, too_many_connections.
 BUSY_STATES = {"55P03", "57014", "40P01", "40001", "53300"}
 READ_ONLY_STATE = "25006"  # read_only_sql_transaction (a standby, default_transaction_read_only)
+FULL_STATES = {"53100"}  # disk_full ("could not extend file": no space left on device)
 
 
 class StoreUnavailable(Exception):
     """The database cannot answer for now (busy, read-only, unreachable); `message` says so in a sentence
     for whoever asked (the web server answers it with a 503 and Retry-After, see server.errors)."""
 
+    retry_after = 2  # seconds: when asking again may work
+
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+class StoreFull(StoreUnavailable):
+    """The disk (or the database's size limit) is full: nothing can be written until space is freed."""
+
+    retry_after = FULL_RETRY_AFTER_SECONDS
+
+    def __init__(self) -> None:
+        super().__init__(FULL_MESSAGE)
 
 
 class SchemaOutOfDate(Exception):
@@ -98,6 +115,8 @@ def unavailable(error: BaseException) -> StoreUnavailable | None:
     state = getattr(driver_error, "sqlstate", None) or ""  # psycopg's; sqlite3's errors have none
     if state in BUSY_STATES:
         return StoreUnavailable(BUSY_MESSAGE)
+    if state in FULL_STATES or "database or disk is full" in str(driver_error).lower():  # SQLITE_FULL
+        return StoreFull()
     if state == READ_ONLY_STATE:
         return StoreUnavailable(READ_ONLY_MESSAGE)
     if getattr(error, "connection_invalidated", False):  # SQLAlchemy saw the connection die
@@ -119,13 +138,15 @@ T = TypeVar("T")
 
 def patiently(call: Callable[[], T], limit: float = OUTAGE_SECONDS) -> T:
     """call(), and again every half second while the store is unavailable, for up to `limit` seconds:
-    what a training run writes rides out a database restart or fail-over instead of being lost."""
+    what a training run writes rides out a database restart or fail-over instead of being lost.
+    A full store (StoreFull) is not waited for: space comes back only as old runs expire.
+    """
     deadline = time.monotonic() + limit
     while True:
         try:
             return call()
-        except StoreUnavailable:
-            if time.monotonic() > deadline:
+        except StoreUnavailable as error:
+            if isinstance(error, StoreFull) or time.monotonic() > deadline:
                 raise
             time.sleep(0.5)
 
@@ -177,6 +198,7 @@ runs = sa.Table(
     sa.Column("client", sa.Text),  # who started it (server.clients): its fair share and its queue turn
     sa.Column("cost", sa.Double, nullable=False, server_default=sa.text("0")),  # estimated seconds
     sa.Column("turn", sa.Integer),  # its round in the queue (queue_places); NULL: before round-robin
+    sa.Column("expired_at", sa.Double),  # when its heavy parts expired (server.store_budget), or null
     sa.Index("runs_status", "status", "owner"),
     sa.Index("runs_query", "query", "created_at"),  # the runs of one config, newest last (reusable_run)
     sa.Index("runs_client", "client", "created_at"),  # one client's recent runs (create_run's admit)
@@ -200,6 +222,14 @@ weights = sa.Table(  # the latest weights of each run, overwritten every epoch
     sa.Column("run_id", sa.Text, sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("epoch", sa.Integer, nullable=False),
     sa.Column("npz", sa.LargeBinary, nullable=False),
+)
+
+views = sa.Table(  # the views of a run that ended (server.run_views), computed once
+    "views",
+    metadata,
+    sa.Column("run_id", sa.Text, sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("epoch", sa.Integer),  # the epoch of the weights they were drawn from (null: none)
+    sa.Column("data", sa.LargeBinary, nullable=False),  # the JSON answer of GET .../views, zlib'd
 )
 
 datasets = sa.Table(  # your own points (core.custom_data), stored once per content: runs name them by hash
@@ -263,6 +293,11 @@ EVENTS_AFTER = (
     .order_by(epochs.c.epoch)
 )
 TURN_MEMORY_SECONDS = 86400.0  # a client's runs older than this were served long ago (_next_turn)
+# OFFSET as a parameter too (always 0): SQLite's compiler adds one to every LIMIT.
+EVENT_PAGE = EVENTS_AFTER.limit(sa.bindparam("page", type_=sa.Integer)).offset(
+    sa.bindparam("skip", type_=sa.Integer)
+)
+PAGE_EPOCHS = 20  # epochs read at a time by a replay, a timeline or a CSV download (bounded memory)
 QUEUE_LOCK_KEY = 0x706C6179  # PostgreSQL advisory lock held while a run is counted into the queue
 
 
@@ -297,6 +332,7 @@ class Store:
         self._insert = sqlite.insert if self.sqlite else postgresql.insert  # both have ON CONFLICT
         self._status = _Compiled(STATUS, self.engine.dialect)
         self._events_after = _Compiled(EVENTS_AFTER, self.engine.dialect)
+        self._event_page = _Compiled(EVENT_PAGE, self.engine.dialect)
         self._local = threading.local()
         self._connections: list[tuple[threading.Thread, sa.Connection]] = []
         self._connections_lock = threading.Lock()
@@ -397,6 +433,8 @@ class Store:
         while True:  # two workers booting at once may both try to switch to WAL
             try:
                 with self.connection() as connection:
+                    # A new file gives freed pages back (Store.give_back_space); an existing one ignores it.
+                    connection.exec_driver_sql("PRAGMA auto_vacuum = INCREMENTAL")
                     connection.exec_driver_sql("PRAGMA journal_mode = WAL")
                 break
             except StoreUnavailable:
@@ -494,7 +532,7 @@ class Store:
         done_first = sa.case((runs.c.status == Status.DONE, 0), else_=1)
         newest = (
             sa.select(runs.c.id)
-            .where(runs.c.query == query, runs.c.status.in_(REUSABLE))
+            .where(runs.c.query == query, runs.c.status.in_(REUSABLE), runs.c.expired_at.is_(None))
             .order_by(done_first, runs.c.created_at.desc())
             .limit(1)
         )
@@ -694,6 +732,160 @@ class Store:
         """The canonical CSV stored under a hash, or None."""
         with self.connection() as db:
             return db.execute(sa.select(datasets.c.csv).where(datasets.c.hash == digest)).scalar()
+
+    # --- bounded reads, stored views, the store's size and expiry (server.store_budget) ----------
+
+    def event_pages(
+        self, run_id: str, after: int, page: int = PAGE_EPOCHS
+    ) -> Iterator[list[tuple[int, str]]]:
+        """events_after() a page of `page` epochs at a time, each page read when the one before has been
+        used: a replay of any length holds one page in memory (one short query each, no transaction
+        held open between pages)."""
+        while True:
+            rows = self._fast(self._event_page, run_id=run_id, epoch=after, page=page, skip=0)
+            if not rows:
+                return
+            yield [(number, zlib.decompress(data).decode()) for number, data in rows]
+            if len(rows) < page:
+                return
+            after = rows[-1][0]
+
+    def metrics_pages(self, run_id: str, page: int = PAGE_EPOCHS) -> Iterator[list[dict]]:
+        """metrics() a page of epochs at a time (see event_pages)."""
+        after = 0
+        while True:
+            query = (
+                sa.select(epochs.c.epoch, epochs.c.metrics)
+                .where(epochs.c.run_id == run_id, epochs.c.epoch > after)
+                .order_by(epochs.c.epoch)
+                .limit(page)
+            )
+            with self.connection() as db:
+                rows = db.execute(query).all()
+            if not rows:
+                return
+            yield [json.loads(row[1]) for row in rows]
+            if len(rows) < page:
+                return
+            after = rows[-1][0]
+
+    def weights_size(self, run_id: str) -> tuple[int, int] | None:
+        """(epoch, size in bytes) of the latest weights, or None before the first epoch."""
+        with self.connection() as db:
+            row = db.execute(
+                sa.select(weights.c.epoch, sa.func.length(weights.c.npz)).where(weights.c.run_id == run_id)
+            ).first()
+        return None if row is None else (row[0], row[1])
+
+    def weights_chunk(self, run_id: str, epoch: int, start: int, size: int) -> bytes | None:
+        """`size` bytes of the latest weights from byte `start`, if they are still those of `epoch` (None
+        once a newer epoch replaced them, or they expired). Only the chunk is read: SQLite's blob I/O,
+        PostgreSQL's substr() of a column stored uncompressed (migration 0007)."""
+        if self.sqlite:
+            connection = self._thread_connection().connection.driver_connection
+            try:
+                connection.execute("BEGIN")  # one snapshot: the row found is the row read
+                try:
+                    row = connection.execute(
+                        "SELECT rowid FROM weights WHERE run_id = ? AND epoch = ?", (run_id, epoch)
+                    ).fetchone()
+                    if row is None:
+                        return None
+                    with connection.blobopen("weights", "npz", row[0], readonly=True) as blob:
+                        blob.seek(start)
+                        return blob.read(size)
+                finally:
+                    connection.execute("COMMIT")
+            except self.engine.dialect.loaded_dbapi.Error as error:
+                raise (unavailable(error) or error) from error
+        query = sa.select(sa.func.substr(weights.c.npz, start + 1, size)).where(
+            weights.c.run_id == run_id, weights.c.epoch == epoch
+        )
+        with self.connection() as db:
+            chunk = db.execute(query).scalar()
+        return None if chunk is None else bytes(chunk)
+
+    def stored_views(self, run_id: str) -> str | None:
+        """The JSON of a run's stored views (GET .../views), or None if none are stored."""
+        with self.connection() as db:
+            data = db.execute(sa.select(views.c.data).where(views.c.run_id == run_id)).scalar()
+        return None if data is None else zlib.decompress(data).decode()
+
+    def store_views(self, run_id: str, epoch: int | None, text: str) -> None:
+        """Keep a run's views (JSON text) for good: computed once, read by every request after. Nothing
+        is stored for a run whose heavy parts expired meanwhile."""
+        insert = self._insert(views).values(run_id=run_id, epoch=epoch, data=zlib.compress(text.encode(), 6))
+        with self._write() as db:
+            expired = db.execute(sa.select(runs.c.expired_at).where(runs.c.id == run_id)).scalar()
+            if expired is None:
+                db.execute(insert.on_conflict_do_nothing())
+
+    def size_bytes(self) -> int:
+        """What the store takes on disk now. SQLite: the pages in use (page_count - freelist_count, times
+        the page size): free pages are reused, and given back to the file system by incremental vacuum.
+        PostgreSQL: the stored size of every row's values (pg_column_size, after compression) plus the
+        runs table and its indexes; unlike the table files (which shrink only at VACUUM FULL), it falls
+        as parts expire, and autovacuum lets new rows reuse the space."""
+        with self.connection() as db:
+            if self.sqlite:
+                pages = db.exec_driver_sql("PRAGMA page_count").scalar()
+                free = db.exec_driver_sql("PRAGMA freelist_count").scalar()
+                return (pages - free) * db.exec_driver_sql("PRAGMA page_size").scalar()
+            heavy = [
+                sa.select(sa.func.coalesce(sa.func.sum(sa.func.pg_column_size(column)), 0))
+                for column in (epochs.c.event, epochs.c.metrics, weights.c.npz, views.c.data, datasets.c.csv)
+            ]
+            total = sum(db.execute(query).scalar() for query in heavy)
+            return total + db.execute(sa.select(sa.func.pg_total_relation_size("runs"))).scalar()
+
+    def expirable_runs(self, limit: int) -> list[str]:
+        """The oldest ended runs whose heavy parts have not expired, oldest first (at most `limit`)."""
+        query = (
+            sa.select(runs.c.id)
+            .where(runs.c.status.in_(FINAL), runs.c.expired_at.is_(None))
+            .order_by(runs.c.finished_at, runs.c.id)
+            .limit(limit)
+        )
+        with self.connection() as db:
+            return list(db.execute(query).scalars())
+
+    def expire(self, run_id: str) -> bool:
+        """Drop an ended run's heavy parts: its weights, its stored views and each epoch event's views
+        (the decision grid or confusion matrix, the diagram's neurons); its curves (every epoch's numbers),
+        config and page stay. False if it had expired already (or is not ended)."""
+        select = sa.select(epochs.c.epoch, epochs.c.metrics, epochs.c.event).where(epochs.c.run_id == run_id)
+        with self._write() as db:
+            marked = db.execute(
+                runs.update()
+                .where(runs.c.id == run_id, runs.c.status.in_(FINAL), runs.c.expired_at.is_(None))
+                .values(expired_at=time.time())
+            )
+            if marked.rowcount != 1:
+                return False
+            db.execute(weights.delete().where(weights.c.run_id == run_id))
+            db.execute(views.delete().where(views.c.run_id == run_id))
+            rows = []
+            for number, metrics, event in db.execute(select).all():
+                recorded = json.loads(zlib.decompress(event)).get("recorded_at")
+                light = json.dumps({**json.loads(metrics), "recorded_at": recorded})
+                rows.append(
+                    dict(run_id=run_id, epoch=number, metrics=metrics, event=zlib.compress(light.encode(), 1))
+                )
+            # Deleted and inserted again, not updated: the smaller rows are packed into fresh pages (an
+            # UPDATE leaves each page as empty as its row shrank), so the space really comes free.
+            db.execute(epochs.delete().where(epochs.c.run_id == run_id))
+            if rows:
+                db.execute(epochs.insert(), rows)
+        return True
+
+    def give_back_space(self) -> None:
+        """SQLite: return free pages to the file system (a file made with auto_vacuum = INCREMENTAL; an
+        older file keeps them and reuses them). PostgreSQL: nothing (autovacuum does its part)."""
+        if self.sqlite:
+            with self.connection() as db:
+                db.connection.driver_connection.execute(
+                    "PRAGMA incremental_vacuum"
+                ).fetchall()  # a page a step
 
     # --- owners (server processes) ------------------------------------------------------------
 

@@ -5,14 +5,16 @@ The run trains with core.training.train, which hands every epoch to a Recorder (
 then publishes it) and every batch to a BatchProgress (server.progress), whose progress within a long
 epoch the recorder publishes too. The run ends `done`, `stopped` (on request, or past the wall-clock cap
 PLAYGROUND_RUN_SECONDS), `failed` (diverged: the reason says why; any other error: a generic reason,
-details in the log) or `interrupted` (the process is shutting down: `closing`). Viewers hear of the
+details in the log) or `interrupted` (the process is shutting down: `closing`; or the storage is full, so
+its epochs cannot be stored: STORAGE_FULL_REASON). As it ends, its views are computed once and stored
+(server.run_views). Viewers hear of the
 start and the end through the broadcast (server.broadcast). Nothing a run does escapes `train()`.
 
 Stop requests reach the trainer between batches: from this process through `stop(run_id)` at once,
 from any other process (on any host) through the store's stop flag, which it reads every
 STOP_CHECK_SECONDS. A run whose end cannot be stored (the store away for longer than
 server.store.patiently waits) is remembered, and `finish_unended()` (the keeper's chore) ends it
-`failed` once the store answers again.
+once the store answers again.
 """
 
 from __future__ import annotations
@@ -20,31 +22,46 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 from core.training import Diverged, EpochResult, train
 from server.broadcast import STATUS, Broadcast
 from server.progress import BatchProgress
 from server.recorder import Recorder
 from server.run_json import config_from_dict
-from server.store import Status, Store, StoreUnavailable, patiently
+from server.run_views import store_views
+from server.store import Status, Store, StoreFull, StoreUnavailable, patiently
 
 log = logging.getLogger(__name__)
 
 GENERIC_FAILURE = "Training failed because of an error in the server; it has been logged for the operators."
+STORAGE_FULL_REASON = (
+    "The server's storage is full, so this run's next epoch could not be saved; the epochs recorded so far"
+    " are kept. Train it again later."
+)
 STOP_CHECK_SECONDS = 0.25  # how often a trainer asks the store whether another process stopped its run
 
 
 class Trainer:
     """Trains the runs one process has claimed, each on the thread that calls `train()`."""
 
-    def __init__(self, store: Store, broadcast: Broadcast, run_seconds: float, shutdown_reason: str) -> None:
+    def __init__(
+        self,
+        store: Store,
+        broadcast: Broadcast,
+        run_seconds: float,
+        shutdown_reason: str,
+        after_run: Callable[[], object] = lambda: None,
+    ) -> None:
+        """`after_run()` is called as each run has ended (the store budget's check, server.store_budget)."""
         self.store = store
+        self.after_run = after_run
         self.broadcast = broadcast
         self.run_seconds = run_seconds
         self.shutdown_reason = shutdown_reason
         self.closing = threading.Event()  # set: every run training here ends `interrupted` at once
         self._stops: dict[str, threading.Event] = {}
-        self._unended: set[str] = set()
+        self._unended: dict[str, tuple[Status, str]] = {}  # run id -> the end it could not store
 
     def stop(self, run_id: str) -> bool:
         """Stop a run this process trains (before its next batch); False if it does not train it."""
@@ -58,14 +75,15 @@ class Trainer:
         """Train a run this process has claimed (`running` under its name), record it and end it."""
         try:
             self._train(run_id)
-        except Exception:  # the store itself failed: log it, try once more to end the run
+        except Exception as error:  # the store itself failed: log it, try once more to end the run
             log.exception("run %s: could not record the run", run_id)
+            end = ending_of(error)
             try:
-                self.store.finish(run_id, Status.FAILED, GENERIC_FAILURE)
+                self.store.finish(run_id, *end)
                 self.broadcast.publish(run_id, STATUS)
             except Exception:
-                log.exception("run %s: could not mark it failed; the keeper will", run_id)
-                self._unended.add(run_id)
+                log.exception("run %s: could not end it; the keeper will", run_id)
+                self._unended[run_id] = end
         except BaseException:  # SystemExit or KeyboardInterrupt: the process goes now; say so if we can
             try:
                 self.store.finish(run_id, Status.INTERRUPTED, self.shutdown_reason)
@@ -75,10 +93,10 @@ class Trainer:
             raise
 
     def finish_unended(self) -> None:
-        """End `failed` the runs whose end could not be stored (raises StoreUnavailable while away)."""
-        for run_id in list(self._unended):
-            self.store.finish(run_id, Status.FAILED, GENERIC_FAILURE)
-            self._unended.discard(run_id)
+        """End the runs whose end could not be stored (raises StoreUnavailable while away)."""
+        for run_id, end in list(self._unended.items()):
+            self.store.finish(run_id, *end)
+            del self._unended[run_id]
             self.broadcast.publish(run_id, STATUS)
 
     def _train(self, run_id: str) -> None:
@@ -89,12 +107,26 @@ class Trainer:
         flag = self._stops[run_id] = threading.Event()
         try:
             status, reason, last = self._epochs(run_id, run["config"], flag)
+            if last is not None:
+                self._keep_views(run_id)
             done = last is not None and status == Status.DONE
             test = (last.test_loss, last.test_acc) if done else (None, None)
             patiently(lambda: self.store.finish(run_id, status, reason, *test))
         finally:
             del self._stops[run_id]
             self.broadcast.publish(run_id, STATUS)
+            try:
+                self.after_run()
+            except Exception:
+                log.exception("run %s: the check after it failed", run_id)
+
+    def _keep_views(self, run_id: str) -> None:
+        """Compute the ended run's views once and store them (requests then read them); on trouble they
+        are computed by the first request instead."""
+        try:
+            store_views(self.store, run_id)
+        except Exception:
+            log.exception("run %s: could not store its views", run_id)
 
     def _epochs(
         self, run_id: str, config: dict, flag: threading.Event
@@ -130,14 +162,14 @@ class Trainer:
                 last = result
         except Diverged as error:
             outcome = (Status.FAILED, str(error))
-        except Exception:
+        except Exception as error:  # the recorder's error (raised by add) or a bug
             log.exception("run %s failed", run_id)
-            outcome = (Status.FAILED, GENERIC_FAILURE)
+            outcome = ending_of(error)
         try:
             recorder.close()  # every epoch is stored before the run's status changes
-        except Exception:
+        except Exception as error:
             log.exception("run %s: could not record its epochs", run_id)
-            outcome = (Status.FAILED, GENERIC_FAILURE)
+            outcome = ending_of(error)
         if outcome is not None:
             return *outcome, last
         if last is not None and last.test_acc is not None:
@@ -148,3 +180,11 @@ class Trainer:
             reason = f"Time limit of {self.run_seconds:g} s reached; the epochs recorded so far are kept."
             return Status.STOPPED, reason, last
         return Status.STOPPED, "Stopped on request.", last
+
+
+def ending_of(error: Exception) -> tuple[Status, str]:
+    """(status, reason) of a run that hit an error: `interrupted` with a sentence when the storage is full
+    (it could not store its epochs), else `failed` with the generic reason (the details are logged)."""
+    if isinstance(error, StoreFull):
+        return Status.INTERRUPTED, STORAGE_FULL_REASON
+    return Status.FAILED, GENERIC_FAILURE

@@ -37,6 +37,7 @@ from server.broadcast import STATUS, Broadcast
 from server.recovery import Identity, Keeper, is_dead
 from server.run_json import new_run_id
 from server.store import Admission, Store, StoreUnavailable
+from server.store_budget import StoreBudget
 from server.trainer import Trainer
 from server.training import QueueFull
 
@@ -63,6 +64,7 @@ class Runner:
         stale_seconds: float,
         preload_mnist: bool = False,
         run_seconds: float = 900.0,
+        store_mb: float = 0,
     ) -> None:
         self.store = store
         self.broadcast = broadcast
@@ -70,13 +72,18 @@ class Runner:
         self.workers = workers
         self.queue_size = queue_size
         self.stale_seconds = stale_seconds
-        self.trainer = Trainer(store, broadcast, run_seconds, SHUTDOWN_REASON)
+        budget = StoreBudget(store, store_mb)
+        self.trainer = Trainer(store, broadcast, run_seconds, SHUTDOWN_REASON, after_run=budget.enforce)
         self.keeper = Keeper(
             store,
             self.identity,
             stale_seconds,
             broadcast,
-            chores=[lambda: keep_alive(store), self.trainer.finish_unended],
+            chores=[
+                lambda: keep_alive(store),
+                self.trainer.finish_unended,
+                budget.chore,
+            ],
         )
         self._busy = 0
         self._waiting = 0  # runs waiting in the shared queue, as last seen (for /healthz)

@@ -63,6 +63,7 @@ from server.recovery import Identity, Keeper
 from server.redis_client import ERRORS, OutageLog, RedisUnavailable, reaching_redis
 from server.run_json import new_run_id
 from server.store import Admission, Store, StoreUnavailable, patiently
+from server.store_budget import StoreBudget
 from server.trainer import Trainer
 from server.training import QueueFull
 
@@ -159,6 +160,7 @@ class RqTraining:
         queue_size: int,
         run_seconds: float,
         stale_seconds: float,
+        store_mb: float = 0,
     ) -> None:
         self.store = store
         self.broadcast = broadcast
@@ -171,7 +173,7 @@ class RqTraining:
             Identity.of_this_process(),
             stale_seconds,
             broadcast,
-            chores=[self._look_at_the_queue],
+            chores=[self._look_at_the_queue, StoreBudget(store, store_mb).chore],
             beats=False,
             spare=(QUEUE_OWNER,),
         )
@@ -296,19 +298,21 @@ class JobWorker:
         run_seconds: float,
         stale_seconds: float,
         preload_mnist: bool = False,
+        store_mb: float = 0,
     ) -> None:
         self.store = store
         self.broadcast = broadcast
         self.redis = client
         self.queue = JobQueue(client, run_seconds)
         self.identity = Identity.of_this_process()
-        self.trainer = Trainer(store, broadcast, run_seconds, SHUTDOWN_REASON)
+        budget = StoreBudget(store, store_mb)
+        self.trainer = Trainer(store, broadcast, run_seconds, SHUTDOWN_REASON, after_run=budget.enforce)
         self.keeper = Keeper(
             store,
             self.identity,
             stale_seconds,
             broadcast,
-            chores=[self.trainer.finish_unended, self._requeue_lost],
+            chores=[self.trainer.finish_unended, self._requeue_lost, budget.chore],
             spare=(QUEUE_OWNER,),
         )
         self.preload_mnist = preload_mnist

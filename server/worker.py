@@ -51,6 +51,7 @@ def main() -> int:
         run_seconds=config["RUN_SECONDS"],
         stale_seconds=config["OWNER_STALE"],
         preload_mnist=config["PRELOAD_MNIST"],
+        store_mb=config["STORE_MB"],
     )
     try:
         return worker.run()

@@ -463,11 +463,14 @@ function renderProgress() {
   $("stop").disabled = !run || isFinal(run.status) || !run.own;
   $("stop").hidden = Boolean(run) && !run.own; // a shared link's viewer cannot stop the run
   const downloadable = run && seen > 0 && isFinal(run.status);
-  for (const [id, url] of [["download-weights", api.weightsUrl], ["download-metrics", api.metricsUrl]]) {
+  const expired = (run && run.expired) || null; // the weights expired under the store budget: say so
+  for (const [id, url, needsWeights] of [["download-weights", api.weightsUrl, true], ["download-metrics", api.metricsUrl, false]]) {
     const link = $(id);
-    link.hidden = !downloadable;
-    if (downloadable) link.href = url(run.id);
+    link.hidden = !downloadable || (needsWeights && Boolean(expired));
+    if (!link.hidden) link.href = url(run.id);
   }
+  $("expired-note").hidden = !expired;
+  $("expired-note").textContent = expired || "";
   if (run) runList.update(run.id, { status: run.status, test_acc: run.test_acc, warning: run.warning });
   if (run && !seen) {
     charts.setNote(isFinal(run.status) ? "No epoch was recorded" : run.status === "queued" ? "Queued…" : "Waiting for the first epoch…");

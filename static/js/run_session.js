@@ -123,6 +123,7 @@ export class RunSession {
         test_acc: run.test_acc ?? null,
         reason: run.reason || null,
         warning: run.warning || null,
+        expired: run.expired_message || null, // its weights and views expired (the store budget): why
         position: run.position ?? null,
         color: color || "#1a73e8",
         sizes: run.sizes || null,
@@ -143,7 +144,7 @@ export class RunSession {
     this.emit("progress", live.run);
     const twoD = this.isTwoD(run.config.dataset);
     if (epochs.length) this.loadTimeline(live);
-    if (twoD || epochs.length || !live.followed) this.loadViews(live);
+    if (!live.run.expired && (twoD || epochs.length || !live.followed)) this.loadViews(live);
     if (!twoD && epochs.length) live.nextViewsAt = epochs.length + this.viewsStep(live.run);
     if (live.followed) this.follow(live);
   }
@@ -207,7 +208,7 @@ export class RunSession {
    * next frame. */
   receive(live, data) {
     const { grid, confusion, neurons, ...metrics } = data;
-    live.views.set(data.epoch, grid ? { grid, neurons } : { confusion, neurons });
+    if (grid || confusion) live.views.set(data.epoch, grid ? { grid, neurons } : { confusion, neurons }); // none: expired
     const known = live.run.epochs.length + live.pending.length;
     if (data.epoch <= known) return; // already shown (a replay after reconnecting, or /timeline)
     live.pending.push(metrics);

@@ -95,3 +95,13 @@ def serving_pid(server_port: int, client_port: int, candidates: list[int]) -> in
         except OSError:
             pass
     return None
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """The CPU time (user + system) these processes have used so far, in seconds."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime: fields 14 and 15 of stat(5)
+    return total / ticks
