@@ -61,6 +61,9 @@ class LocalBroadcast:
     def streams(self) -> int:
         return self.viewers.streams()
 
+    def close_streams(self) -> None:
+        self.viewers.close_all()
+
     def start(self) -> None:
         self._thread.start()
 

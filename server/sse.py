@@ -12,6 +12,11 @@ If the store cannot answer for a while (busy, read-only, unreachable), the strea
 tries again at the next message or after `fallback` seconds; the events it then sends are the same, in
 order, none twice.
 
+A stream lasts at most `lifetime` seconds (PLAYGROUND_STREAM_SECONDS): then the server ends the response,
+and the browser's EventSource reconnects after `retry` with Last-Event-ID and goes on from the store,
+missing nothing. At shutdown (a CLOSE message) a stream sends what the store has (a run the shutdown
+ended: its status and `done`) and ends.
+
 A viewer that leaves is noticed at the next wake-up by peeking at its socket (end of file), at the
 latest after `fallback` seconds, or when a write fails; the generator then returns and frees its thread.
 """
@@ -25,7 +30,7 @@ import ssl
 import time
 from collections.abc import Callable, Iterator
 
-from server.broadcast import EPOCH, QUEUE, STATUS, STORED, Broadcast, Message
+from server.broadcast import CLOSE, EPOCH, QUEUE, STATUS, STORED, Broadcast, Message
 from server.run_json import run_warning
 from server.store import FINAL, Status, Store, StoreUnavailable
 
@@ -87,14 +92,16 @@ def run_events(
     heartbeat: float,
     client_gone: Callable[[], bool] = lambda: False,
     fallback: float = 1.0,
+    lifetime: float = float("inf"),
 ) -> Iterator[str]:
-    """The event stream of one run, starting after epoch `after`.
+    """The event stream of one run, starting after epoch `after`, for at most `lifetime` seconds.
 
     It reads the store first (the replay), then follows the broadcast's messages (server.broadcast):
     an epoch message that is the next one is sent as it is; anything else (a status change, a gap in
     the epochs, a queue move while waiting) sends it back to the store. Without any message for
     `fallback` seconds it looks at the store anyway.
     """
+    ends_at = time.monotonic() + lifetime
     yield f"retry: {RETRY_MS}\n\n"
     stream = _Stream(store, run_id, after)
     with broadcast.watch(run_id) as watch:
@@ -104,10 +111,12 @@ def run_events(
             if client_gone():
                 return
             now = time.monotonic()
+            if now >= ends_at:  # the browser reconnects with Last-Event-ID
+                return
             if now - stream.last_write >= heartbeat:
                 yield ": ping\n\n"
                 stream.last_write = now
-            timeout = min(quiet_since + fallback, stream.last_write + heartbeat) - now
+            timeout = min(quiet_since + fallback, stream.last_write + heartbeat, ends_at) - now
             messages = watch.wait(max(0.0, timeout))
             if not messages:
                 if time.monotonic() - quiet_since >= fallback:
@@ -145,6 +154,9 @@ class _Stream:
                 yield from self.look()
         elif message.kind == STATUS:
             yield from self.look()
+        elif message.kind == CLOSE:
+            yield from self.look()
+            self.ended = True
         elif message.id is None or message.id > self.after:
             # live-only (never stored): passed on as it comes, unless it is about an epoch sent already
             yield self._sent(format_event(message.kind, message.data))

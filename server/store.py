@@ -4,8 +4,10 @@ SQLite or in PostgreSQL.
 One code path, SQLAlchemy Core (no ORM), serves both databases:
 - SQLite (the default: a file, `PLAYGROUND_DB`) for one host. Every server process opens the same file;
   WAL lets readers (streams) go on while a trainer writes, and the busy timeout makes writers wait for
-  each other. Each thread keeps a connection of its own: opening the file is cheap, and a shared pool
-  would add a check-out to every call. The schema is created (migrated) on first start.
+  each other. Each OS thread keeps a connection of its own: opening the file is cheap, and a shared pool
+  would add a check-out to every call. Under gevent the greenlets of a process's event loop share their
+  thread's connection: a store call never yields to another greenlet halfway (SQLite's calls are C calls
+  that do no gevent I/O), so their calls take turns. The schema is created (migrated) on first start.
 - PostgreSQL (`DATABASE_URL`) for any number of hosts. The threads of a process share a small pool of
   connections (a server accepts a limited number). The schema comes from the Alembic migrations
   (`python3 -m server.migrate`, the Procfile's release: line); a database behind them is refused.
@@ -41,6 +43,8 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
+
+from server.green import thread_local
 
 
 class Status(StrEnum):
@@ -273,7 +277,7 @@ class Store:
         self._insert = sqlite.insert if self.sqlite else postgresql.insert  # both have ON CONFLICT
         self._status = _Compiled(STATUS, self.engine.dialect)
         self._events_after = _Compiled(EVENTS_AFTER, self.engine.dialect)
-        self._local = threading.local()
+        self._local = thread_local()  # an OS thread's own, also under gevent
         self._connections: list[tuple[threading.Thread, sa.Connection]] = []
         self._connections_lock = threading.Lock()
         self._prepare_schema()
@@ -313,7 +317,7 @@ class Store:
             for _, connection in self._connections:
                 connection.close()
             self._connections = []
-        self._local = threading.local()
+        self._local = thread_local()
         self.engine.dispose()
 
     @contextmanager
