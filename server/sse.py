@@ -15,7 +15,8 @@ order, none twice.
 A stream lasts at most `lifetime` seconds (PLAYGROUND_STREAM_SECONDS): then the server ends the response,
 and the browser's EventSource reconnects after `retry` with Last-Event-ID and goes on from the store,
 missing nothing. At shutdown (a CLOSE message) a stream sends what the store has (a run the shutdown
-ended: its status and `done`) and ends.
+ended: its status and `done`) and ends, or follows a run still going for CLOSE_WAIT_SECONDS more (the
+other processes of the host end theirs too), then ends (a browser reconnects to another host).
 
 A viewer that leaves is noticed at the next wake-up by peeking at its socket (end of file), at the
 latest after `fallback` seconds, or when a write fails; the generator then returns and frees its thread.
@@ -35,6 +36,9 @@ from server.run_json import run_warning
 from server.store import FINAL, Status, Store, StoreUnavailable
 
 RETRY_MS = 2000  # how long a browser waits before reconnecting
+# At shutdown, how long a stream whose run has not ended yet goes on following it: the run another
+# process of this host trains ends `interrupted` within this, and its viewers get that and `done`.
+CLOSE_WAIT_SECONDS = 3.0
 
 
 def format_event(event: str, data: str, event_id: int | None = None) -> str:
@@ -111,12 +115,13 @@ def run_events(
             if client_gone():
                 return
             now = time.monotonic()
-            if now >= ends_at:  # the browser reconnects with Last-Event-ID
+            end = min(ends_at, stream.close_by)
+            if now >= end:  # the browser reconnects with Last-Event-ID
                 return
             if now - stream.last_write >= heartbeat:
                 yield ": ping\n\n"
                 stream.last_write = now
-            timeout = min(quiet_since + fallback, stream.last_write + heartbeat, ends_at) - now
+            timeout = min(quiet_since + fallback, stream.last_write + heartbeat, end) - now
             messages = watch.wait(max(0.0, timeout))
             if not messages:
                 if time.monotonic() - quiet_since >= fallback:
@@ -140,6 +145,7 @@ class _Stream:
         self.last_status: tuple | None = None
         self.last_write = time.monotonic()
         self.ended = False
+        self.close_by = float("inf")  # at shutdown: when the stream ends even if its run has not
 
     def follow(self, message: Message) -> Iterator[str]:
         """The events a broadcast message means for this stream."""
@@ -154,9 +160,9 @@ class _Stream:
                 yield from self.look()
         elif message.kind == STATUS:
             yield from self.look()
-        elif message.kind == CLOSE:
+        elif message.kind == CLOSE:  # shutting down: a run ending now has its end in the store soon
             yield from self.look()
-            self.ended = True
+            self.close_by = min(self.close_by, time.monotonic() + CLOSE_WAIT_SECONDS)
         elif message.id is None or message.id > self.after:
             # live-only (never stored): passed on as it comes, unless it is about an epoch sent already
             yield self._sent(format_event(message.kind, message.data))
