@@ -61,23 +61,26 @@ class Watch:
     """One stream's inbox for one run, filled by the broadcast, emptied by the stream."""
 
     def __init__(self) -> None:
-        self._condition = threading.Condition(threading.Lock())
+        self._lock = threading.Lock()
+        self._news = threading.Event()  # under gevent, gevent's: the stream's greenlet sleeps on it
         self._messages: deque[Message] = deque()
         self._overflowed = False
 
     def put(self, message: Message) -> None:
-        with self._condition:
+        with self._lock:
             if len(self._messages) >= INBOX_SIZE:  # the stream cannot keep up: it reads the store instead
                 self._messages.clear()
                 self._overflowed = True
             self._messages.append(message)
-            self._condition.notify()
+        self._news.set()
 
     def wait(self, timeout: float) -> list[Message]:
-        """The messages since the last call, waiting up to `timeout` seconds for one."""
-        with self._condition:
-            if not self._messages:
-                self._condition.wait(timeout)
+        """The messages since the last call, waiting up to `timeout` seconds for one (an empty list
+        after the timeout, or now and then at once)."""
+        if not self._messages:
+            self._news.wait(timeout)
+        self._news.clear()  # before taking: a message put after this sets it again
+        with self._lock:
             messages = list(self._messages)
             if self._overflowed:
                 messages.insert(0, LOOK)

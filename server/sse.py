@@ -32,6 +32,7 @@ import time
 from collections.abc import Callable, Iterator
 
 from server.broadcast import CLOSE, EPOCH, QUEUE, STATUS, STORED, Broadcast, Message
+from server.green import original, patched
 from server.run_json import run_warning
 from server.store import FINAL, Status, Store, StoreUnavailable
 
@@ -63,16 +64,19 @@ def disconnect_probe(environ: dict) -> Callable[[], bool]:
     """A function that tells whether the client closed its end, by peeking at the socket.
 
     gunicorn and werkzeug both put the client socket in the environ. Without one (or over TLS,
-    where peeking is not allowed) it answers False and a failing write notices instead.
+    where peeking is not allowed) it answers False and a failing write notices instead. Under gevent it
+    polls with the standard library's poll (timeout 0: a system call that never blocks the loop).
     """
     sock = environ.get("gunicorn.socket") or environ.get("werkzeug.socket")
     if not isinstance(sock, socket.socket) or isinstance(sock, ssl.SSLSocket):
         return lambda: False
 
+    poll = original("select", "poll") if hasattr(select, "poll") or patched() else None
+
     def gone() -> bool:
         try:
-            if hasattr(select, "poll"):
-                poller = select.poll()
+            if poll is not None:
+                poller = poll()
                 poller.register(sock, select.POLLIN | getattr(select, "POLLRDHUP", 0))
                 events = poller.poll(0)
                 if not events:

@@ -34,6 +34,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+import weakref
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -278,7 +279,7 @@ class Store:
         self._status = _Compiled(STATUS, self.engine.dialect)
         self._events_after = _Compiled(EVENTS_AFTER, self.engine.dialect)
         self._local = thread_local()  # an OS thread's own, also under gevent
-        self._connections: list[tuple[threading.Thread, sa.Connection]] = []
+        self._connections: list[tuple[weakref.ref, sa.Connection]] = []
         self._connections_lock = threading.Lock()
         self._prepare_schema()
 
@@ -300,15 +301,18 @@ class Store:
     def _thread_connection(self) -> sa.Connection:
         connection = getattr(self._local, "connection", None)
         if connection is None:
+            # The thread's token lives in its thread-local namespace, which goes when the thread ends
+            # (also an OS thread under gevent, which threading.Thread objects do not track).
+            token = self._local.token = _ThreadToken()
             connection = self._local.connection = self.engine.connect()
             with self._connections_lock:  # close the connections of threads that have ended
                 alive = []
                 for thread, other in self._connections:
-                    if thread.is_alive():
+                    if thread() is not None:
                         alive.append((thread, other))
                     else:
                         other.close()
-                self._connections = alive + [(threading.current_thread(), connection)]
+                self._connections = alive + [(weakref.ref(token), connection)]
         return connection
 
     def close(self) -> None:
@@ -669,6 +673,10 @@ class Store:
             ids = list(ids)
             db.execute(owners.delete().where(owners.c.owner == owner))
         return ids
+
+
+class _ThreadToken:
+    """Alive as long as the thread whose thread-local namespace holds it (Store._thread_connection)."""
 
 
 def _sqlite_engine(url: sa.URL) -> sa.Engine:
