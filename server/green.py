@@ -5,7 +5,8 @@ would train a run on the event loop and stall every stream and page of the proce
 
 - `os_thread(target, name)` starts a real OS thread in either case (under gevent, the standard library's
   own `_thread.start_new_thread`, as gevent keeps it); its `join(timeout)` waits cooperatively;
-  `os_queue(maxsize)` is a bounded queue between two OS threads;
+  `os_queue(maxsize)` is a bounded queue between two OS threads; `off_loop(function, *args)` runs CPU
+  work of a request on an OS thread of the hub's pool while its greenlet waits;
 - `to_loop(function, *args)` runs `function` on the event loop's thread: at once when called there (or
   when gevent is not in use), else on a new greenlet started through the hub
   (`loop.run_callback_threadsafe`), the one safe way for an OS thread to wake greenlets; greenlets start
@@ -18,12 +19,15 @@ touch hold gevent's locks only for moments (never across a wait), or are polled 
 
 from __future__ import annotations
 
+import contextvars
 import queue
 import sys
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
+
+T = TypeVar("T")
 
 
 def patched() -> bool:
@@ -113,6 +117,16 @@ def os_queue(maxsize: int) -> Any:
     """A bounded FIFO between OS threads: `put` (waits for a place), `put_nowait` (raises queue.Full),
     `get` (waits for an item)."""
     return _OsQueue(maxsize) if patched() else queue.Queue(maxsize)
+
+
+def off_loop(function: Callable[..., T], *args: Any) -> T:
+    """`function(*args)`, for CPU work in a request (views, gzip of a large answer): under gevent on one of
+    the hub's pool of OS threads while the calling greenlet waits (the loop serves the others meanwhile);
+    otherwise right here. It runs in a copy of the caller's context (Flask's `current_app` works)."""
+    if _loop is None:
+        return function(*args)
+    context = contextvars.copy_context()  # Flask's app and request context go along
+    return _loop[1].threadpool.apply(context.run, (function, *args))
 
 
 def in_background(function: Callable[[], None], name: str) -> None:

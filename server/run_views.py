@@ -19,6 +19,7 @@ from core.datasets import dataset_for, load_mnist_test
 from core.features import network_inputs
 from core.network import Network, parameter_count
 from core.views import decision_grid, first_layer_images, misclassified
+from server.green import off_loop
 
 MAX_PREDICT_ROWS = 100
 POINT_RANGE = 1000.0  # 2D inputs beyond this are surely a mistake
@@ -37,7 +38,9 @@ class LRU:
             if key in self._items:
                 self._items.move_to_end(key)
                 return self._items[key]
-        value = make()  # outside the lock: two threads may both compute it once, that is fine
+        # Outside the lock (two threads may both compute it once, that is fine), and off the event loop
+        # under gevent: views cost up to a second of CPU.
+        value = off_loop(make)
         with self._lock:
             self._items[key] = value
             while len(self._items) > self.size:
