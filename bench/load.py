@@ -11,9 +11,10 @@ loopback port), POSTs M MNIST runs at once and opens K viewers split across them
 one connection each, each viewer from a loopback address of its own, 127.0.x.y, as distinct clients),
 and reads every stream to `done`. Meanwhile it asks GET /healthz and the page (GET /) every 100 ms and
 samples the processes' memory (RSS). --gthread runs the same rounds on the web line the Procfile had
-before the gevent worker (GTHREAD_WEB: gthread, a thread per connection, enough for every viewer) and
-prints the two side by side. Then (--memory-runs N, default 6) a server with one worker trains N
-small MNIST runs one after the other and reports that worker's RSS after the first and the last.
+before the gevent worker (GTHREAD_WEB: gthread, a thread per connection, 128 a worker as it started
+them; --gthread-threads sets another number) and prints the two side by side. Then (--memory-runs N,
+default 6) a server with one worker trains N small MNIST runs one after the other and reports that
+worker's RSS after the first and the last.
 
 Scaled (--scaled; defaults 4 trainings, 400 viewers): a throwaway PostgreSQL and Redis (tests/services.py),
 the Procfile's release line, two web hosts (the web line twice, each on its own port) and two workers
@@ -441,9 +442,12 @@ def throughput(args: argparse.Namespace, deploy: Callable[[int], Deployment], un
     return rates
 
 
-def run_gthread(args: argparse.Namespace, config: dict, workdir: Path, threads: str) -> dict:
-    print(f"embedded on the gthread web line: one host, {args.trainings} runs, {args.viewers} viewers")
-    env = {"PLAYGROUND_PRELOAD_MNIST": "1", "PLAYGROUND_THREADS": threads}
+def run_gthread(args: argparse.Namespace, config: dict, workdir: Path) -> dict:
+    print(
+        f"embedded on the gthread web line, {args.gthread_threads} threads a worker: one host,"
+        f" {args.trainings} runs, {args.viewers} viewers"
+    )
+    env = {"PLAYGROUND_PRELOAD_MNIST": "1", "PLAYGROUND_THREADS": str(args.gthread_threads)}
     return load_rounds(args, config, lambda: embedded(workdir, env, command=GTHREAD_WEB))
 
 
@@ -491,6 +495,9 @@ def main() -> None:
     parser.add_argument("--no-embedded", action="store_true", help="with --scaled: skip the embedded mode")
     parser.add_argument("--throughput-only", action="store_true", help="only runs finished per minute")
     parser.add_argument("--gthread", action="store_true", help="embedded: the gthread web line beside it")
+    parser.add_argument(
+        "--gthread-threads", type=int, default=128, help="threads a gthread worker (that line's default: 128)"
+    )
     parser.add_argument("--trainings", type=int, help="MNIST runs at once (M; 2, or 4 with --scaled)")
     parser.add_argument("--viewers", type=int, help="event-stream viewers, split over the runs (100, or 400)")
     parser.add_argument("--epochs", type=int, default=30, help="epochs of each run")
@@ -521,8 +528,7 @@ def main() -> None:
         "batch_size": args.batch_size,
         "epochs": args.epochs,
     }
-    # gthread (--gthread): a viewer holds one gunicorn thread: enough for every viewer even if one
-    # process gets most.
+    # The scaled mode's hosts were measured on gthread with a thread per viewer; harmless on gevent.
     threads = str(max(128, args.viewers))
     print(
         f"{args.trainings} x {config}, {args.viewers} viewers, {args.rounds} round(s), {os.cpu_count()} cores"
@@ -537,7 +543,7 @@ def main() -> None:
         if not (args.scaled and args.no_embedded):
             modes["embedded"] = run_embedded(args, config, workdir, threads)
         if args.gthread:
-            modes["embedded, gthread"] = run_gthread(args, config, workdir, threads)
+            modes["embedded, gthread"] = run_gthread(args, config, workdir)
     print(f"load average after: {load_average()}")
 
     print(f"\nmedians over {args.rounds} round(s):")

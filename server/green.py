@@ -1,4 +1,5 @@
-"""Running under gevent (the Procfile's web worker, server.gevent_worker) or not (`python -m server`, tests).
+"""Running under gevent (the Procfile's web worker: gunicorn's gevent worker) or not (`python -m server`,
+the RQ workers, in-process tests).
 
 gunicorn's gevent worker monkey-patches `threading`: a `threading.Thread` there is a greenlet, which
 would train a run on the event loop and stall every stream and page of the process. So:
@@ -47,8 +48,8 @@ class Joinable(Protocol):
 
 class _OsThread:
     """A thread started with the standard library's own `_thread.start_new_thread`; its end is a native
-    lock's release. `join` looks at that lock every JOIN_POLL_SECONDS (a sleep, which gevent's patches
-    make a greenlet's), so a greenlet joining it never holds the event loop."""
+    lock's release. Joined from another OS thread, `join` waits on that lock; from the event loop's
+    thread it looks at it every JOIN_POLL_SECONDS (gevent's sleep), so the loop is never held."""
 
     def __init__(self, target: Callable[[], None], name: str) -> None:
         self.name = name
@@ -64,6 +65,10 @@ class _OsThread:
         original("_thread", "start_new_thread")(run, ())
 
     def join(self, timeout: float | None = None) -> None:
+        if _loop is None or _os_thread_id() != _loop[0]:
+            if self._running.acquire(timeout=-1 if timeout is None else timeout):
+                self._running.release()
+            return
         deadline = None if timeout is None else time.monotonic() + timeout
         while self.is_alive() and (deadline is None or time.monotonic() < deadline):
             time.sleep(JOIN_POLL_SECONDS)
