@@ -3,6 +3,7 @@
 Run it locally with `python -m server`; the hosted demo runs the Procfile's gunicorn command.
 """
 
+import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -13,16 +14,21 @@ from flask import Flask, jsonify
 from werkzeug.routing import BaseConverter
 
 from server import api, assets, custom_data, errors, pages, ratelimit
+from server.body_deadline import BodyDeadline
 from server.broadcast import Broadcast
 from server.broadcast_local import LocalBroadcast
 from server.compression import gzip_response
+from server.green import bind_loop
 from server.malloc import give_large_blocks_back
 from server.run_json import RUN_ID
 from server.security import add_security_headers
 from server.settings import check, from_env
 from server.store import Store
+from server.stream_cap import StreamCap
 from server.training import Training
 from server.training_local import Runner
+
+log = logging.getLogger(__name__)
 
 TEMPLATE_FOLDER = Path(__file__).resolve().parent.parent / "templates"
 
@@ -35,6 +41,17 @@ class Playground:
     store: Store
     training: Training
     broadcast: Broadcast
+    stream_cap: StreamCap
+
+    def shut_down(self) -> None:
+        """A graceful stop (SIGTERM): the runs training here end `interrupted` (the shutdown reason), then
+        every open stream sends its status and `done` (or ends, for a run going on elsewhere)."""
+        try:
+            self.training.shutdown()
+        except Exception:
+            log.exception("stopping the training at shutdown failed")
+        finally:
+            self.broadcast.close_streams()
 
     def close(self) -> None:
         """Stop training here (running runs end `interrupted`) and broadcasting, and close the store."""
@@ -86,6 +103,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """The app. Its settings are server.settings' table, read from the environment, with `config` laid
     over them (the same keys); nothing else is defaulted here but the SQLite file's place."""
     give_large_blocks_back()  # freed arrays go back to the system: a worker's memory stays flat
+    bind_loop()  # under gevent: this thread's event loop is where training threads hand events over
     settings = from_env()
     settings.update(config or {})
     app = Flask(__name__, static_folder=None, template_folder=TEMPLATE_FOLDER)  # static: server.assets
@@ -97,7 +115,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     store = Store(app.config["DATABASE_URL"] or app.config["DATABASE"])
     training, broadcast = seams(app.config, store)
-    app.extensions["playground"] = Playground(store, training, broadcast)
+    stream_cap = StreamCap(app.config["CLIENT_STREAMS"])
+    app.extensions["playground"] = Playground(store, training, broadcast, stream_cap)
 
     app.url_map.converters["run_id"] = RunIdConverter
     app.url_map.converters["data_hash"] = custom_data.DataHashConverter
@@ -116,6 +135,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         """Answers without touching the store or the GIL-heavy parts: a liveness probe."""
         return jsonify({"ok": True, "streams": broadcast.streams(), **training.counts()})
 
+    app.wsgi_app = BodyDeadline(app.wsgi_app, app.config["BODY_SECONDS"])  # slow clients: 408
     training.start()
     broadcast.start()
     return app

@@ -33,6 +33,7 @@ from server.run_json import config_from_dict, public_run, urls
 from server.sse import disconnect_probe, parse_last_event_id, run_events
 from server.store import ACTIVE, Status, Store
 from server.store_budget import EXPIRED_MESSAGE
+from server.stream_cap import STREAM_RETRY_AFTER_SECONDS
 from server.training import RETRY_AFTER_SECONDS, QueueFull, Training
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -176,15 +177,26 @@ def events(run_id: str) -> Response:
             400, "Last-Event-ID must be an epoch number (a whole number).", "Last-Event-ID"
         ) from None
     pg = current_app.extensions["playground"]
-    stream = run_events(
-        pg.store,
-        pg.broadcast,
-        run_id,
-        after,
-        heartbeat=current_app.config["SSE_HEARTBEAT"],
-        fallback=current_app.config["SSE_FALLBACK"],
-        client_gone=disconnect_probe(request.environ),
+    stream = pg.stream_cap.open(
+        client_key(),
+        run_events(
+            pg.store,
+            pg.broadcast,
+            run_id,
+            after,
+            heartbeat=current_app.config["SSE_HEARTBEAT"],
+            fallback=current_app.config["SSE_FALLBACK"],
+            client_gone=disconnect_probe(request.environ),
+            lifetime=current_app.config["STREAM_SECONDS"],
+        ),
     )
+    if stream is None:
+        raise ApiError(
+            429,
+            f"This client has {pg.stream_cap.limit} event streams open already, the most one client may"
+            f" hold; close one (a tab) or try again in {STREAM_RETRY_AFTER_SECONDS} s.",
+            headers={"Retry-After": str(STREAM_RETRY_AFTER_SECONDS)},
+        )
     response = Response(stream, mimetype="text/event-stream")
     response.headers["Cache-Control"] = "no-cache"
     response.headers["X-Accel-Buffering"] = "no"  # nginx and friends: do not hold events back

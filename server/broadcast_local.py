@@ -6,7 +6,9 @@ store watcher for the runs other processes train (the seam: server.broadcast).
 - The store watcher: runs trained by another gunicorn worker change only in the store. One thread per
   process looks there for every run this process's viewers watch, in one query every PLAYGROUND_POLL
   seconds (default 0.05), and tells the viewers of the runs that changed: STATUS when the status or
-  queue position moved, STORED when only new epochs were stored. Cost: one small query per interval,
+  queue position moved; when only new epochs were stored, it reads them once and hands each to the
+  run's viewers as an EPOCH message, so a thousand viewers cost one read, not a thousand (STORED, "read
+  the store yourself", when there are many or the store is away). Cost: one small query per interval,
   whatever the number of viewers, and nothing at all when nobody watches.
 - Progress within an epoch (PROGRESS, live-only) has no broker between gunicorn workers but the store:
   `publish()` also overwrites the run row's `progress` (never part of its epochs), and the watcher hands
@@ -20,10 +22,12 @@ import logging
 import threading
 from contextlib import AbstractContextManager
 
-from server.broadcast import PROGRESS, QUEUE, STATUS, STORED, Message, Viewers, Watch
+from server.broadcast import EPOCH, PROGRESS, QUEUE, STATUS, STORED, Message, Viewers, Watch
 from server.store import Status, Store, StoreUnavailable
 
 log = logging.getLogger(__name__)
+
+READ_ONCE_EPOCHS = 20  # new epochs the watcher reads for the viewers at most; past it they read them
 
 
 class LocalBroadcast:
@@ -61,6 +65,9 @@ class LocalBroadcast:
     def streams(self) -> int:
         return self.viewers.streams()
 
+    def close_streams(self) -> None:
+        self.viewers.close_all()
+
     def start(self) -> None:
         self._thread.start()
 
@@ -68,6 +75,19 @@ class LocalBroadcast:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join()
+
+    def _new_epochs(self, run_id: str, seen: int, epochs_done: int) -> None:
+        """Epochs another process stored: read once here and handed to every viewer of the run as EPOCH
+        messages (a stream then sends each as it is), rather than each stream reading them itself."""
+        try:
+            events = self.store.events_after(run_id, seen) if epochs_done - seen <= READ_ONCE_EPOCHS else []
+        except StoreUnavailable:
+            events = []
+        if not events:  # many at once, or the store away: each stream reads what it misses
+            self.viewers.deliver(run_id, Message(STORED, id=epochs_done))
+            return
+        for epoch, data in events:
+            self.viewers.deliver(run_id, Message(EPOCH, data, epoch))
 
     def _watch_store(self) -> None:
         seen: dict[str, tuple] = {}
@@ -80,7 +100,7 @@ class LocalBroadcast:
                     if before is None or (before[0], before[2]) != (status, position):
                         self.viewers.deliver(run_id, Message(STATUS))
                     elif before[1] != epochs_done:
-                        self.viewers.deliver(run_id, Message(STORED, id=epochs_done))
+                        self._new_epochs(run_id, before[1], epochs_done)
                     news = progress is not None and (before is None or before[3] != progress)
                     if news and status == Status.RUNNING and progress != self._published.get(run_id):
                         epoch = json.loads(progress)["epoch"]

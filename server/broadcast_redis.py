@@ -91,6 +91,9 @@ class RedisBroadcast:
     def streams(self) -> int:
         return self.viewers.streams()
 
+    def close_streams(self) -> None:
+        self.viewers.close_all()
+
     def _follow(self, run_id: str) -> None:
         """Make sure the reader reads this run's stream, from an entry no later than now."""
         with self._lock:

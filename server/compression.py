@@ -14,10 +14,13 @@ from collections.abc import Iterable, Iterator
 
 from flask import Response, request
 
+from server.green import off_loop
+
 COMPRESSIBLE = ("text/", "application/json", "image/svg+xml")  # media types (prefixes) gzip shrinks
 MIN_SIZE = 1400  # bytes; below about one packet, compression does not pay
 STATIC_LEVEL = 6  # a static file is gzipped once, so a higher level pays
 RESPONSE_LEVEL = 5  # the app's answers are gzipped on every request
+OFF_LOOP_BYTES = 256 * 1024  # answers this large are gzipped off the event loop (server.green.off_loop)
 
 
 def worth_gzipping(mimetype: str, size: int) -> bool:
@@ -48,7 +51,10 @@ def gzip_response(response: Response) -> Response:
     body = response.get_data()
     if not worth_gzipping(response.mimetype or "", len(body)):
         return response
-    response.set_data(gzip_bytes(body, RESPONSE_LEVEL))
+    if len(body) >= OFF_LOOP_BYTES:  # under gevent, the loop serves others while a large body is gzipped
+        response.set_data(off_loop(gzip_bytes, body, RESPONSE_LEVEL))
+    else:
+        response.set_data(gzip_bytes(body, RESPONSE_LEVEL))
     response.headers["Content-Encoding"] = "gzip"
     response.vary.add("Accept-Encoding")
     return response

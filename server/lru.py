@@ -7,6 +7,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
+from server.green import off_loop
+
 
 class LRU:
     """A small thread-safe least-recently-used cache."""
@@ -21,7 +23,9 @@ class LRU:
             if key in self._items:
                 self._items.move_to_end(key)
                 return self._items[key]
-        value = make()  # outside the lock: two threads may both compute it once, that is fine
+        # Outside the lock (two threads may both compute it once, that is fine), and off the event loop
+        # under gevent: views cost up to a second of CPU.
+        value = off_loop(make)
         with self._lock:
             self._items[key] = value
             while len(self._items) > self.size:

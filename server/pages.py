@@ -10,7 +10,6 @@ Plotly for its fingerprint) is done when the app is made (`_warm_up`), so no vis
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Any
 
 from flask import Blueprint, Response, current_app, render_template, request
@@ -21,6 +20,7 @@ from server import assets
 from server.custom_data import find_data
 from server.datasets import datasets_json
 from server.errors import not_found_page
+from server.green import os_thread
 from server.run_json import public_run
 from server.store import FINAL
 
@@ -120,4 +120,4 @@ def _warm_up(state: BlueprintSetupState) -> None:
     except Exception:  # the first page view then does it (and reports the problem)
         log.exception("warming up the page caches failed")
         return
-    threading.Thread(target=assets.warm, name="gzip", daemon=True).start()
+    os_thread(assets.warm, "gzip")  # an OS thread, also under gevent: compressing never holds the loop

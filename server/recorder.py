@@ -17,7 +17,6 @@ from __future__ import annotations
 import copy
 import json
 import queue
-import threading
 import time
 
 from core.config import Config
@@ -26,6 +25,7 @@ from core.network import Network
 from core.training import EpochResult
 from core.views import confusion_matrix, decision_grid, neuron_view
 from server.broadcast import EPOCH, PROGRESS, Broadcast
+from server.green import os_queue, os_thread
 from server.store import Store, patiently
 
 _END = object()
@@ -47,10 +47,9 @@ class Recorder:
         self.store = store
         self.broadcast = broadcast
         self.run_id = run_id
-        self._queue: queue.Queue = queue.Queue(maxsize=2)
+        self._queue = os_queue(maxsize=2)
         self._error: Exception | None = None
-        self._thread = threading.Thread(target=self._work, name=f"record-{run_id}", daemon=True)
-        self._thread.start()
+        self._thread = os_thread(self._work, f"record-{run_id}")  # an OS thread, also under gevent
 
     def add(self, result: EpochResult) -> None:
         """Queue an epoch (blocks while two wait); raises the recorder's error if it hit one."""

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from server.broadcast import STATUS, Broadcast
+from server.green import Joinable, os_thread
 from server.malloc import give_free_memory_back
 from server.store import Store, StoreUnavailable
 
@@ -116,7 +117,7 @@ class Keeper:
         self.beats = beats
         self.spare = spare
         self._closing = threading.Event()
-        self._thread = threading.Thread(target=self._keep, name="keeper", daemon=True)
+        self._thread: Joinable | None = None
         self._failed_at = -float("inf")
 
     def round(self) -> None:
@@ -132,11 +133,12 @@ class Keeper:
         give_free_memory_back()  # what slow readers left in malloc's arenas (server.malloc)
 
     def start(self) -> None:
-        self._thread.start()
+        # An OS thread also under gevent (server.green): the heartbeat must not wait for a busy loop.
+        self._thread = os_thread(self._keep, "keeper")
 
     def stop(self, timeout: float = 10.0) -> None:
         self._closing.set()
-        if self._thread.is_alive():
+        if self._thread is not None and self._thread.is_alive():
             self._thread.join(timeout)
 
     def _keep(self) -> None:

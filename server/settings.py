@@ -55,6 +55,10 @@ SETTINGS: list[tuple[str, str, Callable[[str], Any], Any, str]] = [
     ("PLAYGROUND_READ_RATELIMIT", "READ_RATE_LIMIT", str, "120 per minute", "predict and views per client"),
     # Bounded disk (server/store_budget.py).
     ("PLAYGROUND_STORE_MB", "STORE_MB", float, 1024.0, "store budget; past it old runs' heavy parts expire"),
+    # Streams and slow clients (README "Streams and slow clients").
+    ("PLAYGROUND_CLIENT_STREAMS", "CLIENT_STREAMS", int, 20, "event streams one client holds, per process"),
+    ("PLAYGROUND_STREAM_SECONDS", "STREAM_SECONDS", float, 300.0, "longest life of one event stream"),
+    ("PLAYGROUND_BODY_SECONDS", "BODY_SECONDS", float, 10.0, "seconds a request body may take to arrive"),
 ]
 
 SECRET = {"DATABASE_URL", "REDIS_URL"}  # never echoed in an error message
@@ -116,6 +120,9 @@ def check(config: Mapping[str, Any]) -> None:
         ("PROXY_HOPS", 0 <= config["PROXY_HOPS"] <= 5, "between 0 and 5"),
         ("RUN_SECONDS", config["RUN_SECONDS"] > 0, "above 0 (seconds)"),
         ("STORE_MB", config["STORE_MB"] >= 0, "0 (no budget) or more (megabytes)"),
+        ("CLIENT_STREAMS", config["CLIENT_STREAMS"] >= 1, "at least 1"),
+        ("STREAM_SECONDS", config["STREAM_SECONDS"] >= 1, "at least 1 (seconds)"),
+        ("BODY_SECONDS", config["BODY_SECONDS"] > 0, "above 0 (seconds)"),
         ("RATE_LIMIT", _rate_ok(config["RATE_LIMIT"]), 'a rate such as "10 per minute; 100 per day"'),
         ("DATA_RATE_LIMIT", _rate_ok(config["DATA_RATE_LIMIT"]), 'a rate such as "20 per minute"'),
         ("CLIENT_RUNS", config["CLIENT_RUNS"] >= 1, "at least 1"),

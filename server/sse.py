@@ -12,6 +12,12 @@ If the store cannot answer for a while (busy, read-only, unreachable), the strea
 tries again at the next message or after `fallback` seconds; the events it then sends are the same, in
 order, none twice.
 
+A stream lasts at most `lifetime` seconds (PLAYGROUND_STREAM_SECONDS): then the server ends the response,
+and the browser's EventSource reconnects after `retry` with Last-Event-ID and goes on from the store,
+missing nothing. At shutdown (a CLOSE message) a stream sends what the store has (a run the shutdown
+ended: its status and `done`) and ends, or follows a run still going for CLOSE_WAIT_SECONDS more (the
+other processes of the host end theirs too), then ends (a browser reconnects to another host).
+
 A viewer that leaves is noticed at the next wake-up by peeking at its socket (end of file), at the
 latest after `fallback` seconds, or when a write fails; the generator then returns and frees its thread.
 """
@@ -25,11 +31,15 @@ import ssl
 import time
 from collections.abc import Callable, Iterator
 
-from server.broadcast import EPOCH, QUEUE, STATUS, STORED, Broadcast, Message
+from server.broadcast import CLOSE, EPOCH, QUEUE, STATUS, STORED, Broadcast, Message
+from server.green import original, patched
 from server.run_json import run_warning
 from server.store import FINAL, Status, Store, StoreUnavailable
 
 RETRY_MS = 2000  # how long a browser waits before reconnecting
+# At shutdown, how long a stream whose run has not ended yet goes on following it: the run another
+# process of this host trains ends `interrupted` within this, and its viewers get that and `done`.
+CLOSE_WAIT_SECONDS = 3.0
 
 
 def format_event(event: str, data: str, event_id: int | None = None) -> str:
@@ -54,16 +64,19 @@ def disconnect_probe(environ: dict) -> Callable[[], bool]:
     """A function that tells whether the client closed its end, by peeking at the socket.
 
     gunicorn and werkzeug both put the client socket in the environ. Without one (or over TLS,
-    where peeking is not allowed) it answers False and a failing write notices instead.
+    where peeking is not allowed) it answers False and a failing write notices instead. Under gevent it
+    polls with the standard library's poll (timeout 0: a system call that never blocks the loop).
     """
     sock = environ.get("gunicorn.socket") or environ.get("werkzeug.socket")
     if not isinstance(sock, socket.socket) or isinstance(sock, ssl.SSLSocket):
         return lambda: False
 
+    poll = original("select", "poll") if hasattr(select, "poll") or patched() else None
+
     def gone() -> bool:
         try:
-            if hasattr(select, "poll"):
-                poller = select.poll()
+            if poll is not None:
+                poller = poll()
                 poller.register(sock, select.POLLIN | getattr(select, "POLLRDHUP", 0))
                 events = poller.poll(0)
                 if not events:
@@ -87,14 +100,16 @@ def run_events(
     heartbeat: float,
     client_gone: Callable[[], bool] = lambda: False,
     fallback: float = 1.0,
+    lifetime: float = float("inf"),
 ) -> Iterator[str]:
-    """The event stream of one run, starting after epoch `after`.
+    """The event stream of one run, starting after epoch `after`, for at most `lifetime` seconds.
 
     It reads the store first (the replay), then follows the broadcast's messages (server.broadcast):
     an epoch message that is the next one is sent as it is; anything else (a status change, a gap in
     the epochs, a queue move while waiting) sends it back to the store. Without any message for
     `fallback` seconds it looks at the store anyway.
     """
+    ends_at = time.monotonic() + lifetime
     yield f"retry: {RETRY_MS}\n\n"
     stream = _Stream(store, run_id, after)
     with broadcast.watch(run_id) as watch:
@@ -104,10 +119,13 @@ def run_events(
             if client_gone():
                 return
             now = time.monotonic()
+            end = min(ends_at, stream.close_by)
+            if now >= end:  # the browser reconnects with Last-Event-ID
+                return
             if now - stream.last_write >= heartbeat:
                 yield ": ping\n\n"
                 stream.last_write = now
-            timeout = min(quiet_since + fallback, stream.last_write + heartbeat) - now
+            timeout = min(quiet_since + fallback, stream.last_write + heartbeat, end) - now
             messages = watch.wait(max(0.0, timeout))
             if not messages:
                 if time.monotonic() - quiet_since >= fallback:
@@ -131,6 +149,7 @@ class _Stream:
         self.last_status: tuple | None = None
         self.last_write = time.monotonic()
         self.ended = False
+        self.close_by = float("inf")  # at shutdown: when the stream ends even if its run has not
 
     def follow(self, message: Message) -> Iterator[str]:
         """The events a broadcast message means for this stream."""
@@ -145,6 +164,9 @@ class _Stream:
                 yield from self.look()
         elif message.kind == STATUS:
             yield from self.look()
+        elif message.kind == CLOSE:  # shutting down: a run ending now has its end in the store soon
+            yield from self.look()
+            self.close_by = min(self.close_by, time.monotonic() + CLOSE_WAIT_SECONDS)
         elif message.id is None or message.id > self.after:
             # live-only (never stored): passed on as it comes, unless it is about an epoch sent already
             yield self._sent(format_event(message.kind, message.data))

@@ -4,8 +4,10 @@ SQLite or in PostgreSQL.
 One code path, SQLAlchemy Core (no ORM), serves both databases:
 - SQLite (the default: a file, `PLAYGROUND_DB`) for one host. Every server process opens the same file;
   WAL lets readers (streams) go on while a trainer writes, and the busy timeout makes writers wait for
-  each other. Each thread keeps a connection of its own: opening the file is cheap, and a shared pool
-  would add a check-out to every call. The schema is created (migrated) on first start.
+  each other. Each OS thread keeps a connection of its own: opening the file is cheap, and a shared pool
+  would add a check-out to every call. Under gevent the greenlets of a process's event loop share their
+  thread's connection: a store call never yields to another greenlet halfway (SQLite's calls are C calls
+  that do no gevent I/O), so their calls take turns. The schema is created (migrated) on first start.
 - PostgreSQL (`DATABASE_URL`) for any number of hosts. The threads of a process share a small pool of
   connections (a server accepts a limited number). The schema comes from the Alembic migrations
   (`python3 -m server.migrate`, the Procfile's release: line); a database behind them is refused.
@@ -32,6 +34,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+import weakref
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -41,6 +44,8 @@ from typing import Any, NamedTuple, Protocol, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
+
+from server.green import thread_local
 
 
 class Status(StrEnum):
@@ -333,8 +338,8 @@ class Store:
         self._status = _Compiled(STATUS, self.engine.dialect)
         self._events_after = _Compiled(EVENTS_AFTER, self.engine.dialect)
         self._event_page = _Compiled(EVENT_PAGE, self.engine.dialect)
-        self._local = threading.local()
-        self._connections: list[tuple[threading.Thread, sa.Connection]] = []
+        self._local = thread_local()  # an OS thread's own, also under gevent
+        self._connections: list[tuple[weakref.ref, sa.Connection]] = []
         self._connections_lock = threading.Lock()
         self._prepare_schema()
 
@@ -356,15 +361,18 @@ class Store:
     def _thread_connection(self) -> sa.Connection:
         connection = getattr(self._local, "connection", None)
         if connection is None:
+            # The thread's token lives in its thread-local namespace, which goes when the thread ends
+            # (also an OS thread under gevent, which threading.Thread objects do not track).
+            token = self._local.token = _ThreadToken()
             connection = self._local.connection = self.engine.connect()
             with self._connections_lock:  # close the connections of threads that have ended
                 alive = []
                 for thread, other in self._connections:
-                    if thread.is_alive():
+                    if thread() is not None:
                         alive.append((thread, other))
                     else:
                         other.close()
-                self._connections = alive + [(threading.current_thread(), connection)]
+                self._connections = alive + [(weakref.ref(token), connection)]
         return connection
 
     def close(self) -> None:
@@ -373,7 +381,7 @@ class Store:
             for _, connection in self._connections:
                 connection.close()
             self._connections = []
-        self._local = threading.local()
+        self._local = thread_local()
         self.engine.dispose()
 
     @contextmanager
@@ -917,6 +925,10 @@ class Store:
             ids = list(ids)
             db.execute(owners.delete().where(owners.c.owner == owner))
         return ids
+
+
+class _ThreadToken:
+    """Alive as long as the thread whose thread-local namespace holds it (Store._thread_connection)."""
 
 
 def _sqlite_engine(url: sa.URL) -> sa.Engine:

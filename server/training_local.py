@@ -13,7 +13,8 @@ that accepted it, so:
   while another is idle. "Next" is round-robin over clients (Store.queue_places: each client's oldest
   waiting run first, then each one's second, ...), the same order as the positions viewers see.
 
-Training. A claimed run trains on one of this process's PLAYGROUND_WORKERS threads (server.trainer:
+Training. A claimed run trains on one of this process's PLAYGROUND_WORKERS OS threads (real threads under
+gevent too, outside the event loop: server.green; server.trainer:
 recorded epoch by epoch, ended `done`, `stopped`, `failed`, or `interrupted` when the server shuts
 down). Nothing a run does can kill a training thread.
 
@@ -34,6 +35,7 @@ import weakref
 
 from core.datasets import load_mnist
 from server.broadcast import STATUS, Broadcast
+from server.green import Joinable, os_thread
 from server.recovery import Identity, Keeper, is_dead
 from server.run_json import new_run_id
 from server.store import Admission, Store, StoreUnavailable
@@ -88,7 +90,7 @@ class Runner:
         self._busy = 0
         self._waiting = 0  # runs waiting in the shared queue, as last seen (for /healthz)
         self._cond = threading.Condition()
-        self._threads: list[threading.Thread] = []
+        self._threads: list[Joinable] = []
         self._preload_mnist = preload_mnist
 
     # --- life cycle ----------------------------------------------------------------------------
@@ -101,11 +103,10 @@ class Runner:
         if self._preload_mnist:
             targets.append(_preload_mnist)
         for i, target in enumerate(targets):
-            # Daemon threads: the interpreter must not wait for a training run to exit; shutdown()
-            # (also called at exit) stops them between batches.
-            thread = threading.Thread(target=target, name=f"playground-{i}", daemon=True)
-            thread.start()
-            self._threads.append(thread)
+            # Real OS threads, also under gevent (server.green), so training never holds the event
+            # loop; daemons: the interpreter must not wait for a run to exit; shutdown() (also called at
+            # exit) stops them between batches.
+            self._threads.append(os_thread(target, name=f"playground-{i}"))
         self.keeper.start()
         atexit.register(_shutdown_at_exit, weakref.ref(self))
 

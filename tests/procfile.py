@@ -62,14 +62,17 @@ def database_env(db: Path | str) -> dict[str, str]:
     return {"DATABASE_URL": str(db)} if "://" in str(db) else {"PLAYGROUND_DB": str(db)}
 
 
-def launch(kind: str, env: dict[str, str], log: Path, root: Path = ROOT) -> subprocess.Popen:
+def launch(
+    kind: str, env: dict[str, str], log: Path, root: Path = ROOT, command: str | None = None
+) -> subprocess.Popen:
     """Start one Procfile process type in its own process group (so a signal reaches its children),
-    with the environment `env` (the test's own, without its database variables, under it)."""
+    with the environment `env` (the test's own, without its database variables, under it); `command`
+    instead of the Procfile's line compares another way to run it (bench/load.py --gthread)."""
     environ = {key: value for key, value in os.environ.items() if key not in ("DATABASE_URL", "REDIS_URL")}
     environ.update(env)
     with log.open("ab") as out:
         return subprocess.Popen(
-            ["/bin/sh", "-c", "exec " + procfile_command(kind, root)],
+            ["/bin/sh", "-c", "exec " + (command or procfile_command(kind, root))],
             cwd=root,
             env=environ,
             stdout=out,
@@ -153,7 +156,12 @@ PORT_LOST = "Connection in use"  # what gunicorn logs when its port is taken
 
 
 def start_procfile_server(
-    db: Path | str, log: Path, env: dict[str, str] | None = None, timeout: float = 60, root: Path = ROOT
+    db: Path | str,
+    log: Path,
+    env: dict[str, str] | None = None,
+    timeout: float = 60,
+    root: Path = ROOT,
+    command: str | None = None,
 ) -> Server:
     """Start the Procfile's web command with PORT set to a free port, and wait until /healthz answers.
     `db`: a SQLite file (PLAYGROUND_DB) or a PostgreSQL URL (DATABASE_URL). A port another process took
@@ -162,7 +170,7 @@ def start_procfile_server(
     for _ in range(PORT_ATTEMPTS):
         log_start = log.stat().st_size if log.exists() else 0
         port = free_port()
-        process = launch("web", {"PORT": str(port), **database_env(db), **(env or {})}, log, root)
+        process = launch("web", {"PORT": str(port), **database_env(db), **(env or {})}, log, root, command)
         server = Server(process, log, port=port, db=db)
         while time.monotonic() < deadline:
             if PORT_LOST in log.read_bytes()[log_start:].decode(errors="replace"):

@@ -21,10 +21,10 @@ def train_and_watch(server, config: dict) -> tuple[dict, list]:
     return created, stream_until_done(server.url + created["events"])
 
 
-def test_the_procfile_runs_gunicorn_with_threads_on_port():
+def test_the_procfile_runs_gunicorn_on_the_gevent_worker_on_port():
     command = procfile_command()
     assert command.startswith("gunicorn ") and "'server:create_app()'" in command
-    assert "--bind 0.0.0.0:${PORT:-5000}" in command and "--worker-class gthread" in command
+    assert "--bind 0.0.0.0:${PORT:-5000}" in command and "--worker-class gevent" in command
 
 
 def test_post_stream_done(procfile_server):
