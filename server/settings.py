@@ -48,6 +48,14 @@ SETTINGS: list[tuple[str, str, Callable[[str], Any], Any, str]] = [
     ),
     ("PLAYGROUND_PROXY_HOPS", "PROXY_HOPS", int, 0, "trusted proxies in front (X-Forwarded-For)"),
     ("PLAYGROUND_RUN_SECONDS", "RUN_SECONDS", float, 900.0, "wall-clock cap of one run"),
+    # Sweeps (README "Sweeps").
+    (
+        "PLAYGROUND_SWEEP_SECONDS",
+        "SWEEP_SECONDS",
+        float,
+        600.0,
+        "estimated seconds of a sweep's runs, at most",
+    ),
 ]
 
 SECRET = {"DATABASE_URL", "REDIS_URL"}  # never echoed in an error message
@@ -108,6 +116,7 @@ def check(config: Mapping[str, Any]) -> None:
         ("OWNER_STALE", config["OWNER_STALE"] >= 2, "at least 2 (seconds)"),
         ("PROXY_HOPS", 0 <= config["PROXY_HOPS"] <= 5, "between 0 and 5"),
         ("RUN_SECONDS", config["RUN_SECONDS"] > 0, "above 0 (seconds)"),
+        ("SWEEP_SECONDS", config["SWEEP_SECONDS"] > 0, "above 0 (seconds)"),
         ("RATE_LIMIT", _rate_ok(config["RATE_LIMIT"]), 'a rate such as "10 per minute; 100 per day"'),
         ("DATA_RATE_LIMIT", _rate_ok(config["DATA_RATE_LIMIT"]), 'a rate such as "20 per minute"'),
     ]

@@ -1,0 +1,327 @@
+"""Sweeps over HTTP: `POST /api/sweeps` queues a grid of runs (core.sweeps), `GET /api/sweeps/<id>` shows
+it, `GET /api/sweeps/<id>/events` streams it, `POST /api/sweeps/<id>/stop` stops its runs.
+
+POST takes {"config": {a run config}, "vary": {axis: [values]}}: the config is validated as POST
+/api/runs validates one (400 naming `config.<field>`), then `vary` (400 naming `vary` or
+`vary.<axis>`). The sum of the cells' estimated seconds (core.cost) is admitted or refused in one place,
+`admit_sweep`, before any cell exists: past PLAYGROUND_SWEEP_SECONDS it is a 400 naming `vary` with the
+estimate. Each cell is an ordinary run submitted through the Training seam (server.training), with the
+sweep's owner token; a cell whose config was trained already answers with that run (as POST /api/runs
+does), so a sweep's runs are the sweep's own only when it created them (runs.sweep). If the queue fills
+part-way, the runs queued so far are stopped and the answer is a 429.
+
+The stream (`sweep_events`) looks at the store every POLL_SECONDS and sends, without ids, a `cell` event
+whenever a cell's status changes ({cell, run, status, epochs, val_acc, val_loss}; every cell on the first
+look); with an id, one `epochs` event per look carrying every cell's new epochs ({cells: {index: {from,
+val_acc: [...], val_loss: [...]}}}); and `done` ({status}) once every cell has ended and all its epochs
+are sent. The id is the cursor "e0.e1...": the epochs sent of each cell, each only ever growing; a
+resume with Last-Event-ID sends the epochs after it (and every cell's status again).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from core.config import FieldError, parse_config
+from core.cost import estimate_seconds
+from core.sweeps import Sweep, parse_vary
+from server.api import no_cache, read_json
+from server.custom_data import find_data
+from server.errors import ApiError
+from server.ownership import OwnershipError, check_owner, new_token
+from server.ratelimit import limiter, run_started, runs_per_client
+from server.run_json import new_run_id
+from server.sse import RETRY_MS, disconnect_probe, format_event
+from server.store import ACTIVE, FINAL, Status, Store, StoreUnavailable
+from server.training import RETRY_AFTER_SECONDS, QueueFull, Training
+
+bp = Blueprint("sweeps", __name__, url_prefix="/api")
+
+POLL_SECONDS = 0.25  # how often a sweep's stream looks at its cells in the store
+STOP_REASON = "The sweep it belongs to was stopped."
+
+
+def _store() -> Store:
+    return current_app.extensions["playground"].store
+
+
+def _training() -> Training:
+    return current_app.extensions["playground"].training
+
+
+def admit_sweep(seconds: float) -> None:
+    """Admit a sweep whose cells are estimated to train `seconds` in all, or refuse it (400 naming `vary`,
+    with the estimate). The one place a sweep is admitted: called once, before any cell is created."""
+    cap = current_app.config["SWEEP_SECONDS"]
+    if seconds > cap:
+        message = (
+            f"This sweep's runs would train for about {seconds:.0f} seconds in all, more than the "
+            f"{cap:.0f} seconds a sweep may take: vary fewer values, or make each run smaller."
+        )
+        raise ApiError(400, message, "vary")
+
+
+def parse_request(body: Any) -> Sweep:
+    """{"config": {...}, "vary": {...}} -> a Sweep, or a 400 naming the field."""
+    if not isinstance(body, dict):
+        raise ApiError(
+            400, 'The body must be a JSON object: {"config": {...}, "vary": {"lr": [...]}}.', "body"
+        )
+    for name in body:
+        if name not in ("config", "vary"):
+            raise ApiError(
+                400,
+                f"The field {str(name)[:40]!r} is not part of a sweep: send config and vary.",
+                str(name)[:40],
+            )
+    limits = current_app.config["LIMITS"]
+    try:
+        config = parse_config(body.get("config", {}), limits, find_data(_store()))
+    except FieldError as error:
+        field = "config" if error.field == "body" else f"config.{error.field}"
+        raise ApiError(400, error.message, field) from None
+    if "vary" not in body:
+        raise ApiError(
+            400,
+            'A sweep needs vary: the settings to vary and their values, such as {"lr": [0.01, 0.1]}.',
+            "vary",
+        )
+    try:
+        return parse_vary(body["vary"], config, limits)
+    except FieldError as error:
+        raise ApiError(400, error.message, error.field) from None
+
+
+@bp.post("/sweeps")
+@limiter.limit(runs_per_client, deduct_when=run_started)
+def create() -> tuple[Response, int, dict]:
+    sweep = parse_request(read_json())
+    cells = sweep.cells()
+    seconds = sum(estimate_seconds(config) for config in cells)
+    admit_sweep(seconds)
+    token, token_hash = new_token()
+    run_ids, created = _submit(cells, token_hash)
+    sweep_id = new_run_id()
+    row = {
+        "id": sweep_id,
+        "config": sweep.base.to_dict(),
+        "query": sweep.to_query(),
+        "vary": sweep.vary_dict(),
+        "cells": run_ids,
+        "token_hash": token_hash,
+    }
+    _store().add_sweep(row, created)
+    body = {
+        "id": sweep_id,
+        "url": f"/sweeps/{sweep_id}",
+        "events": f"/api/sweeps/{sweep_id}/events",
+        "runs": run_ids,
+        "query": sweep.to_query(),
+        "vary": sweep.vary_dict(),
+        "seconds": round(seconds, 1),
+        "owner_token": token,
+    }
+    response = jsonify(body)
+    response.headers["Cache-Control"] = "no-store"
+    return response, 201, {"Location": f"/api/sweeps/{sweep_id}"}
+
+
+def _submit(cells: list, token_hash: str) -> tuple[list[str], list[str]]:
+    """Submit every cell: (the cells' run ids, the ids of the runs created, not reused). A full queue
+    part-way stops the runs queued so far and answers 429."""
+    run_ids: list[str] = []
+    created: list[str] = []
+    for config in cells:
+        try:
+            run_id, reused = _training().submit(
+                config.to_dict(), config.to_query(), config.epochs, token_hash, reuse=True
+            )
+        except QueueFull as error:
+            for run_id in created:
+                _training().stop(run_id)
+            message = (
+                f"The server is busy: {error} A sweep of {len(cells)} runs needs that many places. "
+                f"Try again in {RETRY_AFTER_SECONDS} seconds."
+            )
+            raise ApiError(429, message, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}) from None
+        run_ids.append(run_id)
+        if not reused:
+            created.append(run_id)
+    return run_ids, created
+
+
+def get_sweep(sweep_id: str) -> dict:
+    sweep = _store().get_sweep(sweep_id)
+    if sweep is None:
+        raise ApiError(404, f"No sweep with id {sweep_id}: it never existed or was removed.")
+    return sweep
+
+
+def cell_values(sweep: dict) -> list[dict[str, Any]]:
+    """Each cell's values, in the cells' order (core.sweeps.Sweep.cell_values, from the stored vary)."""
+    return Sweep(None, tuple((name, tuple(values)) for name, values in sweep["vary"].items())).cell_values()
+
+
+def _cell(index: int, run_id: str, values: dict, state: dict | None) -> dict[str, Any]:
+    metrics = (state or {}).get("metrics") or {}
+    return {
+        "cell": index,
+        "values": values,
+        "run": run_id,
+        "status": state["status"] if state else Status.FAILED,
+        "epochs": state["epochs_done"] if state else 0,
+        "val_acc": metrics.get("val_acc"),
+        "val_loss": metrics.get("val_loss"),
+        "query": state["query"] if state else None,
+    }
+
+
+def sweep_status(cells: list[dict]) -> str:
+    """running while any cell is queued or running, then done."""
+    return "running" if any(cell["status"] in ACTIVE for cell in cells) else "done"
+
+
+def public_sweep(store: Store, sweep: dict) -> dict[str, Any]:
+    """The public view of a stored sweep (GET /api/sweeps/<id>)."""
+    states = store.cell_states(sweep["cells"])
+    cells = [
+        _cell(i, run_id, values, states.get(run_id))
+        for i, (run_id, values) in enumerate(zip(sweep["cells"], cell_values(sweep), strict=True))
+    ]
+    return {
+        "id": sweep["id"],
+        "url": f"/sweeps/{sweep['id']}",
+        "events": f"/api/sweeps/{sweep['id']}/events",
+        "status": sweep_status(cells),
+        "config": sweep["config"],
+        "query": sweep["query"],
+        "vary": sweep["vary"],
+        "cells": cells,
+    }
+
+
+@bp.get("/sweeps/<run_id:sweep_id>")
+def show(sweep_id: str) -> Response:
+    return no_cache(jsonify(public_sweep(_store(), get_sweep(sweep_id))))
+
+
+@bp.post("/sweeps/<run_id:sweep_id>/stop")
+def stop(sweep_id: str) -> Response:
+    """Stop the queued and running runs the sweep created; only its owner may (403)."""
+    sweep = get_sweep(sweep_id)
+    try:
+        check_owner(sweep["token_hash"], request.headers.get("Authorization"), "stop")
+    except OwnershipError as error:
+        raise ApiError(403, str(error).replace("run", "sweep")) from None
+    for run_id in _store().active_sweep_runs(sweep_id):
+        _training().stop(run_id)
+    return no_cache(jsonify(public_sweep(_store(), sweep)))
+
+
+def parse_cursor(raw: str | None, cells: int) -> list[int]:
+    """The epochs a client has of each cell, from Last-Event-ID ("e0.e1..."); none: all zeros.
+    ValueError for anything else."""
+    if raw is None or not raw.strip():
+        return [0] * cells
+    parts = raw.strip().split(".")
+    if len(parts) != cells or not all(p.isascii() and p.isdigit() and len(p) <= 6 for p in parts):
+        raise ValueError(raw)
+    return [int(part) for part in parts]
+
+
+@bp.get("/sweeps/<run_id:sweep_id>/events")
+def events(sweep_id: str) -> Response:
+    sweep = get_sweep(sweep_id)
+    raw = request.headers.get("Last-Event-ID", request.args.get("last_event_id"))
+    try:
+        after = parse_cursor(raw, len(sweep["cells"]))
+    except ValueError:
+        message = (
+            f"Last-Event-ID must be {len(sweep['cells'])} epoch counts joined by dots, as the stream sent it."
+        )
+        raise ApiError(400, message, "Last-Event-ID") from None
+    stream = sweep_events(
+        _store(),
+        sweep,
+        after,
+        heartbeat=current_app.config["SSE_HEARTBEAT"],
+        client_gone=disconnect_probe(request.environ),
+    )
+    response = Response(stream, mimetype="text/event-stream")
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["X-Accel-Buffering"] = "no"
+    return response
+
+
+def sweep_events(
+    store: Store,
+    sweep: dict,
+    after: list[int],
+    heartbeat: float,
+    client_gone: Callable[[], bool] = lambda: False,
+    poll: float = POLL_SECONDS,
+) -> Iterator[str]:
+    """The event stream of a sweep, starting after `after` epochs of each cell (see the module docstring)."""
+    yield f"retry: {RETRY_MS}\n\n"
+    sent = list(after)
+    statuses: list[Any] = [None] * len(sent)
+    values = cell_values(sweep)
+    last_write = time.monotonic()
+    while True:
+        try:
+            blocks, ended = _look(store, sweep, values, sent, statuses)
+        except StoreUnavailable:
+            blocks, ended = [], False
+        if blocks:
+            yield "".join(blocks)
+            last_write = time.monotonic()
+        if ended:
+            yield format_event("done", json.dumps({"status": "done"}))
+            return
+        if client_gone():
+            return
+        if time.monotonic() - last_write >= heartbeat:
+            yield ": ping\n\n"
+            last_write = time.monotonic()
+        time.sleep(poll)
+
+
+def _look(
+    store: Store, sweep: dict, values: list[dict], sent: list[int], statuses: list[Any]
+) -> tuple[list[str], bool]:
+    """The events the store has that this stream has not sent; updates `sent` and `statuses`. True once
+    every cell has ended and all their epochs are sent."""
+    run_ids = sweep["cells"]
+    states = store.cell_states(run_ids)
+    blocks = []
+    new: dict[str, dict] = {}
+    for i, run_id in enumerate(run_ids):
+        state = states.get(run_id)
+        if state is not None and state["epochs_done"] > sent[i]:
+            metrics = store.metrics_after(run_id, sent[i])
+            if metrics:
+                new[str(i)] = {
+                    "from": sent[i] + 1,
+                    "val_acc": [m["val_acc"] for m in metrics],
+                    "val_loss": [m["val_loss"] for m in metrics],
+                }
+                sent[i] += len(metrics)
+    if new:
+        blocks.append(
+            format_event(
+                "epochs", json.dumps({"cells": new}, separators=(",", ":")), ".".join(map(str, sent))
+            )
+        )
+    for i, run_id in enumerate(run_ids):
+        cell = _cell(i, run_id, values[i], states.get(run_id))
+        if cell["status"] != statuses[i]:
+            statuses[i] = cell["status"]
+            del cell["query"]
+            blocks.append(format_event("cell", json.dumps(cell, separators=(",", ":"))))
+    ended = all(status in FINAL for status in statuses)
+    return blocks, ended
