@@ -60,10 +60,14 @@ def admit_sweep(seconds: float) -> None:
     cap = current_app.config["SWEEP_SECONDS"]
     if seconds > cap:
         message = (
-            f"This sweep's runs would train for about {seconds:.0f} seconds in all, more than the "
-            f"{cap:.0f} seconds a sweep may take: vary fewer values, or make each run smaller."
+            f"This sweep's runs would train for about {_seconds(seconds)} seconds in all, more than the "
+            f"{_seconds(cap)} seconds a sweep may take: vary fewer values, or make each run smaller."
         )
         raise ApiError(400, message, "vary")
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.0f}" if value >= 10 else f"{value:.1f}"
 
 
 def parse_request(body: Any) -> Sweep:

@@ -1,0 +1,169 @@
+"""Sweeps over HTTP (server/sweeps.py), on SQLite and PostgreSQL (and once in the scaled mode): POST
+/api/sweeps queues one ordinary run per cell (201 with their ids) or refuses naming the field (a bad
+config or axis, too many axes or values, past the sweep cap with the estimate, 429 when the queue fills);
+GET /api/sweeps/<id> shows each cell's latest numbers, which are its run's own; the event stream replays
+a finished sweep at once and resumes after a Last-Event-ID; only the owner stops a sweep."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from core.config import parse_config
+from core.cost import estimate_seconds
+from core.sweeps import parse_vary
+from tests.server.helpers import sql, wait_for
+from tests.server.sse_client import client_events, read_until_done
+
+TINY_2D = {"dataset": "xor", "epochs": 4, "points": 100, "hidden": [4]}
+GRID = {"lr": [0.03, 0.3, 3], "hidden": [2, 4, 8]}
+
+
+def post(client, body: dict):
+    return client.post("/api/sweeps", json=body)
+
+
+def refused(response, field: str, status: int = 400) -> str:
+    assert response.status_code == status, response.get_json()
+    body = response.get_json()
+    assert body.get("field") == field and body["error"].endswith("."), body
+    return body["error"]
+
+
+def done_sweep(client, sweep_id: str, limit: float = 60) -> dict:
+    for run_id in client.get(f"/api/sweeps/{sweep_id}").get_json()["cells"]:
+        wait_for(client, run_id["run"], limit=limit)
+    return client.get(f"/api/sweeps/{sweep_id}").get_json()
+
+
+def test_a_3x3_sweep_queues_nine_runs_and_shows_each_cells_own_numbers(make_app):
+    client = make_app(QUEUE_SIZE=16).test_client()
+    response = post(client, {"config": TINY_2D, "vary": GRID})
+    assert response.status_code == 201, response.get_json()
+    created = response.get_json()
+    assert created["url"] == f"/sweeps/{created['id']}" and len(created["runs"]) == 9
+    assert created["query"] == "lr:0.03,0.3,3;hidden:2,4,8"
+    assert response.headers["Location"] == f"/api/sweeps/{created['id']}"
+
+    sweep = done_sweep(client, created["id"])
+    assert sweep["status"] == "done" and sweep["vary"] == {"lr": [0.03, 0.3, 3.0], "hidden": [2, 4, 8]}
+    assert [cell["run"] for cell in sweep["cells"]] == created["runs"]
+    assert [cell["values"] for cell in sweep["cells"][:4]] == [
+        {"lr": 0.03, "hidden": 2},
+        {"lr": 0.3, "hidden": 2},
+        {"lr": 3.0, "hidden": 2},
+        {"lr": 0.03, "hidden": 4},
+    ]
+    for cell in sweep["cells"]:
+        run = client.get(f"/api/runs/{cell['run']}").get_json()  # an ordinary run, with its permalink
+        assert run["status"] == cell["status"] == "done"
+        assert run["config"]["lr"] == cell["values"]["lr"] and run["config"]["hidden"] == [
+            cell["values"]["hidden"]
+        ]
+        assert (cell["val_acc"], cell["val_loss"], cell["epochs"]) == (
+            run["epochs"][-1]["val_acc"], run["epochs"][-1]["val_loss"], 4,
+        )  # fmt: skip
+        assert cell["query"] == run["query"]
+
+    # The same sweep again answers with the same runs: each cell's config was trained already.
+    again = post(client, {"config": TINY_2D, "vary": {"hidden": [8, 4, 2], "lr": [3, 0.3, 0.03]}}).get_json()
+    assert again["runs"] == created["runs"] and again["id"] != created["id"]
+
+
+def test_bad_sweeps_are_refused_naming_the_field(make_app):
+    client = make_app().test_client()
+    assert "lr must be between" in refused(
+        post(client, {"config": {"lr": 9}, "vary": {"l2": [0]}}), "config.lr"
+    )
+    assert "does not apply" in refused(
+        post(client, {"config": {"points": 100}, "vary": {"lr": [1]}}), "config.points"
+    )
+    assert "needs vary" in refused(post(client, {"config": TINY_2D}), "vary")
+    assert "at most 2" in refused(
+        post(client, {"config": TINY_2D, "vary": {"lr": [1], "l2": [0], "hidden": [2]}}), "vary"
+    )
+    assert "1 to 5 values" in refused(
+        post(client, {"config": TINY_2D, "vary": {"l2": [0, 0.1, 0.2, 0.3, 0.4, 0.5]}}), "vary.l2"
+    )
+    assert "not a setting" in refused(
+        post(client, {"config": TINY_2D, "vary": {"seed": [1, 2]}}), "vary.seed"
+    )
+    assert "between 1 and" in refused(
+        post(client, {"config": TINY_2D, "vary": {"layers": [1, 9]}}), "vary.layers"
+    )
+    assert "not part of a sweep" in refused(post(client, {"config": TINY_2D, "vary": GRID, "x": 1}), "x")
+    assert "JSON object" in refused(post(client, [1]), "body")
+    assert client.get("/api/sweeps/AAAAAAAAAAAA").status_code == 404
+
+
+def test_a_sweep_past_the_cap_is_refused_with_its_estimate_before_any_run_exists(make_app, database):
+    vary = {"batch_size": [4, 8, 16], "lr": [0.1, 1]}
+    sweep = parse_vary(vary, parse_config(TINY_2D))
+    seconds = sum(estimate_seconds(config) for config in sweep.cells())
+    client = make_app(SWEEP_SECONDS=seconds * 0.9).test_client()
+    message = refused(post(client, {"config": TINY_2D, "vary": vary}), "vary")
+    assert f"about {seconds:.1f} seconds in all" in message and "a sweep may take" in message, message
+    assert sql(database, "SELECT count(*) FROM runs") == [(0,)]
+    assert post(client, {"config": TINY_2D, "vary": {"batch_size": [4, 8, 16]}}).status_code == 201
+
+
+def test_a_sweep_that_fills_the_queue_is_refused_and_its_queued_runs_stopped(make_app):
+    app = make_app(QUEUE_SIZE=2, WORKERS=2)  # 2 places, and one more per idle training thread
+    app.extensions["playground"].training.shutdown()  # runs only wait now
+    client = app.test_client()
+    response = post(client, {"config": TINY_2D, "vary": {"lr": [0.01, 0.1, 1], "hidden": [2, 4]}})
+    assert response.status_code == 429 and "6 runs" in response.get_json()["error"]
+    assert response.headers["Retry-After"]
+    store = app.extensions["playground"].store
+    assert store.active_runs() == []  # the four it queued were stopped
+
+
+def test_the_event_stream_replays_a_finished_sweep_and_resumes_after_last_event_id(make_app):
+    client = make_app(QUEUE_SIZE=16).test_client()
+    created = post(client, {"config": TINY_2D, "vary": {"lr": [0.1, 1]}}).get_json()
+    sweep = done_sweep(client, created["id"])
+    events = read_until_done(client_events(client.get(created["events"], buffered=False)))
+    epochs = [event for event in events if event.event == "epochs"]
+    cells = [event.json() for event in events if event.event == "cell"]
+    assert epochs[-1].id == "4.4"
+    assert [cell["status"] for cell in cells] == ["done", "done"]
+    data = epochs[0].json()["cells"]
+    for index, cell in enumerate(sweep["cells"]):
+        run = client.get(f"/api/runs/{cell['run']}").get_json()
+        assert data[str(index)]["val_acc"] == [epoch["val_acc"] for epoch in run["epochs"]]
+        assert data[str(index)]["from"] == 1
+
+    resumed = read_until_done(
+        client_events(client.get(created["events"], headers={"Last-Event-ID": "2.4"}, buffered=False))
+    )
+    [more] = [event for event in resumed if event.event == "epochs"]
+    assert more.id == "4.4" and set(more.json()["cells"]) == {"0"} and more.json()["cells"]["0"]["from"] == 3
+    assert len(more.json()["cells"]["0"]["val_loss"]) == 2
+    bad = client.get(created["events"], headers={"Last-Event-ID": "7"})
+    assert refused(bad, "Last-Event-ID")
+
+
+def test_only_the_sweeps_owner_stops_its_runs(make_app):
+    app = make_app(QUEUE_SIZE=16, WORKERS=1)
+    client = app.test_client()
+    long = {"dataset": "spiral", "epochs": 1000, "points": 5000, "hidden": [64, 64]}
+    created = post(client, {"config": long, "vary": {"lr": [0.01, 0.1]}}).get_json()
+    stop = f"/api/sweeps/{created['id']}/stop"
+    assert client.post(stop).status_code == 403
+    assert client.post(stop, headers={"Authorization": "Bearer " + "x" * 43}).status_code == 403
+    answer = client.post(stop, headers={"Authorization": f"Bearer {created['owner_token']}"})
+    assert answer.status_code == 200, answer.get_json()
+    for run_id in created["runs"]:
+        assert wait_for(client, run_id)["status"] == "stopped"
+    assert client.get(f"/api/sweeps/{created['id']}").get_json()["status"] == "done"
+
+
+@pytest.mark.stores("redis")
+def test_a_sweep_trains_on_the_scaled_modes_workers(make_app):
+    client = make_app(QUEUE_SIZE=16, WORKERS=1).test_client()
+    created = post(client, {"config": TINY_2D, "vary": {"lr": [0.1, 1], "hidden": [2, 4]}}).get_json()
+    sweep = done_sweep(client, created["id"])
+    assert [cell["status"] for cell in sweep["cells"]] == ["done"] * 4
+    events = read_until_done(client_events(client.get(created["events"], buffered=False)))
+    assert json.loads([e for e in events if e.event == "epochs"][-1].data)["cells"]
