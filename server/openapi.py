@@ -355,11 +355,48 @@ def vary_schema(limits: Limits) -> dict[str, Any]:
     }
 
 
-def _sweep_paths(sweep_id: dict[str, Any], unavailable: dict[str, Any]) -> dict[str, Any]:
-    """POST /api/sweeps and GET /api/sweeps/{sweep_id}[/events], POST .../stop (server.sweeps)."""
+def _sweep_paths(sweep_id: dict[str, Any], unavailable: dict[str, Any], limits: Limits) -> dict[str, Any]:
+    """POST /api/sweeps, GET /api/sweeps/estimate, GET /api/sweeps/{sweep_id}[/events] and POST
+    .../stop (server.sweeps)."""
     not_found = _error("No sweep has this id.")
     sweep = _json("The sweep.", {"$ref": "#/components/schemas/Sweep"})
+    names = "|".join(axis.name for axis in AXES)
+    sweep_parameter = {
+        "name": "sweep",
+        "in": "query",
+        "required": True,
+        "description": "The settings to vary and their values, as the sweep's address writes them: "
+        f"up to {MAX_AXES} of {', '.join(axis.name for axis in AXES)}, up to {MAX_VALUES} values each, "
+        "such as lr:0.01,0.1,1;hidden:8,16,32.",
+        "schema": {"type": "string", "pattern": f"^({names}):[^;]*(;({names}):[^;]*)?$"},
+    }
     return {
+        "/api/sweeps/estimate": {
+            "get": {
+                "summary": "How long a sweep's runs would train in all, and the sweep cap",
+                "description": "The base config as a query string (fields left out take the dataset's "
+                "defaults) and `sweep`. `seconds`: the cells' estimated seconds added up (core.cost); a "
+                "sweep above `cap_seconds` is refused.",
+                "parameters": [*config_query_parameters(limits), sweep_parameter],
+                "responses": {
+                    "200": _json(
+                        "The estimate.",
+                        {
+                            "type": "object",
+                            "required": ["seconds", "cap_seconds", "runs", "query"],
+                            "properties": {
+                                "query": {"type": "string", "description": "The sweep's canonical text."},
+                                "seconds": {"type": "number", "minimum": 0},
+                                "cap_seconds": {"type": "number", "minimum": 0},
+                                "runs": {"type": "integer", "minimum": 1, "maximum": MAX_VALUES**MAX_AXES},
+                            },
+                        },
+                    ),
+                    "400": _error("Invalid config or sweep; `field` names the field."),
+                    "503": unavailable,
+                },
+            }
+        },
         "/api/sweeps": {
             "post": {
                 "summary": "Start a sweep: a grid of runs varying one or two settings of a config",
@@ -464,7 +501,18 @@ def _sweep_schemas(limits: Limits) -> dict[str, Any]:
         },
         "Sweep": {
             "type": "object",
-            "required": ["id", "url", "events", "status", "config", "query", "vary", "cells"],
+            "required": [
+                "id",
+                "url",
+                "events",
+                "status",
+                "config",
+                "query",
+                "address",
+                "vary",
+                "axes",
+                "cells",
+            ],
             "properties": {
                 "id": run_id,
                 "url": {"type": "string"},
@@ -472,7 +520,16 @@ def _sweep_schemas(limits: Limits) -> dict[str, Any]:
                 "status": {"type": "string", "enum": ["running", "done"]},
                 "config": {"type": "object"},
                 "query": {"type": "string"},
+                "address": {
+                    "type": "string",
+                    "description": "The playground's address with this sweep's config and ?sweep=.",
+                },
                 "vary": {"type": "object"},
+                "axes": {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "description": "The varied settings in order: the first is the heatmap's columns.",
+                },
                 "cells": {
                     "type": "array",
                     "items": {
@@ -685,7 +742,7 @@ def openapi_spec(limits: Limits, max_body: int = 1_000_000) -> dict[str, Any]:
                 }
             },
             **_data_paths(limits, max_body, unavailable),
-            **_sweep_paths({**run_id, "name": "sweep_id"}, unavailable),
+            **_sweep_paths({**run_id, "name": "sweep_id"}, unavailable, limits),
             "/api/estimate": {
                 "get": {
                     "summary": "How long a config would train, before it starts, and the wall-clock cap",

@@ -24,18 +24,19 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import parse_qsl
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from core.config import FieldError, parse_config
+from core.config import FieldError, parse_config, parse_query
 from core.cost import estimate_seconds
-from core.sweeps import Sweep, parse_vary
+from core.sweeps import Sweep, axes_json, parse_sweep_query, parse_vary
 from server.api import no_cache, read_json
 from server.custom_data import find_data
 from server.errors import ApiError
 from server.ownership import OwnershipError, check_owner, new_token
 from server.ratelimit import limiter, run_started, runs_per_client
-from server.run_json import new_run_id
+from server.run_json import config_from_dict, new_run_id
 from server.sse import RETRY_MS, disconnect_probe, format_event
 from server.store import ACTIVE, FINAL, Status, Store, StoreUnavailable
 from server.training import RETRY_AFTER_SECONDS, QueueFull, Training
@@ -101,12 +102,78 @@ def parse_request(body: Any) -> Sweep:
         raise ApiError(400, error.message, error.field) from None
 
 
+def config_query(query: str) -> str:
+    """A page's query string without its `sweep` parameter: the config's part."""
+    return "&".join(part for part in query.split("&") if part.split("=", 1)[0] != "sweep")
+
+
+def sweep_query_of(query: str) -> str | None:
+    """The `sweep` parameter of a query string (None without one)."""
+    values = [value for name, value in parse_qsl(query, keep_blank_values=True) if name == "sweep"]
+    if len(values) > 1:
+        raise FieldError("sweep", "sweep is given more than once.")
+    return values[0] if values else None
+
+
+def sweep_form() -> dict[str, Any]:
+    """What the page's sweep form needs: the axis table (core.sweeps), the cap and the most values."""
+    limits = current_app.config["LIMITS"]
+    return {"axes": axes_json(limits), "cap_seconds": current_app.config["SWEEP_SECONDS"]}
+
+
+def sweep_from_url(config: dict[str, Any]) -> dict[str, Any]:
+    """The sweep form for the playground page: the axis table, and the sweep its URL's `sweep` parameter
+    describes ({"vary", "order": its axes in order, "query"}), or the reason it was refused ({"error",
+    "field"})."""
+    form = sweep_form()
+    try:
+        text = sweep_query_of(request.query_string.decode("utf-8", "replace"))
+        if text is not None:
+            given = {name: value for name, value in config.items() if value is not None}
+            base = parse_config(given, current_app.config["LIMITS"], find_data(_store()), partial=True)
+            sweep = parse_sweep_query(text, base, current_app.config["LIMITS"])
+            form.update(vary=sweep.vary_dict(), order=list(sweep.vary_dict()), query=sweep.to_query())
+    except FieldError as error:
+        form["error"] = {"error": error.message, "field": error.field}
+    return form
+
+
+def _estimate(sweep: Sweep) -> float:
+    return sum(estimate_seconds(config) for config in sweep.cells())
+
+
+@bp.get("/sweeps/estimate")
+def estimate() -> Response:
+    """How long a sweep's runs would train in all: the config as a query string (as a shared URL
+    writes it) and `sweep` (lr:0.01,0.1;hidden:8,16) -> {seconds, cap_seconds, runs}; 400 naming the
+    field."""
+    query = request.query_string.decode("utf-8", "replace")
+    limits = current_app.config["LIMITS"]
+    try:
+        text = sweep_query_of(query)
+        if text is None:
+            raise FieldError("sweep", "Give the sweep to estimate, such as sweep=lr:0.01,0.1,1.")
+        base = parse_query(config_query(query), limits, find_data(_store()))
+        sweep = parse_sweep_query(text, base, limits)
+    except FieldError as error:
+        raise ApiError(400, error.message, error.field) from None
+    body = {
+        "seconds": round(_estimate(sweep), 1),
+        "cap_seconds": current_app.config["SWEEP_SECONDS"],
+        "runs": len(sweep.cell_values()),
+        "query": sweep.to_query(),
+    }
+    response = jsonify(body)
+    response.headers["Cache-Control"] = "public, max-age=60"
+    return response
+
+
 @bp.post("/sweeps")
 @limiter.limit(runs_per_client, deduct_when=run_started)
 def create() -> tuple[Response, int, dict]:
     sweep = parse_request(read_json())
     cells = sweep.cells()
-    seconds = sum(estimate_seconds(config) for config in cells)
+    seconds = _estimate(sweep)
     admit_sweep(seconds)
     token, token_hash = new_token()
     run_ids, created = _submit(cells, token_hash)
@@ -204,7 +271,9 @@ def public_sweep(store: Store, sweep: dict) -> dict[str, Any]:
         "status": sweep_status(cells),
         "config": sweep["config"],
         "query": sweep["query"],
+        "address": f"/?{config_from_dict(sweep['config'], store).to_query()}&sweep={sweep['query']}",
         "vary": sweep["vary"],
+        "axes": list(sweep["vary"]),
         "cells": cells,
     }
 
