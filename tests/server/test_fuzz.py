@@ -121,6 +121,19 @@ CSV_BODIES = st.none() | st.lists(ROW, min_size=8, max_size=TINY.max_points + 3)
 )
 
 
+# Sweep texts within TINY's limits (and some past them), for GET /api/sweeps/estimate's `sweep`.
+SWEEP_TEXTS = st.none() | st.sampled_from(
+    (
+        "lr:0.1,1",
+        "hidden:1,2,4;lr:0.01,3",
+        "layers:1,2;activation:relu,tanh",
+        "batch_size:8,64",
+        "l2:0,0.5",
+        "hidden:9",
+    )
+)
+
+
 def fuzz(operation, mode: GenerationMode, known: dict[str, str], points: str, statuses: Counter[int]) -> int:
     """Send up to EXAMPLES generated requests to one operation, counting the answers' statuses; returns
     how many were sent. `known`: the ids of real runs (or sweeps, for the sweeps' operations) and their
@@ -142,8 +155,9 @@ def fuzz(operation, mode: GenerationMode, known: dict[str, str], points: str, st
         owner=st.booleans(),
         data_hash=hashes,
         csv=CSV_BODIES,
+        sweep=SWEEP_TEXTS,
     )
-    def one_request(case, run_id, owner, data_hash, csv):
+    def one_request(case, run_id, owner, data_hash, csv, sweep):
         nonlocal sent
         parameter = next(
             (name for name in ("run_id", "sweep_id") if name in (case.path_parameters or {})), None
@@ -156,6 +170,8 @@ def fuzz(operation, mode: GenerationMode, known: dict[str, str], points: str, st
             case.path_parameters["data_hash"] = data_hash  # often real points
         if operation.path == "/api/data" and mode is GenerationMode.POSITIVE and csv is not None:
             case.body = csv  # rows of points, good and bad
+        if operation.path == "/api/sweeps/estimate" and mode is GenerationMode.POSITIVE and sweep is not None:
+            case.query = {"dataset": "xor", **(case.query or {}), "sweep": sweep}  # sweeps that fit, often
         response = case.call(headers={"Accept-Encoding": "identity"})  # plain bodies to check
         sent += 1
         statuses[response.status_code] += 1
