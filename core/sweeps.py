@@ -13,7 +13,7 @@ fastest) and the OpenAPI schema (server/openapi.py reads `axis_field`).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -88,11 +88,7 @@ class Sweep:
         return tuple(len(values) for _, values in self.vary)
 
     def cell_values(self) -> list[dict[str, Any]]:
-        """Each cell's values, {axis: value}, the first axis varying fastest (row-major over a grid whose
-        columns are the first axis and rows the second)."""
-        names = [name for name, _ in self.vary]
-        grids = [values for _, values in reversed(self.vary)]
-        return [dict(zip(names, reversed(point), strict=True)) for point in itertools.product(*grids)]
+        return cell_values(self.vary)
 
     def cells(self) -> list[Config]:
         """The config of each cell, in cell_values() order."""
@@ -106,6 +102,14 @@ class Sweep:
         return ";".join(
             f"{name}:{','.join(_format(value) for value in values)}" for name, values in self.vary
         )
+
+
+def cell_values(vary: Sequence[tuple[str, Sequence[Any]]]) -> list[dict[str, Any]]:
+    """Each cell's values, {axis: value}, the first axis varying fastest (row-major over a grid whose
+    columns are the first axis and rows the second)."""
+    names = [name for name, _ in vary]
+    grids = [values for _, values in reversed(vary)]
+    return [dict(zip(names, reversed(point), strict=True)) for point in itertools.product(*grids)]
 
 
 def apply(base: Config, values: Mapping[str, Any]) -> Config:

@@ -30,7 +30,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from core.config import FieldError, parse_config, parse_query
 from core.cost import estimate_seconds
-from core.sweeps import Sweep, axes_json, parse_sweep_query, parse_vary
+from core.sweeps import Sweep, axes_json, cell_values, parse_sweep_query, parse_vary
 from server.api import no_cache, read_json
 from server.custom_data import find_data
 from server.errors import ApiError
@@ -233,11 +233,6 @@ def get_sweep(sweep_id: str) -> dict:
     return sweep
 
 
-def cell_values(sweep: dict) -> list[dict[str, Any]]:
-    """Each cell's values, in the cells' order (core.sweeps.Sweep.cell_values, from the stored vary)."""
-    return Sweep(None, tuple((name, tuple(values)) for name, values in sweep["vary"].items())).cell_values()
-
-
 def _cell(index: int, run_id: str, values: dict, state: dict | None) -> dict[str, Any]:
     metrics = (state or {}).get("metrics") or {}
     return {
@@ -262,7 +257,9 @@ def public_sweep(store: Store, sweep: dict) -> dict[str, Any]:
     states = store.cell_states(sweep["cells"])
     cells = [
         _cell(i, run_id, values, states.get(run_id))
-        for i, (run_id, values) in enumerate(zip(sweep["cells"], cell_values(sweep), strict=True))
+        for i, (run_id, values) in enumerate(
+            zip(sweep["cells"], cell_values(list(sweep["vary"].items())), strict=True)
+        )
     ]
     return {
         "id": sweep["id"],
@@ -343,7 +340,7 @@ def sweep_events(
     yield f"retry: {RETRY_MS}\n\n"
     sent = list(after)
     statuses: list[Any] = [None] * len(sent)
-    values = cell_values(sweep)
+    values = cell_values(list(sweep["vary"].items()))
     last_write = time.monotonic()
     while True:
         try:

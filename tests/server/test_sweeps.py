@@ -6,7 +6,9 @@ a finished sweep at once and resumes after a Last-Event-ID; only the owner stops
 
 from __future__ import annotations
 
+import html
 import json
+import re
 
 import pytest
 
@@ -18,6 +20,11 @@ from tests.server.sse_client import client_events, read_until_done
 
 TINY_2D = {"dataset": "xor", "epochs": 4, "points": 100, "hidden": [4]}
 GRID = {"lr": [0.03, 0.3, 3], "hidden": [2, 4, 8]}
+
+
+def page_data(response) -> dict:
+    """The JSON a page's template wrote into <body data-page="...">."""
+    return json.loads(html.unescape(re.search(r'data-page="([^"]*)"', response.get_data(as_text=True))[1]))
 
 
 def post(client, body: dict):
@@ -167,3 +174,76 @@ def test_a_sweep_trains_on_the_scaled_modes_workers(make_app):
     assert [cell["status"] for cell in sweep["cells"]] == ["done"] * 4
     events = read_until_done(client_events(client.get(created["events"], buffered=False)))
     assert json.loads([e for e in events if e.event == "epochs"][-1].data)["cells"]
+
+
+def test_the_estimate_adds_up_the_cells_and_answers_the_canonical_sweep(make_app):
+    client = make_app(SWEEP_SECONDS=1000.0).test_client()
+    answer = client.get(
+        "/api/sweeps/estimate?dataset=xor&epochs=4&points=100&hidden=4&sweep=hidden:8,2;lr:1,0.1"
+    )
+    assert answer.status_code == 200, answer.get_json()
+    body = answer.get_json()
+    sweep = parse_vary({"hidden": [8, 2], "lr": [1, 0.1]}, parse_config(TINY_2D))
+    expected = sum(estimate_seconds(config) for config in sweep.cells())
+    assert body == {
+        "seconds": round(expected, 1),
+        "cap_seconds": 1000.0,
+        "runs": 4,
+        "query": "lr:0.1,1;hidden:2,8",
+    }
+    assert "between 1 and" in refused(
+        client.get("/api/sweeps/estimate?dataset=xor&sweep=hidden:0"), "vary.hidden"
+    )
+    assert "Give the sweep" in refused(client.get("/api/sweeps/estimate?dataset=xor"), "sweep")
+    assert "does not apply" in refused(
+        client.get("/api/sweeps/estimate?dataset=mnist&noise=0.1&sweep=lr:1"), "noise"
+    )
+    refused(client.get("/api/sweeps/estimate?dataset=xor&sweep=lr:1&sweep=lr:2"), "sweep")
+
+
+def test_the_playground_address_prefills_the_sweep_form_and_a_sweep_has_its_page(make_app):
+    client = make_app(QUEUE_SIZE=16).test_client()
+    form = page_data(client.get("/?dataset=xor&sweep=hidden:8,2;lr:1,0.1"))["sweep"]
+    assert form["order"] == ["lr", "hidden"] and form["query"] == "lr:0.1,1;hidden:2,8"
+    assert form["vary"] == {"lr": [0.1, 1.0], "hidden": [2, 8]}
+    assert [axis["name"] for axis in form["axes"]] == [
+        "lr",
+        "hidden",
+        "layers",
+        "batch_size",
+        "l2",
+        "activation",
+    ]
+    bad = page_data(client.get("/?dataset=xor&sweep=lr:9"))["sweep"]
+    assert bad["error"]["field"] == "vary.lr" and "vary" not in bad
+
+    created = post(client, {"config": TINY_2D, "vary": {"lr": [0.1, 1]}}).get_json()
+    page = client.get(created["url"])
+    assert page.status_code == 200 and created["id"] in page.get_data(as_text=True)
+    sweep = page_data(page)["sweep"]
+    assert sweep["axes"] == ["lr"] and [cell["run"] for cell in sweep["cells"]] == created["runs"]
+    assert sweep["address"] == f"/?{parse_config(TINY_2D).to_query()}&sweep=lr:0.1,1"
+    assert client.get("/sweeps/AAAAAAAAAAAA").status_code == 404
+
+
+def test_the_live_stream_sends_every_epoch_once_with_cursors_that_only_grow(make_app):
+    client = make_app(QUEUE_SIZE=16).test_client()
+    config = {**TINY_2D, "epochs": 30}
+    created = post(client, {"config": config, "vary": {"lr": [0.1, 1], "hidden": [2, 4]}}).get_json()
+    events = read_until_done(client_events(client.get(created["events"], buffered=False)))
+    cursors = [[int(part) for part in event.id.split(".")] for event in events if event.event == "epochs"]
+    assert len(cursors) > 1, "the epochs came in more than one look"
+    pairs = zip(cursors, cursors[1:], strict=False)
+    assert all(a <= b for earlier, later in pairs for a, b in zip(earlier, later, strict=True))
+    assert cursors[-1] == [30] * 4
+    seen: dict[str, list[float]] = {str(i): [] for i in range(4)}
+    for event in events:
+        if event.event == "epochs":
+            for index, news in event.json()["cells"].items():
+                assert news["from"] == len(seen[index]) + 1  # no gap, no epoch twice
+                seen[index] += news["val_loss"]
+    for index, run_id in enumerate(created["runs"]):
+        run = client.get(f"/api/runs/{run_id}").get_json()
+        assert seen[str(index)] == [epoch["val_loss"] for epoch in run["epochs"]]
+    last = {event.json()["cell"]: event.json()["status"] for event in events if event.event == "cell"}
+    assert last == {0: "done", 1: "done", 2: "done", 3: "done"} and events[-1].event == "done"
