@@ -7,8 +7,9 @@ POST takes {"config": {a run config}, "vary": {axis: [values]}}: the config is v
 `admit_sweep`, before any cell exists: past PLAYGROUND_SWEEP_SECONDS it is a 400 naming `vary` with the
 estimate. Each cell is an ordinary run submitted through the Training seam (server.training), with the
 sweep's owner token; a cell whose config was trained already answers with that run (as POST /api/runs
-does), so a sweep's runs are the sweep's own only when it created them (runs.sweep). If the queue fills
-part-way, the runs queued so far are stopped and the answer is a 429.
+does), so a sweep's runs are the sweep's own only when it created them (runs.sweep). A sweep counts as
+one run against the queue's limit (PLAYGROUND_QUEUE): a full queue refuses it with a 429, and if the
+queue fills part-way anyway, the runs queued so far are stopped.
 
 The stream (`sweep_events`) looks at the store every POLL_SECONDS and sends, without ids, a `cell` event
 whenever a cell's status changes ({cell, run, status, epochs, val_acc, val_loss}; every cell on the first
@@ -203,22 +204,26 @@ def create() -> tuple[Response, int, dict]:
 
 
 def _submit(cells: list, token_hash: str) -> tuple[list[str], list[str]]:
-    """Submit every cell: (the cells' run ids, the ids of the runs created, not reused). A full queue
-    part-way stops the runs queued so far and answers 429."""
+    """Submit every cell: (the cells' run ids, the ids of the runs created, not reused). A sweep counts as
+    one run against the queue's limit: its first new run needs a place, the later ones may go past the
+    limit by the sweep's runs queued before them. A full queue stops the runs queued so far (another
+    process may fill it in between) and answers 429."""
     run_ids: list[str] = []
     created: list[str] = []
     for config in cells:
         try:
             run_id, reused = _training().submit(
-                config.to_dict(), config.to_query(), config.epochs, token_hash, reuse=True
+                config.to_dict(),
+                config.to_query(),
+                config.epochs,
+                token_hash,
+                reuse=True,
+                beyond=len(created),
             )
         except QueueFull as error:
             for run_id in created:
                 _training().stop(run_id)
-            message = (
-                f"The server is busy: {error} A sweep of {len(cells)} runs needs that many places. "
-                f"Try again in {RETRY_AFTER_SECONDS} seconds."
-            )
+            message = f"The server is busy: {error} Try again in {RETRY_AFTER_SECONDS} seconds."
             raise ApiError(429, message, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}) from None
         run_ids.append(run_id)
         if not reused:

@@ -23,11 +23,18 @@ class QueueFull(RuntimeError):
 
 class Training(Protocol):
     def submit(
-        self, config: dict, query: str, total_epochs: int, token_hash: str | None = None, reuse: bool = False
+        self,
+        config: dict,
+        query: str,
+        total_epochs: int,
+        token_hash: str | None = None,
+        reuse: bool = False,
+        beyond: int = 0,
     ) -> tuple[str, bool]:
         """Store a new queued run (with its owner token's hash) and hand it to the queue: (its id, False).
         With `reuse`, a stored run of the same query that is done, queued or running answers instead and
-        nothing is queued: (its id, True). Raises QueueFull past capacity."""
+        nothing is queued: (its id, True). Raises QueueFull past capacity; `beyond` places past it are
+        allowed (a sweep's later cells: a sweep counts as one run against the queue's limit)."""
         ...
 
     def stop(self, run_id: str) -> None:

@@ -128,15 +128,21 @@ class Runner:
     # --- the API's side ------------------------------------------------------------------------
 
     def submit(
-        self, config: dict, query: str, total_epochs: int, token_hash: str | None = None, reuse: bool = False
+        self,
+        config: dict,
+        query: str,
+        total_epochs: int,
+        token_hash: str | None = None,
+        reuse: bool = False,
+        beyond: int = 0,
     ) -> tuple[str, bool]:
         """Store a new run in the shared queue (with its owner token's hash): (its id, False); with `reuse`,
         a stored run of the same query that is done, queued or running answers instead: (its id, True).
-        Raises QueueFull past capacity."""
+        Raises QueueFull past capacity (plus `beyond` places: a sweep's later cells)."""
         with self._cond:
             idle = self.workers - self._busy  # a run given to an idle thread waits in the queue briefly
         run_id = new_run_id()
-        places = self.queue_size + idle
+        places = self.queue_size + idle + beyond
         answer = self.store.create_run(
             run_id, config, query, QUEUE_OWNER, total_epochs, places, token_hash=token_hash, reuse=reuse
         )

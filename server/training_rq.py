@@ -173,12 +173,18 @@ class RqTraining:
         self.keeper.stop()
 
     def submit(
-        self, config: dict, query: str, total_epochs: int, token_hash: str | None = None, reuse: bool = False
+        self,
+        config: dict,
+        query: str,
+        total_epochs: int,
+        token_hash: str | None = None,
+        reuse: bool = False,
+        beyond: int = 0,
     ) -> tuple[str, bool]:
         """Store a new queued run and enqueue its job: (its id, False). With `reuse`, a stored run of the
         same query that is done, queued or running answers instead and nothing is queued: (its id, True).
-        QueueFull past PLAYGROUND_QUEUE waiting jobs, RedisUnavailable (a 503) when Redis cannot be
-        reached: then the new run is taken back out."""
+        QueueFull past PLAYGROUND_QUEUE waiting jobs (plus `beyond`: a sweep's later cells),
+        RedisUnavailable (a 503) when Redis cannot be reached: then the new run is taken back out."""
         run_id = new_run_id()
         answer = self.store.create_run(
             run_id, config, query, QUEUE_OWNER, total_epochs, token_hash=token_hash, reuse=reuse
@@ -187,7 +193,7 @@ class RqTraining:
             return answer, True
         try:
             with reaching_redis():
-                queued = self.queue.enqueue_within(run_id, self.queue_size)
+                queued = self.queue.enqueue_within(run_id, self.queue_size + beyond)
         except BaseException:
             self._take_back(run_id)
             raise

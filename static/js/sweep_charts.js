@@ -25,6 +25,11 @@ export function cellLabel(cell, names) {
   return names.map((name) => `${name} ${formatValue(cell.values[name])}`).join(" · ");
 }
 
+/** "0.1 · 8": a small multiple's title (the caption names the axes). */
+function panelTitle(cell, names) {
+  return names.map((name) => formatValue(cell.values[name])).join(" · ");
+}
+
 /** Index of the best finished cell for the metric, or -1. */
 export function bestCell(cells, metric) {
   let best = -1;
@@ -82,7 +87,7 @@ export function curvesFigure(sweep, cells, metric) {
       ...(accuracy ? { range: [0, 1] } : { autorange: true, rangemode: "tozero" }),
     };
     layout.annotations.push({
-      text: cellLabel(cell, names), showarrow: false, xref: `x${k} domain`, yref: `y${k} domain`, x: 0.5, y: 1,
+      text: panelTitle(cell, names), showarrow: false, xref: `x${k} domain`, yref: `y${k} domain`, x: 0.5, y: 1,
       yanchor: "bottom", font: { size: 10, color: i === best ? BEST : "#5f6873" },
     });
     const values = cell.curve[metric];

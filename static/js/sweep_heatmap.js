@@ -49,7 +49,9 @@ export class SweepHeatmap {
     const table = document.createElement("div");
     table.className = "sweep-grid";
     table.style.gridTemplateColumns = `auto auto repeat(${xs.length}, minmax(0, 1fr))`;
-    table.style.gridTemplateRows = `repeat(${ys.length}, minmax(44px, 1fr)) auto auto`;
+    // A single row stays a row of tiles; a grid fills the panel's height.
+    table.style.gridTemplateRows = `repeat(${ys.length}, ${ys.length > 1 ? "minmax(44px, 1fr)" : "72px"}) auto auto`;
+    if (ys.length === 1) table.style.minHeight = "0";
     const yTitle = document.createElement("div");
     yTitle.className = "sweep-axis-title sweep-y-title";
     yTitle.textContent = names[1] ? this.label(names[1]) : "";
@@ -107,6 +109,8 @@ export class SweepHeatmap {
     const values = cells.filter((c) => ENDED.has(c.status) && Number.isFinite(c[metric])).map((c) => c[metric]);
     const low = Math.min(...values);
     const high = Math.max(...values);
+    // Losses spread over orders of magnitude (one diverged run would wash out the rest): a log scale.
+    const scaled = metric === "val_loss" ? (v) => Math.log(Math.max(v, 1e-6)) : (v) => v;
     const best = bestCell(cells, metric);
     let filled = 0;
     cells.forEach((cell, i) => {
@@ -118,7 +122,7 @@ export class SweepHeatmap {
       else if (cell.status === "running") text = cell.epochs ? `epoch ${cell.epochs}` : "starting";
       if (coloured) {
         filled += 1;
-        let t = high > low ? (value - low) / (high - low) : 1;
+        let t = high > low ? (scaled(value) - scaled(low)) / (scaled(high) - scaled(low)) : 1;
         if (metric === "val_loss") t = 1 - t; // a lower loss is better: deeper
         link.style.backgroundColor = css(colourAt(t));
         link.style.color = t > 0.55 ? "#ffffff" : "#1f2328";

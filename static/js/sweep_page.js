@@ -33,6 +33,9 @@ function describe() {
     `${cells.length} run${cells.length === 1 ? "" : "s"} on ${base.dataset}, ${base.epochs} epochs each, varying ` +
     `${names.map(axisText).join(" and ")}.`;
   $("sweep-playground").href = sweep.address;
+  const rows = names[1] ? sweep.vary[names[1]].length : 1;
+  $("sweep-curves").style.height = `${Math.max(240, 70 + rows * 85)}px`; // a panel's height, whatever the rows
+  $("curves-axes").textContent = names.join(" · ");
 }
 
 function renderStatus() {
@@ -45,11 +48,13 @@ function renderStatus() {
   const failed = cells.filter((cell) => cell.status === "failed" || cell.status === "interrupted").length;
   if (finished) {
     line.textContent = `All ${cells.length} runs ended${failed ? ` (${failed} did not finish)` : ""}.${bestText}`;
-    line.dataset.status = failed ? "warn" : "good";
+    line.dataset.status = "done";
+    line.dataset.tone = failed ? "warn" : "good";
   } else {
     const training = cells.filter((cell) => cell.status === "running").length;
     line.textContent = `${ended} of ${cells.length} runs done, ${training} training.${bestText}`;
-    line.dataset.status = "busy";
+    line.dataset.status = "running";
+    line.dataset.tone = "busy";
   }
   $("sweep-stop").hidden = finished || !tokenFor(sweep.id);
 }

@@ -115,15 +115,19 @@ def test_a_sweep_past_the_cap_is_refused_with_its_estimate_before_any_run_exists
     assert post(client, {"config": TINY_2D, "vary": {"batch_size": [4, 8, 16]}}).status_code == 201
 
 
-def test_a_sweep_that_fills_the_queue_is_refused_and_its_queued_runs_stopped(make_app):
+def test_a_sweep_counts_as_one_run_against_the_queues_limit(make_app):
     app = make_app(QUEUE_SIZE=2, WORKERS=2)  # 2 places, and one more per idle training thread
     app.extensions["playground"].training.shutdown()  # runs only wait now
     client = app.test_client()
-    response = post(client, {"config": TINY_2D, "vary": {"lr": [0.01, 0.1, 1], "hidden": [2, 4]}})
-    assert response.status_code == 429 and "6 runs" in response.get_json()["error"]
-    assert response.headers["Retry-After"]
+    grid = {"lr": [0.01, 0.1, 1], "hidden": [2, 4, 8]}
+    created = post(client, {"config": TINY_2D, "vary": grid})
+    assert created.status_code == 201, created.get_json()  # 9 runs wait behind 4 places
     store = app.extensions["playground"].store
-    assert store.active_runs() == []  # the four it queued were stopped
+    assert len(store.active_runs()) == 9
+    fuller = post(client, {"config": {**TINY_2D, "seed": 7}, "vary": grid})  # the queue is full now
+    assert fuller.status_code == 429 and "already waiting" in fuller.get_json()["error"]
+    assert fuller.headers["Retry-After"]
+    assert len(store.active_runs()) == 9  # nothing of the refused sweep was left queued
 
 
 def test_the_event_stream_replays_a_finished_sweep_and_resumes_after_last_event_id(make_app):
