@@ -23,7 +23,8 @@ from server.datasets import datasets_json
 from server.errors import not_found_page
 from server.run_json import public_run
 from server.store import FINAL
-from server.sweeps import config_query, public_sweep, sweep_form, sweep_from_url
+from server.sweep_json import public_sweep
+from server.sweeps import config_query, sweep_form, sweep_from_url
 
 log = logging.getLogger(__name__)
 

@@ -11,19 +11,12 @@ does), so a sweep's runs are the sweep's own only when it created them (runs.swe
 one run against the queue's limit (PLAYGROUND_QUEUE): a full queue refuses it with a 429, and if the
 queue fills part-way anyway, the runs queued so far are stopped.
 
-The stream (`sweep_events`) looks at the store every POLL_SECONDS and sends, without ids, a `cell` event
-whenever a cell's status changes ({cell, run, status, epochs, val_acc, val_loss}; every cell on the first
-look); with an id, one `epochs` event per look carrying every cell's new epochs ({cells: {index: {from,
-val_acc: [...], val_loss: [...]}}}); and `done` ({status}) once every cell has ended and all its epochs
-are sent. The id is the cursor "e0.e1...": the epochs sent of each cell, each only ever growing; a
-resume with Last-Event-ID sends the epochs after it (and every cell's status again).
+A sweep's JSON is server.sweep_json's, its event stream server.sweep_events'; GET /api/sweeps/estimate
+and the playground's sweep form (`sweep_from_url`, server.pages) read the sweep's text, `?sweep=`.
 """
 
 from __future__ import annotations
 
-import json
-import time
-from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -31,21 +24,20 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from core.config import FieldError, parse_config, parse_query
 from core.cost import estimate_seconds
-from core.sweeps import Sweep, axes_json, cell_values, parse_sweep_query, parse_vary
+from core.sweeps import Sweep, axes_json, parse_sweep_query, parse_vary
 from server.api import no_cache, read_json
 from server.custom_data import find_data
 from server.errors import ApiError
 from server.ownership import OwnershipError, check_owner, new_token
 from server.ratelimit import limiter, run_started, runs_per_client
-from server.run_json import config_from_dict, new_run_id
-from server.sse import RETRY_MS, disconnect_probe, format_event
-from server.store import ACTIVE, FINAL, Status, Store, StoreUnavailable
+from server.run_json import new_run_id
+from server.sse import disconnect_probe
+from server.store import Store
+from server.sweep_events import parse_cursor, sweep_events
+from server.sweep_json import public_sweep
 from server.training import RETRY_AFTER_SECONDS, QueueFull, Training
 
 bp = Blueprint("sweeps", __name__, url_prefix="/api")
-
-POLL_SECONDS = 0.25  # how often a sweep's stream looks at its cells in the store
-STOP_REASON = "The sweep it belongs to was stopped."
 
 
 def _store() -> Store:
@@ -117,7 +109,7 @@ def sweep_query_of(query: str) -> str | None:
 
 
 def sweep_form() -> dict[str, Any]:
-    """What the page's sweep form needs: the axis table (core.sweeps), the cap and the most values."""
+    """What the page's sweep form needs: the axis table (core.sweeps) and the cap."""
     limits = current_app.config["LIMITS"]
     return {"axes": axes_json(limits), "cap_seconds": current_app.config["SWEEP_SECONDS"]}
 
@@ -238,48 +230,6 @@ def get_sweep(sweep_id: str) -> dict:
     return sweep
 
 
-def _cell(index: int, run_id: str, values: dict, state: dict | None) -> dict[str, Any]:
-    metrics = (state or {}).get("metrics") or {}
-    return {
-        "cell": index,
-        "values": values,
-        "run": run_id,
-        "status": state["status"] if state else Status.FAILED,
-        "epochs": state["epochs_done"] if state else 0,
-        "val_acc": metrics.get("val_acc"),
-        "val_loss": metrics.get("val_loss"),
-        "query": state["query"] if state else None,
-    }
-
-
-def sweep_status(cells: list[dict]) -> str:
-    """running while any cell is queued or running, then done."""
-    return "running" if any(cell["status"] in ACTIVE for cell in cells) else "done"
-
-
-def public_sweep(store: Store, sweep: dict) -> dict[str, Any]:
-    """The public view of a stored sweep (GET /api/sweeps/<id>)."""
-    states = store.cell_states(sweep["cells"])
-    cells = [
-        _cell(i, run_id, values, states.get(run_id))
-        for i, (run_id, values) in enumerate(
-            zip(sweep["cells"], cell_values(list(sweep["vary"].items())), strict=True)
-        )
-    ]
-    return {
-        "id": sweep["id"],
-        "url": f"/sweeps/{sweep['id']}",
-        "events": f"/api/sweeps/{sweep['id']}/events",
-        "status": sweep_status(cells),
-        "config": sweep["config"],
-        "query": sweep["query"],
-        "address": f"/?{config_from_dict(sweep['config'], store).to_query()}&sweep={sweep['query']}",
-        "vary": sweep["vary"],
-        "axes": list(sweep["vary"]),
-        "cells": cells,
-    }
-
-
 @bp.get("/sweeps/<run_id:sweep_id>")
 def show(sweep_id: str) -> Response:
     return no_cache(jsonify(public_sweep(_store(), get_sweep(sweep_id))))
@@ -296,17 +246,6 @@ def stop(sweep_id: str) -> Response:
     for run_id in _store().active_sweep_runs(sweep_id):
         _training().stop(run_id)
     return no_cache(jsonify(public_sweep(_store(), sweep)))
-
-
-def parse_cursor(raw: str | None, cells: int) -> list[int]:
-    """The epochs a client has of each cell, from Last-Event-ID ("e0.e1..."); none: all zeros.
-    ValueError for anything else."""
-    if raw is None or not raw.strip():
-        return [0] * cells
-    parts = raw.strip().split(".")
-    if len(parts) != cells or not all(p.isascii() and p.isdigit() and len(p) <= 6 for p in parts):
-        raise ValueError(raw)
-    return [int(part) for part in parts]
 
 
 @bp.get("/sweeps/<run_id:sweep_id>/events")
@@ -331,72 +270,3 @@ def events(sweep_id: str) -> Response:
     response.headers["Cache-Control"] = "no-cache"
     response.headers["X-Accel-Buffering"] = "no"
     return response
-
-
-def sweep_events(
-    store: Store,
-    sweep: dict,
-    after: list[int],
-    heartbeat: float,
-    client_gone: Callable[[], bool] = lambda: False,
-    poll: float = POLL_SECONDS,
-) -> Iterator[str]:
-    """The event stream of a sweep, starting after `after` epochs of each cell (see the module docstring)."""
-    yield f"retry: {RETRY_MS}\n\n"
-    sent = list(after)
-    statuses: list[Any] = [None] * len(sent)
-    values = cell_values(list(sweep["vary"].items()))
-    last_write = time.monotonic()
-    while True:
-        try:
-            blocks, ended = _look(store, sweep, values, sent, statuses)
-        except StoreUnavailable:
-            blocks, ended = [], False
-        if blocks:
-            yield "".join(blocks)
-            last_write = time.monotonic()
-        if ended:
-            yield format_event("done", json.dumps({"status": "done"}))
-            return
-        if client_gone():
-            return
-        if time.monotonic() - last_write >= heartbeat:
-            yield ": ping\n\n"
-            last_write = time.monotonic()
-        time.sleep(poll)
-
-
-def _look(
-    store: Store, sweep: dict, values: list[dict], sent: list[int], statuses: list[Any]
-) -> tuple[list[str], bool]:
-    """The events the store has that this stream has not sent; updates `sent` and `statuses`. True once
-    every cell has ended and all their epochs are sent."""
-    run_ids = sweep["cells"]
-    states = store.cell_states(run_ids)
-    blocks = []
-    new: dict[str, dict] = {}
-    for i, run_id in enumerate(run_ids):
-        state = states.get(run_id)
-        if state is not None and state["epochs_done"] > sent[i]:
-            metrics = store.metrics_after(run_id, sent[i])
-            if metrics:
-                new[str(i)] = {
-                    "from": sent[i] + 1,
-                    "val_acc": [m["val_acc"] for m in metrics],
-                    "val_loss": [m["val_loss"] for m in metrics],
-                }
-                sent[i] += len(metrics)
-    if new:
-        blocks.append(
-            format_event(
-                "epochs", json.dumps({"cells": new}, separators=(",", ":")), ".".join(map(str, sent))
-            )
-        )
-    for i, run_id in enumerate(run_ids):
-        cell = _cell(i, run_id, values[i], states.get(run_id))
-        if cell["status"] != statuses[i]:
-            statuses[i] = cell["status"]
-            del cell["query"]
-            blocks.append(format_event("cell", json.dumps(cell, separators=(",", ":"))))
-    ended = all(status in FINAL for status in statuses)
-    return blocks, ended
