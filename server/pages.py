@@ -76,6 +76,7 @@ def run_page(run_id: str) -> str | Response:
         "epoch": epoch,
         "epoch_error": epoch_error,
         "datasets": _datasets(),
+        "sweep": sweep_form(),  # for the sweep form after a Fork
     }
     return render_template("run.html", page=page)
 

@@ -228,6 +228,8 @@ def test_the_playground_address_prefills_the_sweep_form_and_a_sweep_has_its_page
     assert sweep["axes"] == ["lr"] and [cell["run"] for cell in sweep["cells"]] == created["runs"]
     assert sweep["address"] == f"/?{parse_config(TINY_2D).to_query()}&sweep=lr:0.1,1"
     assert client.get("/sweeps/AAAAAAAAAAAA").status_code == 404
+    run_page = page_data(client.get(f"/runs/{created['runs'][0]}"))  # a Fork there shows the form too
+    assert run_page["sweep"]["axes"] == form["axes"]
 
 
 def test_the_live_stream_sends_every_epoch_once_with_cursors_that_only_grow(make_app):
