@@ -13,7 +13,7 @@ from typing import Any
 from flask import Flask, jsonify
 from werkzeug.routing import BaseConverter
 
-from server import api, assets, custom_data, errors, pages, ratelimit
+from server import api, assets, custom_data, errors, pages, ratelimit, sweeps
 from server.body_deadline import BodyDeadline
 from server.broadcast import Broadcast
 from server.broadcast_local import LocalBroadcast
@@ -123,6 +123,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(custom_data.bp)
+    app.register_blueprint(sweeps.bp)
     app.register_blueprint(assets.bp)
     errors.register(app)
     ratelimit.init_app(app)

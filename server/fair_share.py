@@ -4,7 +4,8 @@
 the new runs (Store.create_run's `admit`): the client's runs are read, this module decides, and a
 refusal (`Refused`, raised inside the transaction) rolls the insert back, so nothing is counted for a
 refused run and two requests at once cannot both pass. It takes a list of run costs so that many runs
-(a sweep) can be admitted in one call as the sum of their costs. Reused runs (an identical stored run
+(a sweep: `sweep_admission`, one start and one run going however many cells) can be admitted in one
+call as the sum of their costs. Reused runs (an identical stored run
 answers) insert nothing and cost nothing.
 
 The rules, each refused with a sentence and the seconds until it would pass (Retry-After):
@@ -65,21 +66,35 @@ class Admission:
     """Store.create_run's `admit`: called with the client's runs of the last `lookback` seconds (and
     every one still going), inside the inserting transaction; raises Refused to refuse."""
 
-    def __init__(self, share: Share, costs: list[float], now: float | None = None) -> None:
+    def __init__(
+        self, share: Share, costs: list[float], now: float | None = None, starts: int | None = None
+    ) -> None:
         self.share = share
         self.costs = costs
+        self.starts = len(costs) if starts is None else starts  # counted as runs started and going
         self.now = time.time() if now is None else now
         self.lookback = max([HOUR, *(window for _, window, _ in share.rates)])
+        self.admitted = False
 
     def __call__(self, runs: list[ClientRun]) -> None:
-        check_rates(self.share, runs, len(self.costs), self.now)
-        check_going(self.share, runs, len(self.costs), self.now)
+        if self.admitted:  # a sweep's later runs: admitted with its first
+            return
+        check_rates(self.share, runs, self.starts, self.now)
+        check_going(self.share, runs, self.starts, self.now)
         check_budget(self.share, runs, sum(self.costs), self.now)
+        self.admitted = True
 
 
 def admission(settings: Mapping[str, Any], costs: list[float]) -> Admission:
     """The admission of runs of these estimated costs under the app's settings."""
     return Admission(Share.of(settings), costs)
+
+
+def sweep_admission(settings: Mapping[str, Any], costs: list[float]) -> Admission:
+    """The admission of a sweep's runs: one start and one run going (however many cells), the sum of
+    their costs against the hourly budget. Pass it to every cell's insert: the first new cell is
+    admitted (or refused) for the whole sweep, the later ones are let through."""
+    return Admission(Share.of(settings), costs, starts=1)
 
 
 def charged(run: ClientRun, now: float) -> float:

@@ -11,6 +11,7 @@ from core import verdict
 from core.config import DATASETS, FIELDS, Field, Limits
 from core.custom_data import HASH_LENGTH, HASH_PATTERN, MAX_COORDINATE, MIN_CLASSES, MIN_POINTS
 from core.datasets import TWO_D_SETS
+from core.sweeps import AXES, MAX_AXES, MAX_VALUES, axis_field
 from core.training import METRICS
 from server.run_json import RUN_ID
 from server.run_views import MAX_PREDICT_ROWS, POINT_RANGE
@@ -344,6 +345,232 @@ def _data_schemas() -> dict[str, Any]:
     }
 
 
+def vary_schema(limits: Limits) -> dict[str, Any]:
+    """A sweep's `vary`: a property per row of core.sweeps.AXES, each a list of that axis's values."""
+    properties = {}
+    for axis in AXES:
+        item = _field_schema(axis_field(axis), limits)
+        description = f"{axis.label}: {item.pop('description')}"
+        values = {"type": "array", "minItems": 1, "maxItems": MAX_VALUES, "uniqueItems": True, "items": item}
+        properties[axis.name] = {**values, "description": description}
+    return {
+        "type": "object",
+        "minProperties": 1,
+        "maxProperties": MAX_AXES,
+        "additionalProperties": False,
+        "properties": properties,
+    }
+
+
+def _sweep_paths(sweep_id: dict[str, Any], unavailable: dict[str, Any], limits: Limits) -> dict[str, Any]:
+    """POST /api/sweeps, GET /api/sweeps/estimate, GET /api/sweeps/{sweep_id}[/events] and POST
+    .../stop (server.sweeps)."""
+    not_found = _error("No sweep has this id.")
+    sweep = _json("The sweep.", {"$ref": "#/components/schemas/Sweep"})
+    names = "|".join(axis.name for axis in AXES)
+    sweep_parameter = {
+        "name": "sweep",
+        "in": "query",
+        "required": True,
+        "description": "The settings to vary and their values, as the sweep's address writes them: "
+        f"up to {MAX_AXES} of {', '.join(axis.name for axis in AXES)}, up to {MAX_VALUES} values each, "
+        "such as lr:0.01,0.1,1;hidden:8,16,32.",
+        "schema": {"type": "string", "pattern": f"^({names}):[^;]*(;({names}):[^;]*)?$"},
+    }
+    return {
+        "/api/sweeps/estimate": {
+            "get": {
+                "summary": "How long a sweep's runs would train in all, and the sweep cap",
+                "description": "The base config as a query string (fields left out take the dataset's "
+                "defaults) and `sweep`. `seconds`: the cells' estimated seconds added up (core.cost); a "
+                "sweep above `cap_seconds` is refused.",
+                "parameters": [*config_query_parameters(limits), sweep_parameter],
+                "responses": {
+                    "200": _json(
+                        "The estimate.",
+                        {
+                            "type": "object",
+                            "required": ["seconds", "cap_seconds", "runs", "query"],
+                            "properties": {
+                                "query": {"type": "string", "description": "The sweep's canonical text."},
+                                "seconds": {"type": "number", "minimum": 0},
+                                "cap_seconds": {"type": "number", "minimum": 0},
+                                "runs": {"type": "integer", "minimum": 1, "maximum": MAX_VALUES**MAX_AXES},
+                            },
+                        },
+                    ),
+                    "400": _error("Invalid config or sweep; `field` names the field."),
+                    "503": unavailable,
+                },
+            }
+        },
+        "/api/sweeps": {
+            "post": {
+                "summary": "Start a sweep: a grid of runs varying one or two settings of a config",
+                "description": "Each cell is an ordinary run (a config trained already answers with its "
+                "run). Refused (400, field `vary`) when the cells' estimated seconds add up to more than "
+                "the server's sweep cap.",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/SweepRequest"}}
+                    },
+                },
+                "responses": {
+                    "201": _json("Queued.", {"$ref": "#/components/schemas/SweepCreated"}),
+                    "400": _error("Invalid config or vary, or too big; `field` names the field."),
+                    "413": _error("The body is too large."),
+                    "429": _error("Too many runs: the queue is full or this client started too many.", True),
+                    "503": unavailable,
+                },
+            }
+        },
+        "/api/sweeps/{sweep_id}": {
+            "get": {
+                "summary": "A sweep: its settings and each cell's run, status and latest validation figures",
+                "parameters": [sweep_id],
+                "responses": {"200": sweep, "404": not_found, "503": unavailable},
+            }
+        },
+        "/api/sweeps/{sweep_id}/events": {
+            "get": {
+                "summary": "Server-sent events: `cell` per status change, `epochs` with new epochs, `done`",
+                "parameters": [
+                    sweep_id,
+                    {
+                        "name": "Last-Event-ID",
+                        "in": "header",
+                        "required": False,
+                        "description": "The last `epochs` event's id: each cell's epoch count, joined by "
+                        "dots. The stream sends the epochs after it. Anything else is a 400.",
+                        "schema": {"type": "string"},
+                    },
+                ],
+                "responses": {
+                    "200": {
+                        "description": "An event stream: `retry: 2000`, then its events.",
+                        "content": {
+                            "text/event-stream": {"schema": {"$ref": "#/components/schemas/SweepEvent"}}
+                        },
+                    },
+                    "400": _error("Last-Event-ID is not a cursor this stream sent."),
+                    "404": not_found,
+                    "503": unavailable,
+                },
+            }
+        },
+        "/api/sweeps/{sweep_id}/stop": {
+            "post": {
+                "summary": "Stop the queued and running runs the sweep created",
+                "description": "Only the sweep's owner may: send the `owner_token` POST /api/sweeps "
+                "answered, as `Authorization: Bearer <token>`.",
+                "parameters": [sweep_id],
+                "security": [{"ownerToken": []}],
+                "responses": {
+                    "200": sweep,
+                    "403": _error("No owner token, or not this sweep's."),
+                    "404": not_found,
+                    "503": unavailable,
+                },
+            }
+        },
+    }
+
+
+def _sweep_schemas(limits: Limits) -> dict[str, Any]:
+    run_id = {"type": "string", "pattern": f"^{RUN_ID}$"}
+    nullable_number = {"type": "number", "nullable": True}
+    vary = vary_schema(limits)
+    return {
+        "SweepRequest": {
+            "type": "object",
+            "required": ["vary"],
+            "additionalProperties": False,
+            "properties": {"config": {"$ref": "#/components/schemas/Config"}, "vary": vary},
+        },
+        "SweepCreated": {
+            "type": "object",
+            "required": ["id", "url", "events", "runs", "query", "vary", "seconds", "owner_token"],
+            "properties": {
+                "id": run_id,
+                "url": {"type": "string"},
+                "events": {"type": "string"},
+                "runs": {
+                    "type": "array",
+                    "items": run_id,
+                    "description": "The cells' runs, first axis fastest.",
+                },
+                "query": {"type": "string", "description": "The canonical sweep query, as in /?sweep=."},
+                "vary": {"type": "object"},
+                "seconds": {"type": "number", "minimum": 0, "description": "The cells' estimated seconds."},
+                "owner_token": {"type": "string", "minLength": 43, "description": "Stops the sweep."},
+            },
+        },
+        "Sweep": {
+            "type": "object",
+            "required": [
+                "id",
+                "url",
+                "events",
+                "status",
+                "config",
+                "query",
+                "address",
+                "vary",
+                "axes",
+                "cells",
+            ],
+            "properties": {
+                "id": run_id,
+                "url": {"type": "string"},
+                "events": {"type": "string"},
+                "status": {"type": "string", "enum": ["running", "done"]},
+                "config": {"type": "object"},
+                "query": {"type": "string"},
+                "address": {
+                    "type": "string",
+                    "description": "The playground's address with this sweep's config and ?sweep=.",
+                },
+                "vary": {"type": "object"},
+                "axes": {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "description": "The varied settings in order: the first is the heatmap's columns.",
+                },
+                "cells": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["cell", "values", "run", "status", "epochs", "val_acc", "val_loss"],
+                        "properties": {
+                            "cell": {"type": "integer", "minimum": 0},
+                            "values": {"type": "object"},
+                            "run": run_id,
+                            "status": {"type": "string", "enum": [status.value for status in Status]},
+                            "epochs": {"type": "integer", "minimum": 0},
+                            "val_acc": nullable_number,
+                            "val_loss": nullable_number,
+                            "query": {"type": "string", "nullable": True},
+                        },
+                    },
+                },
+            },
+        },
+        "SweepEvent": {
+            "description": "One event: `cell` (no id) data {cell, values, run, status, epochs, val_acc, "
+            "val_loss} when a cell's status changes; `epochs` (id: each cell's epoch count, joined by dots) "
+            "data {cells: {index: {from, val_acc: [...], val_loss: [...]}}}; `done` data {status}.",
+            "type": "object",
+            "required": ["event", "data"],
+            "properties": {
+                "event": {"type": "string", "enum": ["cell", "epochs", "done"]},
+                "id": {"type": "string", "pattern": "^[0-9]+(\\.[0-9]+)*$"},
+                "data": {"type": "string", "minLength": 2, "description": "JSON."},
+            },
+        },
+    }
+
+
 def openapi_spec(limits: Limits, max_body: int = 1_000_000) -> dict[str, Any]:
     run_id = {
         "name": "run_id",
@@ -545,6 +772,7 @@ def openapi_spec(limits: Limits, max_body: int = 1_000_000) -> dict[str, Any]:
                 }
             },
             **_data_paths(limits, max_body, unavailable),
+            **_sweep_paths({**run_id, "name": "sweep_id"}, unavailable, limits),
             "/api/estimate": {
                 "get": {
                     "summary": "How long a config would train, before it starts, and the wall-clock cap",
@@ -700,6 +928,7 @@ def openapi_spec(limits: Limits, max_body: int = 1_000_000) -> dict[str, Any]:
                 },
                 "LayerDiagnostics": _layer_diagnostics_schema(),
                 **_data_schemas(),
+                **_sweep_schemas(limits),
                 "PredictRequest": {
                     "description": "pixels (MNIST runs) or points (2D runs), not both.",
                     "type": "object",

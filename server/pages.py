@@ -23,6 +23,8 @@ from server.errors import not_found_page
 from server.green import os_thread
 from server.run_json import public_run
 from server.store import FINAL
+from server.sweep_json import public_sweep
+from server.sweeps import config_query, sweep_form, sweep_from_url
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +32,10 @@ bp = Blueprint("pages", __name__)
 
 
 def config_from_url() -> tuple[dict[str, Any], dict[str, str] | None]:
-    """The config a shared URL describes, or the defaults and the reason it was refused. A custom set's
-    settings without their points (not sent yet when the address was taken) are shown without them."""
-    query = request.query_string.decode("utf-8", "replace")
+    """The config a shared URL describes (its `sweep` parameter aside: sweep_from_url), or the defaults
+    and the reason it was refused. A custom set's settings without their points (not sent yet when the
+    address was taken) are shown without them."""
+    query = config_query(request.query_string.decode("utf-8", "replace"))
     try:
         store = current_app.extensions["playground"].store
         config = parse_query(query, current_app.config["LIMITS"], find_data(store), partial=True)
@@ -51,6 +54,7 @@ def _datasets() -> dict[str, Any]:
 def index() -> str:
     config, error = config_from_url()
     page = {"config": config, "query_error": error, "run_id": None, "run": None, "datasets": _datasets()}
+    page["sweep"] = sweep_from_url(config)
     return render_template("index.html", page=page)
 
 
@@ -72,6 +76,7 @@ def run_page(run_id: str) -> str | Response:
         "epoch": epoch,
         "epoch_error": epoch_error,
         "datasets": _datasets(),
+        "sweep": sweep_form(),  # for the sweep form after a Fork
     }
     return render_template("run.html", page=page)
 
@@ -93,6 +98,19 @@ def epoch_from_url(run: dict[str, Any], recorded: int) -> tuple[int | None, dict
         which = "the epochs this run recorded" if run["status"] in FINAL else "the epochs this run trains"
         return None, {"error": f"epoch must be a whole number from 1 to {last}, {which}.", "field": "epoch"}
     return int(raw), None
+
+
+@bp.get("/sweeps/<run_id:sweep_id>")
+def sweep_page(sweep_id: str) -> str | Response:
+    store = current_app.extensions["playground"].store
+    sweep = store.get_sweep(sweep_id)
+    if sweep is None:
+        return not_found_page(
+            "Sweep not found",
+            f"There is no sweep {sweep_id} here: check the link you were given, or start one.",
+        )
+    page = {"sweep": public_sweep(store, sweep), "axes": sweep_form()["axes"], "datasets": _datasets()}
+    return render_template("sweep.html", page=page)
 
 
 @bp.get("/runs/<path:anything>")

@@ -59,6 +59,14 @@ SETTINGS: list[tuple[str, str, Callable[[str], Any], Any, str]] = [
     ("PLAYGROUND_CLIENT_STREAMS", "CLIENT_STREAMS", int, 20, "event streams one client holds, per process"),
     ("PLAYGROUND_STREAM_SECONDS", "STREAM_SECONDS", float, 300.0, "longest life of one event stream"),
     ("PLAYGROUND_BODY_SECONDS", "BODY_SECONDS", float, 10.0, "seconds a request body may take to arrive"),
+    # Sweeps (README "Sweeps").
+    (
+        "PLAYGROUND_SWEEP_SECONDS",
+        "SWEEP_SECONDS",
+        float,
+        600.0,
+        "estimated seconds of a sweep's runs, at most",
+    ),
 ]
 
 SECRET = {"DATABASE_URL", "REDIS_URL"}  # never echoed in an error message
@@ -123,6 +131,7 @@ def check(config: Mapping[str, Any]) -> None:
         ("CLIENT_STREAMS", config["CLIENT_STREAMS"] >= 1, "at least 1"),
         ("STREAM_SECONDS", config["STREAM_SECONDS"] >= 1, "at least 1 (seconds)"),
         ("BODY_SECONDS", config["BODY_SECONDS"] > 0, "above 0 (seconds)"),
+        ("SWEEP_SECONDS", config["SWEEP_SECONDS"] > 0, "above 0 (seconds)"),
         ("RATE_LIMIT", _rate_ok(config["RATE_LIMIT"]), 'a rate such as "10 per minute; 100 per day"'),
         ("DATA_RATE_LIMIT", _rate_ok(config["DATA_RATE_LIMIT"]), 'a rate such as "20 per minute"'),
         ("CLIENT_RUNS", config["CLIENT_RUNS"] >= 1, "at least 1"),

@@ -204,10 +204,12 @@ runs = sa.Table(
     sa.Column("cost", sa.Double, nullable=False, server_default=sa.text("0")),  # estimated seconds
     sa.Column("turn", sa.Integer),  # its round in the queue (queue_places); NULL: before round-robin
     sa.Column("expired_at", sa.Double),  # when its heavy parts expired (server.store_budget), or null
+    sa.Column("sweep", sa.Text),  # the sweep that created it, if one did
     sa.Index("runs_status", "status", "owner"),
     sa.Index("runs_query", "query", "created_at"),  # the runs of one config, newest last (reusable_run)
     sa.Index("runs_client", "client", "created_at"),  # one client's recent runs (create_run's admit)
     sa.Index("runs_turn", "turn"),  # the round being served (_next_turn)
+    sa.Index("runs_sweep", "sweep"),
 )
 
 epochs = sa.Table(
@@ -244,6 +246,18 @@ datasets = sa.Table(  # your own points (core.custom_data), stored once per cont
     sa.Column("csv", sa.Text, nullable=False),  # the canonical CSV: x,y,label rows
     sa.Column("points", sa.Integer, nullable=False),
     sa.Column("classes", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.Double, nullable=False),
+)
+
+sweeps = sa.Table(  # a grid of runs varying one or two settings of a base config (core.sweeps)
+    "sweeps",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("config", sa.Text, nullable=False),  # the base config, JSON
+    sa.Column("query", sa.Text, nullable=False),  # the canonical sweep query (core.sweeps.Sweep.to_query)
+    sa.Column("vary", sa.Text, nullable=False),  # {axis: [values]}, JSON
+    sa.Column("cells", sa.Text, nullable=False),  # the cells' run ids in grid order, JSON
+    sa.Column("token_hash", sa.Text),  # SHA-256 of the sweep's owner token (server.ownership)
     sa.Column("created_at", sa.Double, nullable=False),
 )
 
@@ -894,6 +908,64 @@ class Store:
                 db.connection.driver_connection.execute(
                     "PRAGMA incremental_vacuum"
                 ).fetchall()  # a page a step
+
+    # --- sweeps ------------------------------------------------------------------------------------
+
+    def add_sweep(self, sweep: dict[str, Any], created: list[str]) -> None:
+        """Store a sweep (id, config, query, vary, cells, token_hash) and mark the runs it `created` (not
+        the stored runs some cells answer with) as its own, in one transaction."""
+        row = {**sweep, "config": json.dumps(sweep["config"]), "vary": json.dumps(sweep["vary"])}
+        row["cells"] = json.dumps(sweep["cells"])
+        with self._write() as db:
+            db.execute(sweeps.insert().values(**row, created_at=time.time()))
+            if created:
+                db.execute(runs.update().where(runs.c.id.in_(created)).values(sweep=sweep["id"]))
+
+    def get_sweep(self, sweep_id: str) -> dict[str, Any] | None:
+        with self.connection() as db:
+            row = db.execute(sa.select(sweeps).where(sweeps.c.id == sweep_id)).first()
+        if row is None:
+            return None
+        sweep = dict(row._mapping)
+        for name in ("config", "vary", "cells"):
+            sweep[name] = json.loads(sweep[name])
+        return sweep
+
+    def cell_states(self, run_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """{status, epochs_done, query, metrics: the latest epoch's or None} of many runs, in one query."""
+        latest = sa.and_(epochs.c.run_id == runs.c.id, epochs.c.epoch == runs.c.epochs_done)
+        query = (
+            sa.select(runs.c.id, runs.c.status, runs.c.epochs_done, runs.c.query, epochs.c.metrics)
+            .select_from(runs.outerjoin(epochs, latest))
+            .where(runs.c.id.in_(run_ids))
+        )
+        with self.connection() as db:
+            rows = db.execute(query).all()
+        return {
+            row[0]: {
+                "status": Status(row[1]),
+                "epochs_done": row[2],
+                "query": row[3],
+                "metrics": json.loads(row[4]) if row[4] else None,
+            }
+            for row in rows
+        }
+
+    def metrics_after(self, run_id: str, epoch: int) -> list[dict]:
+        """The metrics of every epoch after `epoch`, in order (a sweep's stream sends these)."""
+        query = (
+            sa.select(epochs.c.metrics)
+            .where(epochs.c.run_id == run_id, epochs.c.epoch > epoch)
+            .order_by(epochs.c.epoch)
+        )
+        with self.connection() as db:
+            return [json.loads(text) for text in db.execute(query).scalars()]
+
+    def active_sweep_runs(self, sweep_id: str) -> list[str]:
+        """The queued or running runs a sweep created."""
+        query = sa.select(runs.c.id).where(runs.c.sweep == sweep_id, runs.c.status.in_(ACTIVE))
+        with self.connection() as db:
+            return list(db.execute(query).scalars())
 
     # --- owners (server processes) ------------------------------------------------------------
 

@@ -146,14 +146,15 @@ class Runner:
         client: str | None = None,
         cost: float = 0.0,
         admit: Admission | None = None,
+        beyond: int = 0,
     ) -> tuple[str, bool]:
         """Store a new run in the shared queue (with its owner token's hash): (its id, False); with `reuse`,
         a stored run of the same query that is done, queued or running answers instead: (its id, True).
-        Raises QueueFull past capacity."""
+        Raises QueueFull past capacity (plus `beyond` places: a sweep's later cells)."""
         with self._cond:
             idle = self.workers - self._busy  # a run given to an idle thread waits in the queue briefly
         run_id = new_run_id()
-        places = self.queue_size + idle
+        places = self.queue_size + idle + beyond
         answer = self.store.create_run(
             run_id,
             config,

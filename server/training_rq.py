@@ -195,11 +195,12 @@ class RqTraining:
         client: str | None = None,
         cost: float = 0.0,
         admit: Admission | None = None,
+        beyond: int = 0,
     ) -> tuple[str, bool]:
         """Store a new queued run and enqueue its job: (its id, False). With `reuse`, a stored run of the
         same query that is done, queued or running answers instead and nothing is queued: (its id, True).
-        QueueFull past PLAYGROUND_QUEUE waiting jobs, RedisUnavailable (a 503) when Redis cannot be
-        reached: then the new run is taken back out."""
+        QueueFull past PLAYGROUND_QUEUE waiting jobs (plus `beyond`: a sweep's later cells),
+        RedisUnavailable (a 503) when Redis cannot be reached: then the new run is taken back out."""
         run_id = new_run_id()
         answer = self.store.create_run(
             run_id,
@@ -217,7 +218,7 @@ class RqTraining:
             return answer, True
         try:
             with reaching_redis():
-                queued = self.queue.enqueue_within(run_id, self.queue_size)
+                queued = self.queue.enqueue_within(run_id, self.queue_size + beyond)
         except BaseException:
             self._take_back(run_id)
             raise

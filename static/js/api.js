@@ -61,6 +61,14 @@ export const predict = (id, payload) => request("POST", `${runPath(id)}/predict`
 export const storeData = (csv) => request("POST", "/api/data", csv, { "Content-Type": "text/csv" });
 /** {data, points, classes, rows: [[x, y, label], ...]} of stored points. */
 export const getData = (hash) => request("GET", `/api/data/${encodeURIComponent(hash)}`);
+/** A sweep: {config, vary: {axis: [values]}} -> {id, url, runs, query, owner_token, ...}. */
+export const createSweep = (body) => request("POST", "/api/sweeps", body);
+/** {seconds, cap_seconds, runs} of a config's canonical query and a sweep's text (lr:0.01,0.1;...). */
+export const getSweepEstimate = (query, sweep) =>
+  request("GET", `/api/sweeps/estimate?${query}&sweep=${encodeURIComponent(sweep)}`);
+/** Stop a sweep's runs; only its owner may (token: the owner_token POST /api/sweeps answered). */
+export const stopSweep = (id, token) =>
+  request("POST", `/api/sweeps/${encodeURIComponent(id)}/stop`, undefined, token ? { Authorization: `Bearer ${token}` } : {});
 export const weightsUrl = (id) => `${runPath(id)}/weights.npz`;
 export const metricsUrl = (id) => `${runPath(id)}/metrics.csv`;
 

@@ -26,6 +26,7 @@ import { RunList, renderLegend } from "./run_list.js";
 import { RunSession, isFinal } from "./run_session.js";
 import { Catalog, toQuery, validate } from "./state.js";
 import { capText, describeStatus, epochAtCap, timeLeftText, trainTimeText } from "./status.js";
+import { SweepForm } from "./sweep_form.js";
 
 const $ = (id) => document.getElementById(id);
 const page = JSON.parse(document.body.dataset.page || "{}");
@@ -57,6 +58,29 @@ const diagram = new NetworkDiagram({
   more: $("network-more"),
   tip: $("network-tip"),
 });
+const sweepForm = new SweepForm(
+  {
+    axes: [$("sweep-axis-0"), $("sweep-axis-1")],
+    values: [$("sweep-values-0"), $("sweep-values-1")],
+    estimate: $("sweep-estimate"),
+    error: $("sweep-error"),
+    queryError: $("sweep-query-error"),
+    run: $("run-sweep"),
+  },
+  page.sweep || {},
+  {
+    currentConfig: () => {
+      const { config, errors } = currentConfig();
+      return { config, errors, query: Object.keys(errors).length ? "" : toQuery(config, catalog) };
+    },
+    prepare: async (config) => {
+      if (dataEditor.needsStoring(config)) config.data = await dataEditor.store();
+      return config;
+    },
+    onAddress: () => showPrevious(),
+    label: (field) => catalog.label(field),
+  },
+);
 const player = new Player(
   {
     root: $("player"),
@@ -129,6 +153,7 @@ function onControlsChanged(field) {
   syncDataEditor();
   clearTimeout(estimateTimer);
   estimateTimer = setTimeout(loadEstimate, ESTIMATE_DELAY_MS);
+  sweepForm.changed();
 }
 
 // --- how long a config will train, before it starts (core/cost.py through GET /api/estimate) ----------
@@ -179,7 +204,7 @@ function showPrevious() {
   const { config, errors } = currentConfig();
   let address = null;
   if (run && !previous) address = runAddress(run);
-  else if (Object.keys(errors).length === 0) address = `/?${toQuery(config, catalog)}`;
+  else if (Object.keys(errors).length === 0) address = `/?${toQuery(config, catalog)}${sweepForm.param()}`;
   if (!address || address === location.pathname + location.search) return;
   if (location.pathname.startsWith("/runs/") && address.startsWith("/?")) {
     history.pushState(null, "", address); // Back returns to the run
@@ -715,7 +740,8 @@ function start() {
     session.show(page.run, entry.color);
   } else {
     runList.render();
-    if (!page.query_error) history.replaceState(null, "", `/?${toQuery(currentConfig().config, catalog)}`);
+    if (!page.query_error) history.replaceState(null, "", `/?${toQuery(currentConfig().config, catalog)}${sweepForm.param()}`);
+    sweepForm.changed();
     showDatasetPreview();
     renderProgress();
     syncDataEditor();

@@ -83,17 +83,25 @@ def test_generated_requests_never_break_the_api(make_app):
     known = {run["id"]: run["owner_token"] for run in created}
     for run_id in known:
         assert wait_for(client, run_id)["status"] == "done"
+    sweep = client.post(
+        "/api/sweeps",
+        json={"config": {"dataset": "xor", "epochs": 1, "points": 60}, "vary": {"lr": [0.1, 1]}},
+    ).get_json()
+    for run_id in sweep["runs"]:
+        assert wait_for(client, run_id)["status"] == "done"
+    known_sweeps = {sweep["id"]: sweep["owner_token"]}
     app.extensions["playground"].training.shutdown()  # from now on new runs only wait (or get 429)
 
     schema = schemathesis.openapi.from_wsgi("/api/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 14, [op.label for op in operations]  # all but the description itself
+    assert len(operations) == 19, [op.label for op in operations]  # all but the description itself
     sent = 0
     for operation in operations:
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             began = time.monotonic()
             statuses: Counter[int] = Counter()
-            count = fuzz(operation, mode, known, points, statuses)
+            owned = known_sweeps if "{sweep_id}" in operation.path else known
+            count = fuzz(operation, mode, owned, points, statuses)
             seconds = time.monotonic() - began
             print(f"{operation.label} {mode}: {count} requests in {seconds:.1f} s, statuses {dict(statuses)}")
             sent += count
@@ -113,9 +121,23 @@ CSV_BODIES = st.none() | st.lists(ROW, min_size=8, max_size=TINY.max_points + 3)
 )
 
 
+# Sweep texts within TINY's limits (and some past them), for GET /api/sweeps/estimate's `sweep`.
+SWEEP_TEXTS = st.none() | st.sampled_from(
+    (
+        "lr:0.1,1",
+        "hidden:1,2,4;lr:0.01,3",
+        "layers:1,2;activation:relu,tanh",
+        "batch_size:8,64",
+        "l2:0,0.5",
+        "hidden:9",
+    )
+)
+
+
 def fuzz(operation, mode: GenerationMode, known: dict[str, str], points: str, statuses: Counter[int]) -> int:
     """Send up to EXAMPLES generated requests to one operation, counting the answers' statuses; returns
-    how many were sent. `known`: the ids of real runs and their owner tokens; `points`: a real hash."""
+    how many were sent. `known`: the ids of real runs (or sweeps, for the sweeps' operations) and their
+    owner tokens; `points`: a real hash."""
     sent = 0
     run_ids = st.sampled_from(sorted(known)) | st.from_regex(r"\A[A-Za-z0-9_-]{12}\Z")
     hashes = st.just(points) | st.from_regex(r"\A[0-9a-f]{20}\Z")
@@ -133,17 +155,23 @@ def fuzz(operation, mode: GenerationMode, known: dict[str, str], points: str, st
         owner=st.booleans(),
         data_hash=hashes,
         csv=CSV_BODIES,
+        sweep=SWEEP_TEXTS,
     )
-    def one_request(case, run_id, owner, data_hash, csv):
+    def one_request(case, run_id, owner, data_hash, csv, sweep):
         nonlocal sent
-        if "run_id" in (case.path_parameters or {}) and mode is GenerationMode.POSITIVE:
-            case.path_parameters["run_id"] = run_id  # often a real run: the 200 paths too
+        parameter = next(
+            (name for name in ("run_id", "sweep_id") if name in (case.path_parameters or {})), None
+        )
+        if parameter and mode is GenerationMode.POSITIVE:
+            case.path_parameters[parameter] = run_id  # often a real run (or sweep): the 200 paths too
             if owner and run_id in known and operation.path.endswith("/stop"):  # its owner, half the time
                 case.headers = {**(case.headers or {}), "Authorization": f"Bearer {known[run_id]}"}
         if "data_hash" in (case.path_parameters or {}) and mode is GenerationMode.POSITIVE:
             case.path_parameters["data_hash"] = data_hash  # often real points
         if operation.path == "/api/data" and mode is GenerationMode.POSITIVE and csv is not None:
             case.body = csv  # rows of points, good and bad
+        if operation.path == "/api/sweeps/estimate" and mode is GenerationMode.POSITIVE and sweep is not None:
+            case.query = {"dataset": "xor", **(case.query or {}), "sweep": sweep}  # sweeps that fit, often
         response = case.call(headers={"Accept-Encoding": "identity"})  # plain bodies to check
         sent += 1
         statuses[response.status_code] += 1

@@ -20,7 +20,7 @@ from server.store import SchemaOutOfDate, Store, engine_url, metadata
 from tests.procfile import ROOT
 from tests.services import Postgres
 
-TABLES = {"runs", "epochs", "weights", "owners", "datasets", "views"}
+TABLES = {"runs", "epochs", "weights", "owners", "datasets", "views", "sweeps"}
 
 
 def differences(database: str) -> list:
