@@ -10,7 +10,8 @@ answers) insert nothing and cost nothing.
 
 The rules, each refused with a sentence and the seconds until it would pass (Retry-After):
 - runs started: PLAYGROUND_RATELIMIT ("10 per minute; 100 per day"), runs created within each window;
-- runs going: at most PLAYGROUND_CLIENT_RUNS queued or training at once;
+- runs going: at most PLAYGROUND_CLIENT_RUNS queued or training at once (in both rules the runs of
+  one sweep count as one run);
 - an hourly budget: PLAYGROUND_CLIENT_BUDGET seconds of estimated training (core.cost) over the last
   hour. A run is charged its estimate while it waits or trains; once it has ended, the time it trained
   (at most its estimate): a run stopped before it started costs nothing.
@@ -106,9 +107,21 @@ def charged(run: ClientRun, now: float) -> float:
     return min(run.cost, max(0.0, (run.finished_at or now) - run.started_at))
 
 
+def entries(runs: list[ClientRun]) -> list[ClientRun]:
+    """The runs as the client started them: the runs of one sweep are one entry (its first run)."""
+    seen: set[str] = set()
+    kept = []
+    for run in sorted(runs, key=lambda run: run.created_at):
+        if run.sweep is None or run.sweep not in seen:
+            kept.append(run)
+        if run.sweep is not None:
+            seen.add(run.sweep)
+    return kept
+
+
 def check_rates(share: Share, runs: list[ClientRun], new: int, now: float) -> None:
     for amount, window, text in share.rates:
-        started = sorted(run.created_at for run in runs if run.created_at > now - window)
+        started = sorted(run.created_at for run in entries(runs) if run.created_at > now - window)
         over = len(started) + new - amount
         if over > 0:
             wait = seconds_until(started[min(over, len(started)) - 1] + window, now) if started else window
@@ -119,7 +132,7 @@ def check_rates(share: Share, runs: list[ClientRun], new: int, now: float) -> No
 
 
 def check_going(share: Share, runs: list[ClientRun], new: int, now: float) -> None:
-    going = [run for run in runs if run.status in ACTIVE]
+    going = entries([run for run in runs if run.status in ACTIVE])
     if len(going) + new <= share.runs:
         return
     ends = [(run.started_at or now) + run.cost for run in going]

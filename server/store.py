@@ -293,6 +293,7 @@ class ClientRun(NamedTuple):
     status: Status
     started_at: float | None
     finished_at: float | None
+    sweep: str | None  # the sweep that created it: a sweep's runs count as one run started and going
 
 
 class Admission(Protocol):
@@ -538,10 +539,10 @@ class Store:
     def _client_runs(db: sa.Connection, client: str | None, since: float) -> list[ClientRun]:
         """The client's runs created since `since`, and every one of them still going."""
         columns = (runs.c.created_at, runs.c.cost, runs.c.status, runs.c.started_at, runs.c.finished_at)
-        query = sa.select(*columns).where(
+        query = sa.select(*columns, runs.c.sweep).where(
             runs.c.client == client, (runs.c.created_at > since) | runs.c.status.in_(ACTIVE)
         )
-        return [ClientRun(row[0], row[1], Status(row[2]), row[3], row[4]) for row in db.execute(query)]
+        return [ClientRun(row[0], row[1], Status(row[2]), *row[3:]) for row in db.execute(query)]
 
     def reusable_run(self, query: str) -> str | None:
         """The run a new run of this config can answer with: the newest one that finished `done`, else

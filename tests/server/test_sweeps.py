@@ -253,3 +253,40 @@ def test_the_live_stream_sends_every_epoch_once_with_cursors_that_only_grow(make
         assert seen[str(index)] == [epoch["val_loss"] for epoch in run["epochs"]]
     last = {event.json()["cell"]: event.json()["status"] for event in events if event.event == "cell"}
     assert last == {0: "done", 1: "done", 2: "done", 3: "done"} and events[-1].event == "done"
+
+
+def test_a_sweep_is_one_run_going_for_the_fair_share_and_the_sum_of_its_runs_for_the_budget(
+    make_app, database
+):
+    # Two runs going at once per client: a nine-run sweep fits as one, a second sweep too; a third thing
+    # started while both go is refused with the fair share's 429, and refused sweeps leave no runs.
+    app = make_app(QUEUE_SIZE=16, CLIENT_RUNS=2, WORKERS=1)
+    client = app.test_client()
+    slow = {**TINY_2D, "epochs": 300, "points": 1000}
+    first = post(client, {"config": slow, "vary": GRID})
+    assert first.status_code == 201, first.get_json()
+    second = post(client, {"config": {**slow, "seed": 7}, "vary": GRID})
+    assert second.status_code == 201, second.get_json()
+    runs_before = sql(database, "SELECT count(*) FROM runs")[0][0]
+    third = post(client, {"config": {**slow, "seed": 8}, "vary": GRID})
+    assert third.status_code == 429, third.get_json()
+    assert "runs going" in third.get_json()["error"] and int(third.headers["Retry-After"]) >= 1
+    assert sql(database, "SELECT count(*) FROM runs")[0][0] == runs_before
+    single = client.post("/api/runs", json={**slow, "seed": 9})
+    assert single.status_code == 429, single.get_json()
+    for created in (first, second):
+        body = created.get_json()
+        client.post(
+            f"/api/sweeps/{body['id']}/stop", headers={"Authorization": f"Bearer {body['owner_token']}"}
+        )
+
+    # The budget counts every cell's estimate: a budget smaller than the sweep's sum refuses it whole.
+    seconds = sum(estimate_seconds(parse_config(cell)) for cell in _cells(TINY_2D))
+    tight = make_app(QUEUE_SIZE=16, CLIENT_BUDGET=seconds * 0.9, RUN_COST=seconds * 0.5).test_client()
+    refused_sweep = post(tight, {"config": TINY_2D, "vary": GRID})
+    assert refused_sweep.status_code == 429, refused_sweep.get_json()
+    assert "budget" in refused_sweep.get_json()["error"]
+
+
+def _cells(config: dict) -> list[dict]:
+    return [{**config, "lr": lr, "hidden": [hidden]} for lr in GRID["lr"] for hidden in GRID["hidden"]]
