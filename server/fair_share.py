@@ -1,11 +1,12 @@
 """A fair share of the training CPU per client: what one client (server.clients.client_key) may start.
 
-`admission(config, client, costs)` is the rule, counted by the store in the transaction that inserts
-the new runs (Store.create_run's `admit`): the client's runs are read, this module decides, and a
-refusal (`Refused`, raised inside the transaction) rolls the insert back, so nothing is counted for a
-refused run and two requests at once cannot both pass. It takes a list of run costs so that many runs
-(a sweep) can be admitted in one call as the sum of their costs. Reused runs (an identical stored run
-answers) insert nothing and cost nothing.
+`admission(settings, costs)` is the rule, applied by the store in the transaction that inserts the
+client's new runs (Store.create_run's `client` and `admit`): the client's runs are read, this module
+decides, and a refusal (`Refused`, raised inside the transaction) rolls the insert back, so nothing
+is counted for a refused run. The transaction holds the queue lock (SQLite: the file's write lock;
+PostgreSQL: a transaction-level advisory lock), so two requests at once cannot both pass. It takes a
+list of run costs so that many runs (a sweep) can be admitted in one call as the sum of their costs.
+Reused runs (an identical stored run answers) insert nothing and cost nothing.
 
 The rules, each refused with a sentence and the seconds until it would pass (Retry-After):
 - runs started: PLAYGROUND_RATELIMIT ("10 per minute; 100 per day"), runs created within each window;
@@ -16,8 +17,8 @@ The rules, each refused with a sentence and the seconds until it would pass (Ret
 One run may cost at most PLAYGROUND_RUN_COST estimated seconds: past it, `too_costly` is the 400's
 sentence, naming the field to lower (checked before anything is stored).
 
-The queue serves clients round-robin (Store: QUEUE_ORDER), so a client's waiting runs never push
-another client's first run back more than one place.
+The queue serves clients in turn (Store.queue_places and Store._next_turn), so a client's waiting runs
+never push another client's first run back more than one place.
 """
 
 from __future__ import annotations
@@ -65,16 +66,16 @@ class Admission:
     """Store.create_run's `admit`: called with the client's runs of the last `lookback` seconds (and
     every one still going), inside the inserting transaction; raises Refused to refuse."""
 
-    def __init__(self, share: Share, costs: list[float], now: float | None = None) -> None:
+    def __init__(self, share: Share, costs: list[float]) -> None:
         self.share = share
         self.costs = costs
-        self.now = time.time() if now is None else now
         self.lookback = max([HOUR, *(window for _, window, _ in share.rates)])
 
     def __call__(self, runs: list[ClientRun]) -> None:
-        check_rates(self.share, runs, len(self.costs), self.now)
-        check_going(self.share, runs, len(self.costs), self.now)
-        check_budget(self.share, runs, sum(self.costs), self.now)
+        now = time.time()  # once the store's lock is held
+        check_rates(self.share, runs, len(self.costs), now)
+        check_going(self.share, runs, len(self.costs), now)
+        check_budget(self.share, runs, sum(self.costs), now)
 
 
 def admission(settings: Mapping[str, Any], costs: list[float]) -> Admission:
