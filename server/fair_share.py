@@ -1,7 +1,7 @@
 """A fair share of the training CPU per client: what one client (server.clients.client_key) may start.
 
-`admission(settings, costs)` is the rule, applied by the store in the transaction that inserts the
-client's new runs (Store.create_run's `client` and `admit`): the client's runs are read, this module
+`admission(settings, client, costs)` is the rule, applied by the store in the transaction that inserts
+the client's new runs (Store.create_run's `admit`): the client's runs are read, this module
 decides, and a refusal (`Refused`, raised inside the transaction) rolls the insert back, so nothing
 is counted for a refused run. The transaction holds the queue lock (SQLite: the file's write lock;
 PostgreSQL: a transaction-level advisory lock), so two requests at once cannot both pass. It takes a
@@ -63,24 +63,27 @@ class Share:
 
 
 class Admission:
-    """Store.create_run's `admit`: called with the client's runs of the last `lookback` seconds (and
-    every one still going), inside the inserting transaction; raises Refused to refuse."""
+    """Store.create_run's `admit`: `client` asks for runs of these estimated `costs` (`cost`: their
+    sum); called with the client's runs of the last `lookback` seconds (and every one still going),
+    inside the inserting transaction; raises Refused to refuse."""
 
-    def __init__(self, share: Share, costs: list[float]) -> None:
+    def __init__(self, share: Share, client: str, costs: list[float]) -> None:
         self.share = share
+        self.client = client
         self.costs = costs
+        self.cost = sum(costs)
         self.lookback = max([HOUR, *(window for _, window, _ in share.rates)])
 
     def __call__(self, runs: list[ClientRun]) -> None:
         now = time.time()  # once the store's lock is held
         check_rates(self.share, runs, len(self.costs), now)
         check_going(self.share, runs, len(self.costs), now)
-        check_budget(self.share, runs, sum(self.costs), now)
+        check_budget(self.share, runs, self.cost, now)
 
 
-def admission(settings: Mapping[str, Any], costs: list[float]) -> Admission:
-    """The admission of runs of these estimated costs under the app's settings."""
-    return Admission(Share.of(settings), costs)
+def admission(settings: Mapping[str, Any], client: str, costs: list[float]) -> Admission:
+    """The admission of a client's runs of these estimated costs under the app's settings."""
+    return Admission(Share.of(settings), client, costs)
 
 
 def charged(run: ClientRun, now: float) -> float:

@@ -135,8 +135,6 @@ class Runner:
         total_epochs: int,
         token_hash: str | None = None,
         reuse: bool = False,
-        client: str | None = None,
-        cost: float = 0.0,
         admit: Admission | None = None,
     ) -> tuple[str, bool]:
         """Store a new run in the shared queue (with its owner token's hash): (its id, False); with `reuse`,
@@ -155,8 +153,6 @@ class Runner:
             places,
             token_hash=token_hash,
             reuse=reuse,
-            client=client,
-            cost=cost,
             admit=admit,
         )
         if answer is None:

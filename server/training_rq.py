@@ -190,8 +190,6 @@ class RqTraining:
         total_epochs: int,
         token_hash: str | None = None,
         reuse: bool = False,
-        client: str | None = None,
-        cost: float = 0.0,
         admit: Admission | None = None,
     ) -> tuple[str, bool]:
         """Store a new queued run and enqueue its job: (its id, False). With `reuse`, a stored run of the
@@ -207,8 +205,6 @@ class RqTraining:
             total_epochs,
             token_hash=token_hash,
             reuse=reuse,
-            client=client,
-            cost=cost,
             admit=admit,
         )
         if answer != run_id:
