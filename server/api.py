@@ -120,9 +120,7 @@ def start_run() -> tuple[Response, int, dict]:
             config.epochs,
             token_hash,
             reuse=not fresh,
-            client=client_key(),
-            cost=expected.seconds,
-            admit=admission(current_app.config, [expected.seconds]),
+            admit=admission(current_app.config, client_key(), [expected.seconds]),
         )
     except Refused as error:
         raise ApiError(429, error.message, headers={"Retry-After": str(error.retry_after)}) from None

@@ -1,12 +1,13 @@
 """A fair share of the training CPU per client: what one client (server.clients.client_key) may start.
 
-`admission(config, client, costs)` is the rule, counted by the store in the transaction that inserts
-the new runs (Store.create_run's `admit`): the client's runs are read, this module decides, and a
-refusal (`Refused`, raised inside the transaction) rolls the insert back, so nothing is counted for a
-refused run and two requests at once cannot both pass. It takes a list of run costs so that many runs
-(a sweep: `sweep_admission`, one start and one run going however many cells) can be admitted in one
-call as the sum of their costs. Reused runs (an identical stored run
-answers) insert nothing and cost nothing.
+`admission(settings, client, costs)` is the rule, applied by the store in the transaction that inserts
+the client's new runs (Store.create_run's `admit`): the client's runs are read, this module
+decides, and a refusal (`Refused`, raised inside the transaction) rolls the insert back, so nothing
+is counted for a refused run. The transaction holds the queue lock (SQLite: the file's write lock;
+PostgreSQL: a transaction-level advisory lock), so two requests at once cannot both pass. It takes a
+list of run costs so that many runs can be admitted in one call as the sum of their costs; a sweep
+(`sweep_admission`) is one start and one run going however many runs it has.
+Reused runs (an identical stored run answers) insert nothing and cost nothing.
 
 The rules, each refused with a sentence and the seconds until it would pass (Retry-After):
 - runs started: PLAYGROUND_RATELIMIT ("10 per minute; 100 per day"), runs created within each window;
@@ -18,8 +19,8 @@ The rules, each refused with a sentence and the seconds until it would pass (Ret
 One run may cost at most PLAYGROUND_RUN_COST estimated seconds: past it, `too_costly` is the 400's
 sentence, naming the field to lower (checked before anything is stored).
 
-The queue serves clients round-robin (Store: QUEUE_ORDER), so a client's waiting runs never push
-another client's first run back more than one place.
+The queue serves clients in turn (Store.queue_places and Store._next_turn), so a client's waiting runs
+never push another client's first run back more than one place.
 """
 
 from __future__ import annotations
@@ -64,38 +65,58 @@ class Share:
 
 
 class Admission:
-    """Store.create_run's `admit`: called with the client's runs of the last `lookback` seconds (and
-    every one still going), inside the inserting transaction; raises Refused to refuse."""
+    """Store.create_run's `admit`: `client` asks for runs of these estimated `costs` (`cost`: their
+    sum), counted as `starts` runs started and going (default: one per cost); called with the client's
+    runs of the last `lookback` seconds (and every one still going), inside the inserting transaction;
+    raises Refused to refuse. Once it has admitted, later calls let runs through (a sweep's other runs)."""
 
-    def __init__(
-        self, share: Share, costs: list[float], now: float | None = None, starts: int | None = None
-    ) -> None:
+    def __init__(self, share: Share, client: str, costs: list[float], starts: int | None = None) -> None:
         self.share = share
+        self.client = client
         self.costs = costs
-        self.starts = len(costs) if starts is None else starts  # counted as runs started and going
-        self.now = time.time() if now is None else now
+        self.cost = sum(costs)
+        self.starts = len(costs) if starts is None else starts
         self.lookback = max([HOUR, *(window for _, window, _ in share.rates)])
         self.admitted = False
 
     def __call__(self, runs: list[ClientRun]) -> None:
-        if self.admitted:  # a sweep's later runs: admitted with its first
+        if self.admitted:
             return
-        check_rates(self.share, runs, self.starts, self.now)
-        check_going(self.share, runs, self.starts, self.now)
-        check_budget(self.share, runs, sum(self.costs), self.now)
+        now = time.time()  # once the store's lock is held
+        check_rates(self.share, runs, self.starts, now)
+        check_going(self.share, runs, self.starts, now)
+        check_budget(self.share, runs, self.cost, now)
         self.admitted = True
 
+    def run(self, cost: float) -> RunAdmission:
+        """The admission of one of these runs, stored with its own `cost`."""
+        return RunAdmission(self, cost)
 
-def admission(settings: Mapping[str, Any], costs: list[float]) -> Admission:
-    """The admission of runs of these estimated costs under the app's settings."""
-    return Admission(Share.of(settings), costs)
+
+class RunAdmission:
+    """One run of a many-run admission (a sweep's cell): its own client and cost on its row; admitted,
+    or refused, by the whole admission the first time one of its runs is stored."""
+
+    def __init__(self, whole: Admission, cost: float) -> None:
+        self.whole = whole
+        self.client = whole.client
+        self.cost = cost
+        self.lookback = whole.lookback
+
+    def __call__(self, runs: list[ClientRun]) -> None:
+        self.whole(runs)
 
 
-def sweep_admission(settings: Mapping[str, Any], costs: list[float]) -> Admission:
-    """The admission of a sweep's runs: one start and one run going (however many cells), the sum of
-    their costs against the hourly budget. Pass it to every cell's insert: the first new cell is
-    admitted (or refused) for the whole sweep, the later ones are let through."""
-    return Admission(Share.of(settings), costs, starts=1)
+def admission(settings: Mapping[str, Any], client: str, costs: list[float]) -> Admission:
+    """The admission of a client's runs of these estimated costs under the app's settings."""
+    return Admission(Share.of(settings), client, costs)
+
+
+def sweep_admission(settings: Mapping[str, Any], client: str, costs: list[float]) -> Admission:
+    """The admission of a sweep's runs: one start and one run going (however many runs), the sum of
+    their costs against the hourly budget. Each run is stored with `.run(its cost)`: the first new run
+    is admitted (or refused) for the whole sweep, the later ones are let through."""
+    return Admission(Share.of(settings), client, costs, starts=1)
 
 
 def charged(run: ClientRun, now: float) -> float:

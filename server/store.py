@@ -14,10 +14,11 @@ One code path, SQLAlchemy Core (no ORM), serves both databases:
 
 Status changes are conditional UPDATEs, so two processes can never both move the same run (say, "stop"
 racing "start"). Writes are explicit transactions: BEGIN IMMEDIATE on SQLite (the file's write lock up
-front, so no deadlock later), BEGIN on PostgreSQL. Creating a run counts the waiting runs and inserts
-under one queue lock, so the queue's limit holds across processes: on SQLite the write lock itself; on
-PostgreSQL a transaction-level advisory lock (pg_advisory_xact_lock), since SELECT ... FOR UPDATE locks
-only rows that exist and could not stop two processes from each inserting one more run.
+front, so no deadlock later), BEGIN on PostgreSQL. Creating a run counts the waiting runs and the
+client's own (its fair share, server.fair_share) and inserts under one queue lock, so the limits hold
+across processes: on SQLite the write lock itself; on PostgreSQL a transaction-level advisory lock
+(pg_advisory_xact_lock), since SELECT ... FOR UPDATE locks only rows that exist and could not stop two
+processes from each inserting one more run.
 
 When the database cannot answer (SQLite: the file locked past the busy timeout, read-only, disk trouble;
 PostgreSQL: unreachable, restarting, a lock or the pool waited on too long), every statement raises
@@ -297,8 +298,10 @@ class ClientRun(NamedTuple):
 
 
 class Admission(Protocol):
-    """Decides inside create_run's transaction whether a client may start runs (server.fair_share)."""
+    """Decides inside create_run's transaction whether a client may start a run (server.fair_share)."""
 
+    client: str  # who asks (server.clients)
+    cost: float  # the new run's estimated seconds
     lookback: float  # seconds of the client's past runs it reads (and every run still going)
 
     def __call__(self, runs: list[ClientRun]) -> None:
@@ -479,21 +482,20 @@ class Store:
         places: int | None = None,
         token_hash: str | None = None,
         reuse: bool = False,
-        client: str | None = None,
-        cost: float = 0.0,
         admit: Admission | None = None,
     ) -> str | None:
         """Store a new queued run, unless `places` runs already wait: the id of the run that answers the
         request (`run_id` once stored; None when the queue is full). With `reuse`, a run of the same
         `query` that is done, queued or running answers instead (reusable_run) and nothing is stored.
-        The run belongs to `client` at an estimated `cost` (seconds); `admit`, if given, is shown that
-        client's runs (client_runs) and may refuse by raising, before anything is stored.
+        `admit` (server.fair_share) names the run's client and estimated cost, is shown that client's
+        runs (_client_runs) and may refuse by raising, before anything is stored.
         The look-up, the counts and the insert happen under the queue lock, so the limits hold across
         processes and two identical requests at once make one run, not two. `token_hash` is the hash of
         the run's owner token (server.ownership); get_run() returns it, the API never shows it."""
         with self._write(queue_lock=True) as db:
             if reuse and (existing := self._reusable_run(db, query)) is not None:
                 return existing
+            client, cost = (admit.client, admit.cost) if admit is not None else (None, 0.0)
             if admit is not None:
                 admit(self._client_runs(db, client, time.time() - admit.lookback))
             if places is not None:

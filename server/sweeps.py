@@ -203,7 +203,7 @@ def _submit(cells: list, token_hash: str, costs: list[float]) -> tuple[list[str]
     share stops the runs queued so far (another process may fill the queue in between) and answers 429."""
     run_ids: list[str] = []
     created: list[str] = []
-    admit = sweep_admission(current_app.config, costs)
+    admit = sweep_admission(current_app.config, client_key(), costs)
     for config, cost in zip(cells, costs, strict=True):
         try:
             run_id, reused = _training().submit(
@@ -213,9 +213,7 @@ def _submit(cells: list, token_hash: str, costs: list[float]) -> tuple[list[str]
                 token_hash,
                 reuse=True,
                 beyond=len(created),
-                client=client_key(),
-                cost=cost,
-                admit=admit,
+                admit=admit.run(cost),
             )
         except (QueueFull, Refused) as error:
             for run_id in created:

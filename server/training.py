@@ -31,17 +31,15 @@ class Training(Protocol):
         total_epochs: int,
         token_hash: str | None = None,
         reuse: bool = False,
-        client: str | None = None,
-        cost: float = 0.0,
         admit: Admission | None = None,
         beyond: int = 0,
     ) -> tuple[str, bool]:
-        """Store a new queued run (with its owner token's hash, its client and estimated cost) and hand it
-        to the queue: (its id, False). With `reuse`, a stored run of the same query that is done, queued
-        or running answers instead and nothing is queued: (its id, True). Raises QueueFull past capacity
-        (`beyond` places past it are allowed: a sweep's later cells, since a sweep counts as one run
-        against the queue's limit), and whatever `admit` raises to refuse the client (server.fair_share,
-        Store.create_run)."""
+        """Store a new queued run (with its owner token's hash; its client and estimated cost from `admit`)
+        and hand it to the queue: (its id, False). With `reuse`, a stored run of the same query that is
+        done, queued or running answers instead and nothing is queued: (its id, True). Raises QueueFull
+        past capacity (`beyond` places past it are allowed: a sweep's later runs, since a sweep counts as
+        one run against the queue's limit), and whatever `admit` raises to refuse the client
+        (server.fair_share)."""
         ...
 
     def stop(self, run_id: str) -> None:

@@ -143,8 +143,6 @@ class Runner:
         total_epochs: int,
         token_hash: str | None = None,
         reuse: bool = False,
-        client: str | None = None,
-        cost: float = 0.0,
         admit: Admission | None = None,
         beyond: int = 0,
     ) -> tuple[str, bool]:
@@ -164,8 +162,6 @@ class Runner:
             places,
             token_hash=token_hash,
             reuse=reuse,
-            client=client,
-            cost=cost,
             admit=admit,
         )
         if answer is None:

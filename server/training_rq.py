@@ -192,8 +192,6 @@ class RqTraining:
         total_epochs: int,
         token_hash: str | None = None,
         reuse: bool = False,
-        client: str | None = None,
-        cost: float = 0.0,
         admit: Admission | None = None,
         beyond: int = 0,
     ) -> tuple[str, bool]:
@@ -210,8 +208,6 @@ class RqTraining:
             total_epochs,
             token_hash=token_hash,
             reuse=reuse,
-            client=client,
-            cost=cost,
             admit=admit,
         )
         if answer != run_id:

@@ -432,6 +432,16 @@ function refused(error) {
   countdownTimer = setInterval(tick, 250);
 }
 
+/** A run stopped here frees one of this client's places ("You have 2 runs going"): a refusal's
+ * countdown no longer holds Train back, and the server decides again at the next press. */
+function releaseTrain() {
+  if (Date.now() >= trainBlockedUntil) return;
+  clearInterval(countdownTimer);
+  trainBlockedUntil = 0;
+  $("train").disabled = mode !== "playground";
+  showTrainNotice(null);
+}
+
 /** The line under the status about the last press of Train (null hides it). With `countdown`, a
  * #train-countdown span follows the text: it changes every second, so screen readers skip it. */
 function showTrainNotice(text, countdown = false) {
@@ -453,6 +463,7 @@ async function stop() {
   try {
     await session.stop();
     if (run === session.run && !isFinal(run.status)) setStatusText("Stopping…", "warn");
+    releaseTrain();
   } catch (error) {
     setStatusText(error.message, "bad");
     $("stop").disabled = false;

@@ -1,12 +1,14 @@
-"""The page and the per-run cost limit (PLAYGROUND_RUN_COST, server/fair_share.py): next to Train, the
-server's refusal of settings too costly for one run, before anything is sent; Train stays enabled, the
-refusal names the field, and lighter settings train."""
+"""The page and the fair share (server/fair_share.py): next to Train, the server's refusal of settings
+too costly for one run (PLAYGROUND_RUN_COST), before anything is sent; Train stays enabled, the refusal
+names the field, and lighter settings train. With two runs going (PLAYGROUND_CLIENT_RUNS), Train is
+refused with a countdown, and stopping the page's own run lifts it."""
 
 from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from tests.browser.helpers import screenshots
+from tests.browser.helpers import api, screenshots
+from tests.loopback import request
 from tests.procfile import start_procfile_server
 
 HEAVIEST = "/?dataset=mnist&hidden=512,512,512,512&lr=0.001&batch_size=1&epochs=100"
@@ -37,5 +39,42 @@ def test_settings_too_costly_for_one_run_are_refused_next_to_train_and_lighter_o
         expect(page.locator("#status")).to_have_attribute("data-status", "running", timeout=30_000)
         page.get_by_role("button", name="Stop").click()
         expect(page.locator("#status")).to_have_attribute("data-status", "stopped")
+    finally:
+        server.stop()
+
+
+LONG_2D = "/?dataset=spiral&hidden=16,16&lr=0.03&batch_size=1&epochs=1000&points=5000"
+
+
+def test_with_two_runs_going_train_is_refused_until_the_page_stops_its_own_run(new_page, tmp_path):
+    server = start_procfile_server(tmp_path / "playground.sqlite3", tmp_path / "server.log")  # 2 runs going
+    try:
+        elsewhere = api(
+            server.url, "/api/runs", {"dataset": "spiral", "points": 5000, "batch_size": 1, "epochs": 1000}
+        )
+        page = new_page(server.url, expected_errors=("status of 429",))
+        page.goto(LONG_2D)
+        train = page.get_by_role("button", name="Train")
+        train.click()
+        status = page.locator("#status")
+        expect(status).to_have_attribute("data-status", "running", timeout=30_000)
+        page.get_by_label("Learning rate", exact=True).fill("0.01")
+        train.click()
+        notice = page.locator("#train-notice")
+        expect(notice).to_contain_text("You have 2 runs going (queued or training)")
+        expect(notice).to_contain_text("Train is available again in")
+        expect(train).to_be_disabled()
+        screenshots(page, "refused-runs-going")
+
+        page.get_by_role("button", name="Stop").click()  # one of this client's places is free again
+        expect(status).to_have_attribute("data-status", "stopped")
+        expect(train).to_be_enabled()
+        expect(notice).to_be_hidden()
+        train.click()
+        expect(status).to_have_attribute("data-status", "running", timeout=30_000)
+        page.get_by_role("button", name="Stop").click()
+        expect(status).to_have_attribute("data-status", "stopped")
+        headers = {"Authorization": f"Bearer {elsewhere['owner_token']}"}
+        request(server.url, "POST", f"/api/runs/{elsewhere['id']}/stop", None, "127.0.0.1", headers)
     finally:
         server.stop()
