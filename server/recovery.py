@@ -108,8 +108,10 @@ class Keeper:
         chores: Sequence[Callable[[], None]] = (),
         beats: bool = True,
         spare: Collection[str] = (),
+        native: bool = True,
     ) -> None:
         self.store = store
+        self.native = native
         self.me = me
         self.stale_seconds = stale_seconds
         self.broadcast = broadcast
@@ -133,8 +135,15 @@ class Keeper:
         give_free_memory_back()  # what slow readers left in malloc's arenas (server.malloc)
 
     def start(self) -> None:
-        # An OS thread also under gevent (server.green): the heartbeat must not wait for a busy loop.
-        self._thread = os_thread(self._keep, "keeper")
+        if self.native:
+            # An OS thread also under gevent (server.green): the heartbeat must not wait for a loop that
+            # training keeps busy.
+            self._thread = os_thread(self._keep, "keeper")
+        else:
+            # threading's, a greenlet under gevent: for a process that trains nothing and whose chores
+            # use Redis, whose connections belong to the event loop's thread.
+            self._thread = threading.Thread(target=self._keep, name="keeper", daemon=True)
+            self._thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
         self._closing.set()

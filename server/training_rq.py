@@ -176,6 +176,7 @@ class RqTraining:
             chores=[self._look_at_the_queue, StoreBudget(store, store_mb).chore],
             beats=False,
             spare=(QUEUE_OWNER,),
+            native=False,  # a web process: it trains nothing, and its chores use Redis
         )
 
     def start(self) -> None:
