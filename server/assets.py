@@ -1,7 +1,7 @@
 """Static files, Plotly.js among them, gzipped once and cached in memory, with validators.
 
-/static/<path> serves static/, which holds the page's Plotly.js: the cartesian partial bundle,
-vendored in static/vendor/plotly-cartesian/ (no CDN: the page works offline; its README says where it
+/static/<path> serves static/, which holds the page's Plotly.js: the basic partial bundle,
+vendored in static/vendor/plotly-basic/ (no CDN: the page works offline; its README says where it
 came from). Text files go out gzipped to clients that accept it (which files: server.compression;
 Plotly: 1.5 MB raw, 0.5 MB gzipped). Every answer carries an ETag and Last-Modified, so a revisit
 costs a 304. `asset_url()` and `vendor_url()` (template globals) add ?v=<content hash>; such
@@ -25,7 +25,7 @@ from server.compression import STATIC_LEVEL, accepts_gzip, gzip_bytes, worth_gzi
 bp = Blueprint("assets", __name__)
 
 STATIC_FOLDER = Path(__file__).resolve().parent.parent / "static"
-PLOTLY_BUNDLE = "vendor/plotly-cartesian/plotly-cartesian.min.js"  # inside STATIC_FOLDER
+PLOTLY_BUNDLE = "vendor/plotly-basic/plotly-basic.min.js"  # inside STATIC_FOLDER
 
 TYPES = {
     ".js": "text/javascript",

@@ -18,7 +18,7 @@ from server.green import off_loop
 
 COMPRESSIBLE = ("text/", "application/json", "image/svg+xml")  # media types (prefixes) gzip shrinks
 MIN_SIZE = 1400  # bytes; below about one packet, compression does not pay
-STATIC_LEVEL = 6  # a static file is gzipped once, so a higher level pays
+STATIC_LEVEL = 9  # a static file is gzipped once per process, so the highest level pays
 RESPONSE_LEVEL = 5  # the app's answers are gzipped on every request
 OFF_LOOP_BYTES = 256 * 1024  # answers this large are gzipped off the event loop (server.green.off_loop)
 

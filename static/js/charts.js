@@ -7,7 +7,7 @@ import { EpochMarker } from "./epoch_marker.js";
 
 const FONT_STACK = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif';
 
-// Plotly.js (its cartesian bundle) is 1.5 MB of script: compiling it takes the main thread for a
+// Plotly.js (its basic bundle) is 1.2 MB of script: compiling it takes the main thread for a
 // while, so the page paints its controls first and only then runs it (the template preloads it).
 let resolvePlotly, rejectPlotly;
 const plotly = new Promise((resolve, reject) => {
@@ -26,7 +26,7 @@ export function loadPlotly() {
   }
   const preload = document.getElementById("plotly-preload");
   const script = document.createElement("script");
-  script.src = preload ? preload.href : "/static/vendor/plotly-cartesian/plotly-cartesian.min.js";
+  script.src = preload ? preload.href : "/static/vendor/plotly-basic/plotly-basic.min.js";
   script.addEventListener("load", () => resolvePlotly(window.Plotly));
   script.addEventListener("error", () => rejectPlotly(new Error("Plotly.js could not be loaded.")));
   document.head.append(script);

@@ -1,4 +1,4 @@
-"""Light to open: a first visit transfers at most 600 kB (Plotly.js's cartesian bundle is most of it)
+"""Light to open: a first visit transfers at most 600 kB (Plotly.js's basic bundle is most of it)
 and a second visit takes the static files from the browser cache. How soon the controls are painted
 is measured on a desktop and on a phone profile (390x844, Chromium's CPU slowed down 4x) and written
 to tests/artifacts/first-visit.json; only a loose bound is asserted, since the time depends on the

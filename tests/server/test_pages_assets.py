@@ -92,7 +92,7 @@ def test_fingerprinted_urls_are_cached_for_a_year(client):
     url = re.search(r'"(/static/js/main\.js\?v=[0-9a-f]{12})"', page).group(1)
     response = client.get(url)
     assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
-    assert re.search(r'"/static/vendor/plotly-cartesian/plotly-cartesian\.min\.js\?v=[0-9a-f]{12}"', page)
+    assert re.search(r'"/static/vendor/plotly-basic/plotly-basic\.min\.js\?v=[0-9a-f]{12}"', page)
     stale = client.get("/static/js/main.js?v=000000000000")  # an old fingerprint: revalidate
     assert stale.headers["Cache-Control"] == "no-cache"
 
@@ -104,7 +104,7 @@ def test_static_paths_cannot_escape_the_folder(client):
 
 def plotly_js_version(path: Path) -> str:
     """The plotly.js version in a bundle's header comment, e.g. "4.1.1" from
-    "plotly.js (cartesian - minified) v4.1.1"."""
+    "plotly.js (basic - minified) v4.1.1"."""
     header = path.read_bytes()[:400].decode("utf-8", "replace")
     match = re.search(r"\* plotly\.js (?:\([^)]*\) )?v(\d+\.\d+\.\d+)", header)
     assert match, f"no plotly.js version in the header of {path}"
@@ -117,7 +117,7 @@ def test_the_vendored_plotly_bundle_is_the_plotly_packages_version_of_plotly_js(
     packaged = Path(spec.submodule_search_locations[0]) / "package_data" / "plotly.min.js"
     bundle = STATIC_FOLDER / PLOTLY_BUNDLE
     version = plotly_js_version(packaged)
-    assert plotly_js_version(bundle) == version, "upgrade static/vendor/plotly-cartesian/ (see its README)"
+    assert plotly_js_version(bundle) == version, "upgrade static/vendor/plotly-basic/ (see its README)"
     assert f"| version | {version}," in (bundle.parent / "README.md").read_text()
     assert (bundle.parent / "LICENSE").read_text().startswith("MIT License")
 
