@@ -234,14 +234,14 @@ def test_the_playground_address_prefills_the_sweep_form_and_a_sweep_has_its_page
 
 def test_the_live_stream_sends_every_epoch_once_with_cursors_that_only_grow(make_app):
     client = make_app(QUEUE_SIZE=16).test_client()
-    config = {**TINY_2D, "epochs": 30}
+    config = {**TINY_2D, "epochs": 300}  # long enough to be seen in more than one look on a busy machine
     created = post(client, {"config": config, "vary": {"lr": [0.1, 1], "hidden": [2, 4]}}).get_json()
     events = read_until_done(client_events(client.get(created["events"], buffered=False)))
     cursors = [[int(part) for part in event.id.split(".")] for event in events if event.event == "epochs"]
     assert len(cursors) > 1, "the epochs came in more than one look"
     pairs = zip(cursors, cursors[1:], strict=False)
     assert all(a <= b for earlier, later in pairs for a, b in zip(earlier, later, strict=True))
-    assert cursors[-1] == [30] * 4
+    assert cursors[-1] == [300] * 4
     seen: dict[str, list[float]] = {str(i): [] for i in range(4)}
     for event in events:
         if event.event == "epochs":
