@@ -129,9 +129,16 @@ class Keeper:
         for chore in self.chores:
             chore()
 
-    def start(self) -> None:
-        # An OS thread also under gevent (server.green): the heartbeat must not wait for a busy loop.
-        self._thread = os_thread(self._keep, "keeper")
+    def start(self, os_thread_only: bool = False) -> None:
+        """Start the keeper's thread: with `os_thread_only`, a real OS thread also under gevent
+        (server.green), so the heartbeat never waits for a busy event loop; only for chores that touch
+        nothing of the loop's (gevent's sockets, as Redis's, belong to the loop that opened them)."""
+        if os_thread_only:
+            self._thread = os_thread(self._keep, "keeper")
+        else:
+            thread = threading.Thread(target=self._keep, name="keeper", daemon=True)
+            thread.start()
+            self._thread = thread
 
     def stop(self, timeout: float = 10.0) -> None:
         self._closing.set()
