@@ -139,6 +139,10 @@ class Server(Process):
         return [self.process.pid, *children(self.process.pid)]
 
 
+PORT_ATTEMPTS = 3  # fresh ports tried when another process takes ours between free_port() and the bind
+PORT_LOST = "Connection in use"  # what gunicorn logs when its port is taken
+
+
 def start_procfile_server(
     db: Path | str,
     log: Path,
@@ -148,19 +152,28 @@ def start_procfile_server(
     command: str | None = None,
 ) -> Server:
     """Start the Procfile's web command with PORT set to a free port, and wait until /healthz answers.
-    `db`: a SQLite file (PLAYGROUND_DB) or a PostgreSQL URL (DATABASE_URL)."""
-    port = free_port()
-    process = launch("web", {"PORT": str(port), **database_env(db), **(env or {})}, log, root, command)
-    server = Server(process, log, port=port, db=db)
+    `db`: a SQLite file (PLAYGROUND_DB) or a PostgreSQL URL (DATABASE_URL). A port another process took
+    before gunicorn bound it (other test runs on the machine) is given up for a fresh one."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"the server exited with {process.returncode}:\n{server.log_tail()}")
-        try:
-            with urllib.request.urlopen(server.url + "/healthz", timeout=2) as response:
-                if response.status == 200:
-                    return server
-        except OSError:
-            time.sleep(0.1)
+    for _ in range(PORT_ATTEMPTS):
+        log_start = log.stat().st_size if log.exists() else 0
+        port = free_port()
+        process = launch("web", {"PORT": str(port), **database_env(db), **(env or {})}, log, root, command)
+        server = Server(process, log, port=port, db=db)
+        while time.monotonic() < deadline:
+            if PORT_LOST in log.read_bytes()[log_start:].decode(errors="replace"):
+                break
+            if process.poll() is not None:
+                raise AssertionError(f"the server exited with {process.returncode}:\n{server.log_tail()}")
+            try:
+                with urllib.request.urlopen(server.url + "/healthz", timeout=2) as response:
+                    if response.status == 200:
+                        return server
+            except OSError:
+                time.sleep(0.1)
+        else:
+            break
+        server.kill()
+        process.wait()
     server.kill()
     raise AssertionError(f"the server did not answer /healthz within {timeout} s:\n{server.log_tail()}")

@@ -65,7 +65,7 @@ def test_points_clicked_on_the_plane_train_and_replay_from_the_permalink(
     assert "data=" not in page.url and "dataset=custom" in page.url  # no hash before they are sent
     assert posts == []
 
-    page.get_by_label("Epochs").fill(str(EPOCHS))
+    page.get_by_label("Epochs", exact=True).fill(str(EPOCHS))
     page.get_by_role("button", name="Train").click()
     expect(page).to_have_url(re.compile(r"/runs/[A-Za-z0-9_-]{12}$"))
     expect(page.locator("#status")).to_have_attribute("data-status", "done", timeout=60_000)
@@ -134,7 +134,7 @@ def test_a_csv_file_with_a_bad_row_shows_its_line_and_nothing_trains_until_it_is
     expect(page.locator("#data-summary")).to_have_text("60 points of 2 classes, stored.")
     expect(page.locator("#boundary")).to_have_attribute("data-points", "60")
     assert re.search(r"data=[0-9a-f]{20}", page.url)  # stored: the address names it
-    page.get_by_label("Epochs").fill("5")
+    page.get_by_label("Epochs", exact=True).fill("5")
     page.get_by_role("button", name="Train").click()
     expect(page.locator("#status")).to_have_attribute("data-status", "done", timeout=60_000)
     assert len(runs) == 1
