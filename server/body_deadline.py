@@ -77,3 +77,6 @@ class _DeadlineInput:
     def __iter__(self) -> Iterator[bytes]:
         while line := self.readline():
             yield line
+
+    def __getattr__(self, name: str) -> Any:  # anything else the server's stream has
+        return getattr(self._stream, name)

@@ -108,10 +108,8 @@ class Keeper:
         chores: Sequence[Callable[[], None]] = (),
         beats: bool = True,
         spare: Collection[str] = (),
-        native: bool = True,
     ) -> None:
         self.store = store
-        self.native = native
         self.me = me
         self.stale_seconds = stale_seconds
         self.broadcast = broadcast
@@ -134,16 +132,16 @@ class Keeper:
             chore()
         give_free_memory_back()  # what slow readers left in malloc's arenas (server.malloc)
 
-    def start(self) -> None:
-        if self.native:
-            # An OS thread also under gevent (server.green): the heartbeat must not wait for a loop that
-            # training keeps busy.
+    def start(self, os_thread_only: bool = False) -> None:
+        """Start the keeper's thread: with `os_thread_only`, a real OS thread also under gevent
+        (server.green), so the heartbeat never waits for a busy event loop; only for chores that touch
+        nothing of the loop's (gevent's sockets, as Redis's, belong to the loop that opened them)."""
+        if os_thread_only:
             self._thread = os_thread(self._keep, "keeper")
         else:
-            # threading's, a greenlet under gevent: for a process that trains nothing and whose chores
-            # use Redis, whose connections belong to the event loop's thread.
-            self._thread = threading.Thread(target=self._keep, name="keeper", daemon=True)
-            self._thread.start()
+            thread = threading.Thread(target=self._keep, name="keeper", daemon=True)
+            thread.start()
+            self._thread = thread
 
     def stop(self, timeout: float = 10.0) -> None:
         self._closing.set()

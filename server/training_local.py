@@ -107,7 +107,7 @@ class Runner:
             # loop; daemons: the interpreter must not wait for a run to exit; shutdown() (also called at
             # exit) stops them between batches.
             self._threads.append(os_thread(target, name=f"playground-{i}"))
-        self.keeper.start()
+        self.keeper.start(os_thread_only=True)  # its chores touch the store alone
         atexit.register(_shutdown_at_exit, weakref.ref(self))
 
     def shutdown(self, timeout: float = 10.0) -> None:

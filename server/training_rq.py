@@ -176,7 +176,6 @@ class RqTraining:
             chores=[self._look_at_the_queue, StoreBudget(store, store_mb).chore],
             beats=False,
             spare=(QUEUE_OWNER,),
-            native=False,  # a web process: it trains nothing, and its chores use Redis
         )
 
     def start(self) -> None:

@@ -1,7 +1,7 @@
 """The page's Plotly.js is a partial bundle (static/vendor/plotly-basic/): it must draw every trace
-type the page's scripts name (the sweep heatmap is HTML, not a Plotly trace). A trace type is a word in `type: "..."`
-that the full plotly.js knows (the `plotly` package's trace classes); a trace without a type is a
-scatter, which every bundle has."""
+type the page's scripts name (the sweep heatmap is HTML, not a Plotly trace). A trace type is a word in
+`type: "..."` that the full plotly.js knows (the `plotly` package's trace classes); a trace without a
+type is a scatter, which every bundle has."""
 
 from __future__ import annotations
 
