@@ -216,15 +216,19 @@ def timeline(run_id: str) -> Response:
     if request.if_none_match.contains_weak(etag):
         response = Response(status=304)
     else:
-        body = _timeline_chunks(store().event_pages(run_id, 0))
-        if accepts_gzip():
-            response = Response(gzip_stream(body), mimetype="application/json")
-            response.headers["Content-Encoding"] = "gzip"
-        else:
-            response = Response(body, mimetype="application/json")
-        response.vary.add("Accept-Encoding")
+        response = streamed(_timeline_chunks(store().event_pages(run_id, 0)), "application/json")
     response.set_etag(etag, weak=True)  # weak: the same for its gzipped form
     return no_cache(response)
+
+
+def streamed(chunks: Iterator[bytes], mimetype: str) -> Response:
+    """A generator response, gzipped as it goes for clients that take it (server.compression)."""
+    zipped = accepts_gzip()
+    response = Response(gzip_stream(chunks) if zipped else chunks, mimetype=mimetype)
+    if zipped:
+        response.headers["Content-Encoding"] = "gzip"
+    response.vary.add("Accept-Encoding")
+    return response
 
 
 def _timeline_chunks(pages: Iterator[list[tuple[int, str]]]) -> Iterator[bytes]:
@@ -333,13 +337,7 @@ def metrics_csv(run_id: str) -> Response:
         if out.tell():
             yield out.getvalue().encode()
 
-    body = rows()
-    if accepts_gzip():
-        body = gzip_stream(body)
-    response = Response(body, mimetype="text/csv")
-    if accepts_gzip():
-        response.headers["Content-Encoding"] = "gzip"
-    response.vary.add("Accept-Encoding")
+    response = streamed(rows(), "text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="run-{run_id}-metrics.csv"'
     return no_cache(response)
 

@@ -76,13 +76,20 @@ def compute_views(
     return result
 
 
-def _views_json(store: Store, run: dict) -> tuple[int | None, str]:
-    """(epoch, JSON) of the views of a run's latest weights, computed now."""
+def _views_json(store: Store, run: dict, cached: bool = False) -> tuple[int | None, str]:
+    """(epoch, JSON) of the views of a run's latest weights, computed now; `cached`: its network from
+    (and into) the cache of loaded networks, else loaded for this once (a run that ended)."""
     run_id = run["id"]
     config = config_from_dict(run["config"], store)
     stored = store.weights(run_id)
     epoch = None if stored is None else stored[0]
-    net = (lambda: network(run_id, epoch, lambda: stored[1])) if stored is not None else None
+    if stored is None:
+        net = None
+    elif cached:
+        net = lambda: network(run_id, epoch, lambda: stored[1])  # noqa: E731
+    else:
+        loaded = Network.load(stored[1])
+        net = lambda: loaded  # noqa: E731
     event = lambda: json.loads(dict(store.events_after(run_id, epoch - 1))[epoch])  # noqa: E731
     return epoch, json.dumps(compute_views(config, epoch, net, event), separators=(",", ":"))
 
@@ -104,7 +111,7 @@ def views_json(store: Store, run: dict) -> str:
             log.warning("run %s: views not stored: %s", run_id, error.message)
         return text
     epoch = store.weights_epoch(run_id)
-    return _views.get((run_id, epoch), lambda: _views_json(store, run)[1])
+    return _views.get((run_id, epoch), lambda: _views_json(store, run, cached=True)[1])
 
 
 def store_views(store: Store, run_id: str) -> None:

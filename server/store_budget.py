@@ -25,7 +25,7 @@ EXPIRED_MESSAGE = (
     " filled up; its curves and settings are kept."
 )
 EXPIRED_PARTS = ("weights", "views", "epoch_views")  # what an expired run lost (the run JSON's `expired`)
-CHECK_SECONDS = 2.0  # the shortest time between two measures of the store
+CHECK_SECONDS = 30.0  # the keeper measures the store at most this often (runs ending: after each)
 # Checks start expiring at HIGH of the budget, not at the budget itself: the runs training meanwhile
 # write into the rest until the next check (after each run, and every CHECK_SECONDS). They expire runs
 # down to LOW, so one round makes room for a while.

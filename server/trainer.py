@@ -107,7 +107,7 @@ class Trainer:
         flag = self._stops[run_id] = threading.Event()
         try:
             status, reason, last = self._epochs(run_id, run["config"], flag)
-            if last is not None:
+            if last is not None and not self.closing.is_set():  # shutting down: the first request will
                 self._keep_views(run_id)
             done = last is not None and status == Status.DONE
             test = (last.test_loss, last.test_acc) if done else (None, None)

@@ -605,6 +605,10 @@ function mnistSamples() {
 async function onDigitDrawn(pixels) {
   const seq = ++predictSeq;
   const run = session.run;
+  if (run && run.expired) {
+    $("prob-summary").textContent = run.expired; // no weights to predict with: say why
+    return;
+  }
   if (!pixels || !run || !run.epochs.length) {
     bars.show(null);
     if (!run || !run.epochs.length) enableDrawing(false);

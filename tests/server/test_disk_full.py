@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import shutil
 import subprocess
 import tempfile
 import time
@@ -43,7 +44,7 @@ def small_disk() -> Iterator[Path]:
         yield folder
     finally:
         subprocess.run(["umount", "-l", str(folder)], check=False)
-        folder.rmdir()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def fill(folder: Path, leave_bytes: int) -> Path:
