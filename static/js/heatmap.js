@@ -67,6 +67,8 @@ export class DecisionMap {
   constructor(canvas, note) {
     this.canvas = canvas;
     this.note = note; // "a preview of the data", shown until there is a run
+    this.preview = note ? note.textContent : "";
+    this.expired = null; // why the run's boundary cannot be drawn (its weights expired), or null
     this.hasRun = false;
     this.points = { train: [], val: [], test: [] };
     this.grid = null;
@@ -118,6 +120,12 @@ export class DecisionMap {
     this.schedule();
   }
 
+  /** A sentence saying why the run's boundary is gone (its weights expired), or null. */
+  setExpired(message) {
+    this.expired = message;
+    this.schedule();
+  }
+
   /** hasRun: the points are the run's own (not the dataset preview). */
   clear(hasRun = false) {
     this.hasRun = hasRun;
@@ -153,7 +161,10 @@ export class DecisionMap {
     if (grid) this.drawGrid(ctx, grid, size, bounds);
     this.drawPoints(ctx, bounds, size, ratio);
     canvas.dataset.gridEpoch = grid && this.gridEpoch != null ? String(this.gridEpoch) : "";
-    if (this.note) this.note.hidden = Boolean(grid) || this.hasRun;
+    if (this.note) {
+      this.note.textContent = this.expired || this.preview;
+      this.note.hidden = !this.expired && (Boolean(grid) || this.hasRun);
+    }
     canvas.dataset.points = String(all.length);
     canvas.dataset.testPoints = this.options.showTest ? String(this.points.test.length) : "0";
     canvas.dataset.discretized = String(this.options.discretize);

@@ -507,6 +507,7 @@ function renderProgress() {
   }
   $("expired-note").hidden = !expired;
   $("expired-note").textContent = expired || "";
+  decisionMap.setExpired(expired && "The decision boundary expired with the weights: train again to see it.");
   if (run) runList.update(run.id, { status: run.status, test_acc: run.test_acc, warning: run.warning });
   if (run && !seen) {
     charts.setNote(isFinal(run.status) ? "No epoch was recorded" : run.status === "queued" ? "Queued…" : "Waiting for the first epoch…");

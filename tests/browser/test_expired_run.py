@@ -33,6 +33,9 @@ def test_an_expired_run_page_draws_its_curves_and_says_its_weights_expired(
         expect(page.locator("#download-weights")).to_be_hidden()
         expect(page.locator("#download-metrics")).to_be_visible()
         expect(page.locator("#status")).to_have_attribute("data-status", "done")
+        expect(page.locator("#boundary-note")).to_have_text(
+            "The decision boundary expired with the weights: train again to see it."
+        )
         screenshots(page, "expired-run")
         assert not [url for _, url in seen.requests if url.endswith(("/views", "/weights.npz"))]
     finally:
