@@ -161,6 +161,7 @@ def _run_schema() -> dict[str, Any]:
                 "description": "Heavy parts dropped under the store budget (empty: none); curves stay.",
             },
             "expired_message": {**nullable_text, "description": "What the page says of expired weights."},
+            "sweep": {**nullable_text, "description": "The sweep that made this run: /sweeps/<id>."},
             "url": {"type": "string"},
             "events": {"type": "string"},
         },

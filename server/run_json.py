@@ -88,6 +88,7 @@ def public_run(store: Store, run: dict[str, Any]) -> dict[str, Any]:
         # Parts dropped under the store budget (server.store_budget): the curves stay.
         "expired": list(EXPIRED_PARTS) if run["expired_at"] is not None else [],
         "expired_message": EXPIRED_MESSAGE if run["expired_at"] is not None else None,
+        "sweep": run["sweep"],  # the sweep that created it, if one did
         **urls(run["id"]),
     }
     if run["status"] == Status.QUEUED:

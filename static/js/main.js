@@ -753,6 +753,11 @@ function start() {
       ? "Only the browser that started this run can stop it. "
       : "";
     $("run-summary").textContent = `${created ? `Trained ${created}. ` : ""}${notYours}Press Fork to change its settings and train again.`;
+    if (page.run.sweep) {
+      $("run-of-sweep-link").href = `/sweeps/${page.run.sweep}`;
+      $("run-of-sweep-link").textContent = `sweep ${page.run.sweep}`;
+      $("run-of-sweep").hidden = false;
+    }
     session.show(page.run, entry.color);
   } else {
     runList.render();

@@ -67,6 +67,8 @@ def test_the_sweep_form_starts_a_3x3_sweep_whose_heatmap_fills_in_and_opens_its_
     middle.click()
     page.wait_for_url(re.compile(r"/runs/"))
     assert page.url.endswith(f"/runs/{sweep['cells'][4]['run']}")
+    # The run's page links back to its sweep.
+    expect(page.locator("#run-of-sweep-link")).to_have_attribute("href", f"/sweeps/{sweep_id}")
 
     # The sweep's link, in another browser, replays it at once; its address pre-fills the form.
     other = new_page(server_url)

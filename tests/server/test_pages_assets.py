@@ -140,3 +140,14 @@ def test_large_json_answers_are_gzipped_when_accepted(client):
     assert "Content-Encoding" not in plain.headers
     assert zipped.headers["Content-Encoding"] == "gzip"
     assert json.loads(gzip.decompress(zipped.data)) == plain.get_json()
+
+
+def test_every_element_id_on_the_pages_is_unique(client):
+    # The scripts find their elements by id: two elements with one id leave one of them dead.
+    run = start(client, FAST_2D)
+    wait_for(client, run["id"])
+    sweep = client.post("/api/sweeps", json={"config": FAST_2D, "vary": {"lr": [0.1, 1]}}).get_json()
+    for path in ("/", "/?dataset=mnist", f"/runs/{run['id']}", f"/sweeps/{sweep['id']}"):
+        ids = re.findall(r'\sid="([^"]+)"', client.get(path).get_data(as_text=True))
+        assert ids, path
+        assert sorted({i for i in ids if ids.count(i) > 1}) == [], path

@@ -72,6 +72,9 @@ def test_a_3x3_sweep_queues_nine_runs_and_shows_each_cells_own_numbers(make_app)
             run["epochs"][-1]["val_acc"], run["epochs"][-1]["val_loss"], 4,
         )  # fmt: skip
         assert cell["query"] == run["query"]
+        assert run["sweep"] == created["id"]  # the run names the sweep that created it
+    single = client.post("/api/runs", json={**TINY_2D, "seed": 5}).get_json()
+    assert client.get(f"/api/runs/{single['id']}").get_json()["sweep"] is None
 
     # The same sweep again answers with the same runs: each cell's config was trained already.
     again = post(client, {"config": TINY_2D, "vary": {"hidden": [8, 4, 2], "lr": [3, 0.3, 0.03]}}).get_json()
