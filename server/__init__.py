@@ -5,8 +5,9 @@ Run it locally with `python -m server`; the hosted demo runs the Procfile's guni
 
 import logging
 import os
+import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,7 @@ class Playground:
     training: Training
     broadcast: Broadcast
     stream_cap: StreamCap
+    closing: threading.Event = field(default_factory=threading.Event)  # set at a graceful stop
 
     def shut_down(self) -> None:
         """A graceful stop (SIGTERM): the runs training here end `interrupted` (the shutdown reason), then
@@ -51,6 +53,7 @@ class Playground:
         except Exception:
             log.exception("stopping the training at shutdown failed")
         finally:
+            self.closing.set()  # sweep streams look at it (server.sweep_events)
             self.broadcast.close_streams()
 
     def close(self) -> None:

@@ -10,7 +10,7 @@ import csv
 import io
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -175,8 +175,7 @@ def events(run_id: str) -> Response:
             400, "Last-Event-ID must be an epoch number (a whole number).", "Last-Event-ID"
         ) from None
     pg = current_app.extensions["playground"]
-    stream = pg.stream_cap.open(
-        client_key(),
+    return event_stream(
         run_events(
             pg.store,
             pg.broadcast,
@@ -186,16 +185,26 @@ def events(run_id: str) -> Response:
             fallback=current_app.config["SSE_FALLBACK"],
             client_gone=disconnect_probe(request.environ),
             lifetime=current_app.config["STREAM_SECONDS"],
-        ),
+        )
     )
-    if stream is None:
+
+
+def event_stream(stream: Iterable[str]) -> Response:
+    """An event-stream response that holds one of the client's stream places (server.stream_cap) until
+    it ends; 429 with a sentence when the client holds its cap already. Every SSE route answers so."""
+    cap = current_app.extensions["playground"].stream_cap
+    held = cap.open(client_key(), stream)
+    if held is None:
+        close = getattr(stream, "close", None)
+        if close is not None:
+            close()  # never started: nothing to give back
         raise ApiError(
             429,
-            f"This client has {pg.stream_cap.limit} event streams open already, the most one client may"
+            f"This client has {cap.limit} event streams open already, the most one client may"
             f" hold; close one (a tab) or try again in {STREAM_RETRY_AFTER_SECONDS} s.",
             headers={"Retry-After": str(STREAM_RETRY_AFTER_SECONDS)},
         )
-    response = Response(stream, mimetype="text/event-stream")
+    response = Response(held, mimetype="text/event-stream")
     response.headers["Cache-Control"] = "no-cache"
     response.headers["X-Accel-Buffering"] = "no"  # nginx and friends: do not hold events back
     return response

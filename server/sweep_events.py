@@ -7,7 +7,9 @@ changes (server.sweep_json.cell_json without its query; every cell on the first 
 val_loss: [...]}}}); and `done` ({status}) once every cell has ended and all its epochs are sent. The id
 is the cursor "e0.e1...": the epochs sent of each cell, each only ever growing; a resume with
 Last-Event-ID sends the epochs after it (and every cell's status again). If the store cannot answer for
-a while, the stream keeps its viewer and looks again at the next poll.
+a while, the stream keeps its viewer and looks again at the next poll. Like a run's stream, it ends
+after `lifetime` seconds (the browser resumes with Last-Event-ID) and, once the process shuts down
+(`closing()`), after one last look.
 """
 
 from __future__ import annotations
@@ -43,8 +45,11 @@ def sweep_events(
     heartbeat: float,
     client_gone: Callable[[], bool] = lambda: False,
     poll: float = POLL_SECONDS,
+    lifetime: float = float("inf"),
+    closing: Callable[[], bool] = lambda: False,
 ) -> Iterator[str]:
     """The event stream of a sweep, starting after `after` epochs of each cell (see the module docstring)."""
+    ends_at = time.monotonic() + lifetime
     yield f"retry: {RETRY_MS}\n\n"
     sent = list(after)
     statuses: list[Any] = [None] * len(sent)
@@ -61,7 +66,7 @@ def sweep_events(
         if ended:
             yield format_event("done", json.dumps({"status": "done"}))
             return
-        if client_gone():
+        if client_gone() or closing() or time.monotonic() >= ends_at:
             return
         if time.monotonic() - last_write >= heartbeat:
             yield ": ping\n\n"

@@ -25,7 +25,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from core.config import FieldError, parse_config, parse_query
 from core.cost import estimate_seconds
 from core.sweeps import Sweep, axes_json, parse_sweep_query, parse_vary
-from server.api import no_cache, read_json
+from server.api import event_stream, no_cache, read_json
 from server.clients import client_key
 from server.custom_data import find_data
 from server.errors import ApiError
@@ -264,14 +264,14 @@ def events(sweep_id: str) -> Response:
             f"Last-Event-ID must be {len(sweep['cells'])} epoch counts joined by dots, as the stream sent it."
         )
         raise ApiError(400, message, "Last-Event-ID") from None
-    stream = sweep_events(
-        _store(),
-        sweep,
-        after,
-        heartbeat=current_app.config["SSE_HEARTBEAT"],
-        client_gone=disconnect_probe(request.environ),
+    return event_stream(
+        sweep_events(
+            _store(),
+            sweep,
+            after,
+            heartbeat=current_app.config["SSE_HEARTBEAT"],
+            client_gone=disconnect_probe(request.environ),
+            lifetime=current_app.config["STREAM_SECONDS"],
+            closing=current_app.extensions["playground"].closing.is_set,
+        )
     )
-    response = Response(stream, mimetype="text/event-stream")
-    response.headers["Cache-Control"] = "no-cache"
-    response.headers["X-Accel-Buffering"] = "no"
-    return response

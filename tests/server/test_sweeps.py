@@ -293,3 +293,31 @@ def test_a_sweep_is_one_run_going_for_the_fair_share_and_the_sum_of_its_runs_for
 
 def _cells(config: dict) -> list[dict]:
     return [{**config, "lr": lr, "hidden": [hidden]} for lr in GRID["lr"] for hidden in GRID["hidden"]]
+
+
+def test_sweep_streams_count_against_the_clients_stream_cap_and_end_after_their_lifetime(make_app):
+    # One client, one stream at most: a second sweep stream is 429 while the first is open. The first
+    # ends after its lifetime (1 s); resuming with its last id again and again, the viewer gets every
+    # epoch of every cell once, then done.
+    client = make_app(QUEUE_SIZE=16, CLIENT_STREAMS=1, STREAM_SECONDS=1.0).test_client()
+    config = {**TINY_2D, "epochs": 300}
+    created = post(client, {"config": config, "vary": {"lr": [0.1, 1]}}).get_json()
+    seen: dict[str, list[float]] = {"0": [], "1": []}
+    cursor, streams, done = "", 0, False
+    while not done:
+        assert streams < 100, "the sweep should end"
+        response = client.get(created["events"], headers={"Last-Event-ID": cursor}, buffered=False)
+        assert response.status_code == 200
+        streams += 1
+        if streams == 1:
+            second = client.get(created["events"])
+            assert second.status_code == 429 and second.headers["Retry-After"] == "10", second.get_json()
+        for event in client_events(response):
+            if event.event == "epochs":
+                for index, news in event.json()["cells"].items():
+                    assert news["from"] == len(seen[index]) + 1  # no gap, no epoch twice
+                    seen[index] += news["val_loss"]
+                cursor = event.id
+            done = done or event.event == "done"
+        response.close()
+    assert streams >= 2 and [len(losses) for losses in seen.values()] == [300, 300]
