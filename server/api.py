@@ -77,6 +77,15 @@ def read_json() -> Any:
         raise ApiError(400, f"The body is not valid JSON{where}.", "body") from None
 
 
+def too_many(error: Refused | QueueFull) -> ApiError:
+    """The 429 of a run (or sweep) not accepted: the client's fair share, or a full queue; its
+    Retry-After is the one its sentence says."""
+    if isinstance(error, Refused):
+        return ApiError(429, error.message, headers={"Retry-After": str(error.retry_after)})
+    message = f"The server is busy: {error} Try again in {RETRY_AFTER_SECONDS} s."
+    return ApiError(429, message, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
 def get_run(run_id: str) -> dict:
     run = store().get_run(run_id)
     if run is None:
@@ -122,11 +131,8 @@ def start_run() -> tuple[Response, int, dict]:
             reuse=not fresh,
             admit=admission(current_app.config, client_key(), [expected.seconds]),
         )
-    except Refused as error:
-        raise ApiError(429, error.message, headers={"Retry-After": str(error.retry_after)}) from None
-    except QueueFull as error:
-        message = f"The server is busy: {error} Try again in {RETRY_AFTER_SECONDS} s."
-        raise ApiError(429, message, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}) from None
+    except (Refused, QueueFull) as error:
+        raise too_many(error) from None
     links = urls(run_id)
     body = {
         "id": run_id,

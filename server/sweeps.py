@@ -25,7 +25,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from core.config import FieldError, parse_config, parse_query
 from core.cost import estimate_seconds
 from core.sweeps import Sweep, axes_json, parse_sweep_query, parse_vary
-from server.api import event_stream, no_cache, read_json
+from server.api import event_stream, no_cache, read_json, too_many
 from server.clients import client_key
 from server.custom_data import find_data
 from server.errors import ApiError
@@ -36,7 +36,7 @@ from server.sse import disconnect_probe
 from server.store import Store
 from server.sweep_events import parse_cursor, sweep_events
 from server.sweep_json import public_sweep
-from server.training import RETRY_AFTER_SECONDS, QueueFull, Training
+from server.training import QueueFull, Training
 
 bp = Blueprint("sweeps", __name__, url_prefix="/api")
 
@@ -166,10 +166,11 @@ def estimate() -> Response:
 def create() -> tuple[Response, int, dict]:
     sweep = parse_request(read_json())
     cells = sweep.cells()
-    seconds = _estimate(sweep)
+    costs = [estimate_seconds(config) for config in cells]
+    seconds = sum(costs)
     admit_sweep(seconds)
     token, token_hash = new_token()
-    run_ids, created = _submit(cells, token_hash, [estimate_seconds(config) for config in cells])
+    run_ids, created = _submit(cells, token_hash, costs)
     sweep_id = new_run_id()
     row = {
         "id": sweep_id,
@@ -218,10 +219,7 @@ def _submit(cells: list, token_hash: str, costs: list[float]) -> tuple[list[str]
         except (QueueFull, Refused) as error:
             for run_id in created:
                 _training().stop(run_id)
-            if isinstance(error, Refused):
-                raise ApiError(429, error.message, headers={"Retry-After": str(error.retry_after)}) from None
-            message = f"The server is busy: {error} Try again in {RETRY_AFTER_SECONDS} s."
-            raise ApiError(429, message, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}) from None
+            raise too_many(error) from None
         run_ids.append(run_id)
         if not reused:
             created.append(run_id)
