@@ -52,8 +52,10 @@ class StoreBudget:
     def enforce(self) -> list[str]:
         """Past HIGH of the budget, expire the oldest ended runs' heavy parts down to LOW of it; the ids of
         the runs expired."""
+        if not self.limit:
+            return []  # no budget: nothing to measure
         size = self.store.size_bytes()
-        if not self.limit or size <= HIGH * self.limit:
+        if size <= HIGH * self.limit:
             return []
         expired: list[str] = []
         while size > LOW * self.limit:
