@@ -31,6 +31,14 @@ def _error(description: str, retry_after: bool = False) -> dict[str, Any]:
     return response
 
 
+# Every event stream's 429 (server.api.event_stream): the client holds PLAYGROUND_CLIENT_STREAMS already.
+TOO_MANY_STREAMS = _error(
+    "This client holds as many event streams as one client may (PLAYGROUND_CLIENT_STREAMS); close one"
+    " or try again in Retry-After seconds.",
+    retry_after=True,
+)
+
+
 def _json(description: str, schema: dict[str, Any]) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
@@ -456,6 +464,7 @@ def _sweep_paths(sweep_id: dict[str, Any], unavailable: dict[str, Any], limits: 
                     },
                     "400": _error("Last-Event-ID is not a cursor this stream sent."),
                     "404": not_found,
+                    "429": TOO_MANY_STREAMS,
                     "503": unavailable,
                 },
             }
@@ -663,6 +672,7 @@ def openapi_spec(limits: Limits, max_body: int = 1_000_000) -> dict[str, Any]:
                         },
                         "400": _error("Last-Event-ID is not an epoch number."),
                         "404": not_found,
+                        "429": TOO_MANY_STREAMS,
                         "503": unavailable,
                     },
                 }
